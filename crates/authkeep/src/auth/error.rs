@@ -1,0 +1,128 @@
+//! Every way an auth operation can fail, named by better-auth's error codes.
+//! The HTTP status and the wire message for each code live in `http::error`, in one table.
+
+/// A better-auth error code (`BASE_ERROR_CODES` plus the ad-hoc codes core routes use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    UserNotFound,
+    FailedToCreateUser,
+    FailedToCreateSession,
+    FailedToUpdateUser,
+    FailedToGetSession,
+    InvalidPassword,
+    InvalidEmail,
+    InvalidEmailOrPassword,
+    EmailNotVerified,
+    PasswordTooShort,
+    PasswordTooLong,
+    UserAlreadyExistsUseAnotherEmail,
+    EmailCanNotBeUpdated,
+    CredentialAccountNotFound,
+    SessionExpired,
+    SessionNotFresh,
+    InvalidOrigin,
+    MissingOrNullOrigin,
+    InvalidCallbackUrl,
+    InvalidRedirectUrl,
+    InvalidErrorCallbackUrl,
+    InvalidNewUserCallbackUrl,
+    CrossSiteNavigationLoginBlocked,
+    BodyMustBeAnObject,
+    Unauthorized,
+    EmailPasswordDisabled,
+    EmailPasswordSignUpDisabled,
+    MethodNotAllowedDeferSessionRequired,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        self.parts().0
+    }
+
+    pub fn message(self) -> &'static str {
+        self.parts().1
+    }
+
+    fn parts(self) -> (&'static str, &'static str) {
+        use ErrorCode::*;
+        match self {
+            UserNotFound => ("USER_NOT_FOUND", "User not found"),
+            FailedToCreateUser => ("FAILED_TO_CREATE_USER", "Failed to create user"),
+            FailedToCreateSession => ("FAILED_TO_CREATE_SESSION", "Failed to create session"),
+            FailedToUpdateUser => ("FAILED_TO_UPDATE_USER", "Failed to update user"),
+            FailedToGetSession => ("FAILED_TO_GET_SESSION", "Failed to get session"),
+            InvalidPassword => ("INVALID_PASSWORD", "Invalid password"),
+            InvalidEmail => ("INVALID_EMAIL", "Invalid email"),
+            InvalidEmailOrPassword => ("INVALID_EMAIL_OR_PASSWORD", "Invalid email or password"),
+            EmailNotVerified => ("EMAIL_NOT_VERIFIED", "Email not verified"),
+            PasswordTooShort => ("PASSWORD_TOO_SHORT", "Password too short"),
+            PasswordTooLong => ("PASSWORD_TOO_LONG", "Password too long"),
+            UserAlreadyExistsUseAnotherEmail => {
+                ("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.")
+            }
+            EmailCanNotBeUpdated => ("EMAIL_CAN_NOT_BE_UPDATED", "Email can not be updated"),
+            CredentialAccountNotFound => ("CREDENTIAL_ACCOUNT_NOT_FOUND", "Credential account not found"),
+            SessionExpired => ("SESSION_EXPIRED", "Session expired. Re-authenticate to perform this action."),
+            SessionNotFresh => ("SESSION_NOT_FRESH", "Session is not fresh"),
+            InvalidOrigin => ("INVALID_ORIGIN", "Invalid origin"),
+            MissingOrNullOrigin => ("MISSING_OR_NULL_ORIGIN", "Missing or null Origin"),
+            InvalidCallbackUrl => ("INVALID_CALLBACK_URL", "Invalid callbackURL"),
+            InvalidRedirectUrl => ("INVALID_REDIRECT_URL", "Invalid redirectURL"),
+            InvalidErrorCallbackUrl => ("INVALID_ERROR_CALLBACK_URL", "Invalid errorCallbackURL"),
+            InvalidNewUserCallbackUrl => ("INVALID_NEW_USER_CALLBACK_URL", "Invalid newUserCallbackURL"),
+            CrossSiteNavigationLoginBlocked => (
+                "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED",
+                "Cross-site navigation login blocked. This request appears to be a CSRF attack.",
+            ),
+            BodyMustBeAnObject => ("BODY_MUST_BE_AN_OBJECT", "Body must be an object"),
+            Unauthorized => ("UNAUTHORIZED", "Unauthorized"),
+            EmailPasswordDisabled => ("EMAIL_PASSWORD_DISABLED", "Email and password is not enabled"),
+            EmailPasswordSignUpDisabled => {
+                ("EMAIL_PASSWORD_SIGN_UP_DISABLED", "Email and password sign up is not enabled")
+            }
+            MethodNotAllowedDeferSessionRequired => (
+                "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
+                "POST method requires deferSessionRefresh to be enabled in session config",
+            ),
+        }
+    }
+}
+
+/// A failed auth operation.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// A rule of better-auth's was broken; the client is told which.
+    #[error("{0:?}")]
+    Rule(ErrorCode),
+    /// A better-auth error that carries only a message (no code), e.g. `No fields to update`.
+    #[error("{0}")]
+    Message(&'static str),
+    /// The database cannot be reached; the client gets a 503 and may retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: logged with the request id, never shown to the client.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ErrorCode> for AuthError {
+    fn from(c: ErrorCode) -> Self {
+        AuthError::Rule(c)
+    }
+}
+
+impl From<crate::store::StoreError> for AuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Unavailable(m) => AuthError::Unavailable(m),
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<super::password::PasswordError> for AuthError {
+    fn from(e: super::password::PasswordError) -> Self {
+        AuthError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,92 @@
+//! The auth domain: better-auth's email/password and session rules as plain async functions
+//! over the store. Nothing here knows about HTTP, cookies or JSON.
+
+pub mod crypto;
+pub mod email;
+pub mod error;
+pub mod password;
+pub mod session;
+pub mod sign_in;
+pub mod sign_up;
+pub mod user;
+
+use chrono::Duration;
+
+use crate::config::Config;
+use crate::store::Store;
+pub use error::{AuthError, ErrorCode};
+pub use password::Hasher;
+
+/// The session rules (better-auth's `session.*` options).
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    pub expires_in: Duration,
+    pub update_age: Duration,
+    /// `None` when freshness checks are disabled (`freshAge: 0`).
+    pub fresh_age: Option<Duration>,
+    pub disable_refresh: bool,
+}
+
+/// The password rules (`emailAndPassword.*`).
+#[derive(Debug, Clone)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub max_length: usize,
+}
+
+impl PasswordPolicy {
+    pub fn check(&self, password: &str) -> Result<(), AuthError> {
+        let len = password::js_length(password);
+        if len < self.min_length {
+            return Err(ErrorCode::PasswordTooShort.into());
+        }
+        if len > self.max_length {
+            return Err(ErrorCode::PasswordTooLong.into());
+        }
+        Ok(())
+    }
+}
+
+/// Everything a flow needs: storage, the hashing pool and the rules.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub store: Store,
+    pub hasher: Hasher,
+    pub session: SessionPolicy,
+    pub password: PasswordPolicy,
+    pub sign_up_enabled: bool,
+    pub email_password_enabled: bool,
+    pub auto_sign_in: bool,
+    pub delete_user_enabled: bool,
+}
+
+impl Auth {
+    pub fn new(store: Store, hasher: Hasher, cfg: &Config) -> Self {
+        let s = &cfg.session;
+        Self {
+            store,
+            hasher,
+            session: SessionPolicy {
+                expires_in: Duration::seconds(s.expires_in),
+                update_age: Duration::seconds(s.update_age),
+                fresh_age: (s.fresh_age > 0).then(|| Duration::seconds(s.fresh_age)),
+                disable_refresh: s.disable_refresh,
+            },
+            password: PasswordPolicy {
+                min_length: cfg.email_and_password.min_password_length,
+                max_length: cfg.email_and_password.max_password_length,
+            },
+            email_password_enabled: cfg.email_and_password.enabled,
+            sign_up_enabled: cfg.email_and_password.enabled && !cfg.email_and_password.disable_sign_up,
+            auto_sign_in: cfg.email_and_password.auto_sign_in,
+            delete_user_enabled: cfg.user.delete_user,
+        }
+    }
+}
+
+/// Who is asking: stored on new sessions as better-auth does (`""` when unknown).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip_address: String,
+    pub user_agent: String,
+}

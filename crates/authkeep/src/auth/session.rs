@@ -1,0 +1,88 @@
+//! Sessions: creation, lookup with better-auth's sliding refresh, freshness, listing, revocation.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Auth, AuthError, ClientInfo, ErrorCode, SessionPolicy, crypto};
+use crate::model::{Session, User, now_ms};
+
+/// A session created with `rememberMe: false` lives one day, whatever `expiresIn` says.
+const DONT_REMEMBER_LIFETIME: Duration = Duration::days(1);
+
+pub fn new_session(policy: &SessionPolicy, user_id: &str, client: &ClientInfo, remember: bool, now: DateTime<Utc>) -> Session {
+    let lifetime = if remember { policy.expires_in } else { DONT_REMEMBER_LIFETIME };
+    Session {
+        id: crypto::generate_id(),
+        token: crypto::generate_id(),
+        user_id: user_id.to_owned(),
+        expires_at: now + lifetime,
+        ip_address: Some(client.ip_address.clone()),
+        user_agent: Some(client.user_agent.clone()),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// What a session token resolves to.
+#[derive(Debug)]
+pub enum Lookup {
+    /// No such session, or it expired (and was deleted): the caller should clear its cookies.
+    Gone,
+    Valid { session: Session, user: User, refreshed: bool },
+}
+
+/// Finds the session for `token`. An expired row is deleted. A live one is extended when it was
+/// last extended `updateAge` or more ago (unless `allow_refresh` is false or refresh is disabled).
+pub async fn lookup(auth: &Auth, token: &str, allow_refresh: bool) -> Result<Lookup, AuthError> {
+    let now = now_ms();
+    let Some((mut session, user)) = auth.store.find_session_with_user(token).await? else {
+        return Ok(Lookup::Gone);
+    };
+    if session.expires_at < now {
+        auth.store.delete_session(token).await?;
+        return Ok(Lookup::Gone);
+    }
+    let p = &auth.session;
+    let due = session.expires_at - p.expires_in + p.update_age <= now;
+    if !(allow_refresh && due && !p.disable_refresh) {
+        return Ok(Lookup::Valid { session, user, refreshed: false });
+    }
+    let expires_at = now + p.expires_in;
+    if !auth.store.refresh_session(token, expires_at, now).await? {
+        return Err(ErrorCode::FailedToGetSession.into());
+    }
+    session.expires_at = expires_at;
+    session.updated_at = now;
+    Ok(Lookup::Valid { session, user, refreshed: true })
+}
+
+/// better-auth's `freshSessionMiddleware`: the session was created within `freshAge`.
+pub fn is_fresh(policy: &SessionPolicy, session: &Session) -> bool {
+    policy.fresh_age.is_none_or(|age| now_ms() - session.created_at <= age)
+}
+
+pub async fn create(auth: &Auth, user_id: &str, client: &ClientInfo, remember: bool) -> Result<Session, AuthError> {
+    let session = new_session(&auth.session, user_id, client, remember, now_ms());
+    auth.store.create_session(&session).await?;
+    Ok(session)
+}
+
+pub async fn list_active(auth: &Auth, user_id: &str) -> Result<Vec<Session>, AuthError> {
+    Ok(auth.store.list_active_sessions(user_id, now_ms()).await?)
+}
+
+/// Revokes one of the user's own sessions by token; someone else's token is silently ignored.
+pub async fn revoke(auth: &Auth, user_id: &str, token: &str) -> Result<(), AuthError> {
+    Ok(auth.store.delete_user_session(user_id, token).await?)
+}
+
+pub async fn revoke_all(auth: &Auth, user_id: &str) -> Result<(), AuthError> {
+    Ok(auth.store.delete_user_sessions(user_id).await?)
+}
+
+pub async fn revoke_others(auth: &Auth, user_id: &str, keep_token: &str) -> Result<(), AuthError> {
+    Ok(auth.store.delete_user_sessions_except(user_id, keep_token).await?)
+}
+
+pub async fn sign_out(auth: &Auth, token: &str) -> Result<(), AuthError> {
+    Ok(auth.store.delete_session(token).await?)
+}

@@ -1,0 +1,55 @@
+//! `sign-up/email`: a user, its credential account and (with auto sign-in) a session, atomically.
+
+use super::{Auth, AuthError, ClientInfo, ErrorCode, crypto, email, session};
+use crate::model::{Account, CREDENTIAL_PROVIDER, Session, User, now_ms};
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct SignUp {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub image: Option<String>,
+    pub remember: bool,
+}
+
+pub async fn sign_up_email(auth: &Auth, input: SignUp, client: &ClientInfo) -> Result<(User, Option<Session>), AuthError> {
+    if !auth.sign_up_enabled {
+        return Err(ErrorCode::EmailPasswordSignUpDisabled.into());
+    }
+    if !email::is_valid(&input.email) {
+        return Err(ErrorCode::InvalidEmail.into());
+    }
+    auth.password.check(&input.password)?;
+    let email = email::normalize(&input.email);
+    if auth.store.find_user_by_email(&email).await?.is_some() {
+        return Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into());
+    }
+    let hash = auth.hasher.hash(&input.password).await?;
+    let now = now_ms();
+    let user = User {
+        id: crypto::generate_id(),
+        name: input.name,
+        email,
+        email_verified: false,
+        image: input.image,
+        created_at: now,
+        updated_at: now,
+    };
+    let account = Account {
+        id: crypto::generate_id(),
+        account_id: user.id.clone(),
+        provider_id: CREDENTIAL_PROVIDER.into(),
+        user_id: user.id.clone(),
+        password: Some(hash),
+        created_at: now,
+        updated_at: now,
+    };
+    let session = auth.auto_sign_in.then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
+    match auth.store.create_user_with_credential(&user, &account, session.as_ref()).await {
+        Ok(()) => Ok((user, session)),
+        // Lost a race with a concurrent sign-up for the same email: nothing was written.
+        Err(StoreError::UniqueViolation) => Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into()),
+        Err(e) => Err(e.into()),
+    }
+}

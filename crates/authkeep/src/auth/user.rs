@@ -1,0 +1,70 @@
+//! Profile updates, password changes and account deletion for the signed-in user.
+
+use super::sign_in::check_password;
+use super::{Auth, AuthError, ClientInfo, ErrorCode, session};
+use crate::model::{Session, User, now_ms};
+
+/// Sets `name` and/or `image` (`Some(None)` clears the image).
+pub async fn update_user(auth: &Auth, user_id: &str, name: Option<&str>, image: Option<Option<&str>>) -> Result<User, AuthError> {
+    if name.is_none() && image.is_none() {
+        return Err(AuthError::Message("No fields to update"));
+    }
+    auth.store
+        .update_user_profile(user_id, name, image, now_ms())
+        .await?
+        .ok_or_else(|| ErrorCode::FailedToUpdateUser.into())
+}
+
+#[derive(Debug)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+    pub revoke_other_sessions: bool,
+    /// Whether the replacement session (when others are revoked) is a remembered one.
+    pub remember: bool,
+}
+
+/// Returns the new session when `revoke_other_sessions` replaced all of them.
+pub async fn change_password(
+    auth: &Auth,
+    user: &User,
+    input: ChangePassword,
+    client: &ClientInfo,
+) -> Result<Option<Session>, AuthError> {
+    auth.password.check(&input.new_password)?;
+    let account = auth
+        .store
+        .find_credential_account(&user.id)
+        .await?
+        .filter(|a| a.password.is_some())
+        .ok_or(ErrorCode::CredentialAccountNotFound)?;
+    if !check_password(auth, Some(&user.id), &input.current_password).await? {
+        return Err(ErrorCode::InvalidPassword.into());
+    }
+    let hash = auth.hasher.hash(&input.new_password).await?;
+    let now = now_ms();
+    let replacement = input
+        .revoke_other_sessions
+        .then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
+    auth.store.update_password(&account.id, &hash, now, replacement.as_ref()).await?;
+    Ok(replacement)
+}
+
+/// Deletes the user: with a correct password, or without one from a fresh session.
+pub async fn delete_user(auth: &Auth, user: &User, session: &Session, password: Option<&str>) -> Result<(), AuthError> {
+    match password {
+        Some(password) => {
+            let has_password =
+                auth.store.find_credential_account(&user.id).await?.is_some_and(|a| a.password.is_some());
+            if !has_password {
+                return Err(ErrorCode::CredentialAccountNotFound.into());
+            }
+            if !check_password(auth, Some(&user.id), password).await? {
+                return Err(ErrorCode::InvalidPassword.into());
+            }
+        }
+        None if !session::is_fresh(&auth.session, session) => return Err(ErrorCode::SessionExpired.into()),
+        None => {}
+    }
+    Ok(auth.store.delete_user(&user.id).await?)
+}

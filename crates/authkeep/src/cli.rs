@@ -1,0 +1,107 @@
+//! The command line. Doc comments here are the `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(name = "authkeep", version, about = "A better-auth-compatible authentication server")]
+pub struct Cli {
+    /// Configuration file (default: ./authkeep.toml when it exists).
+    #[arg(long, global = true, env = "AUTHKEEP_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve better-auth's API (migrating the database first unless configured not to).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:3000).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// postgres://… or sqlite://FILE (default sqlite://authkeep.sqlite).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// The public URL of this server, e.g. https://auth.example.com.
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Apply pending migrations (adopts an existing better-auth database without changing its data).
+    Migrate {
+        #[arg(long)]
+        database_url: Option<String>,
+        /// List applied and pending migrations instead of applying them.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Print a new random secret for BETTER_AUTH_SECRET.
+    GenerateSecret,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = match &cli.command {
+        Command::Serve { listen, database_url, base_url } => {
+            Overrides { listen: *listen, database_url: database_url.clone(), base_url: base_url.clone() }
+        }
+        Command::Migrate { database_url, .. } => Overrides { database_url: database_url.clone(), ..Default::default() },
+        Command::GenerateSecret => {
+            println!("{}", crate::secret::generate());
+            return ExitCode::SUCCESS;
+        }
+    };
+    let cfg = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&cfg);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => {
+                let listener = tokio::net::TcpListener::bind(cfg.listen)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
+                crate::serve::run(cfg, listener, crate::serve::shutdown_signal()).await
+            }
+            Command::Migrate { status, .. } => migrate(&cfg, status).await,
+            Command::GenerateSecret => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(cfg: &Config, status_only: bool) -> anyhow::Result<()> {
+    let store = Store::connect(&cfg.database_url, 2)?;
+    if !status_only {
+        store.migrate().await?;
+    }
+    for m in store.migration_status().await? {
+        println!("{:>4} {:<8} {}", m.version, if m.applied { "applied" } else { "pending" }, m.description);
+    }
+    store.close().await;
+    Ok(())
+}

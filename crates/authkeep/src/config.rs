@@ -1,0 +1,419 @@
+//! Configuration, layered: built-in defaults, then `authkeep.toml` (or `--config PATH`), then
+//! better-auth's own environment (`BETTER_AUTH_SECRET`, `BETTER_AUTH_URL`, `DATABASE_URL`,
+//! `BETTER_AUTH_TRUSTED_ORIGINS`), then `AUTHKEEP_*` variables (`__` nests: `AUTHKEEP_SESSION__EXPIRES_IN`),
+//! then command-line flags. Loading is pure: it reads, it never writes.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Where `authkeep serve` listens with no configuration at all.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+/// The embedded default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://authkeep.sqlite";
+pub const DEFAULT_CONFIG_FILE: &str = "authkeep.toml";
+/// better-auth refuses weaker secrets in production; so do we.
+pub const MIN_SECRET_LEN: usize = 32;
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `development` or `production`. Production requires a secret and logs JSON.
+    pub env: String,
+    pub listen: SocketAddr,
+    /// The public URL of this server (`BETTER_AUTH_URL`). Defaults to `http://<listen>`.
+    pub base_url: Option<String>,
+    pub base_path: String,
+    pub database_url: String,
+    /// Cookie-signing secret (`BETTER_AUTH_SECRET`); shared with a better-auth server on the same data.
+    pub secret: Option<Secret>,
+    #[serde(deserialize_with = "string_list")]
+    pub trusted_origins: Vec<String>,
+    pub database: DatabaseConfig,
+    pub session: SessionConfig,
+    pub email_and_password: EmailAndPasswordConfig,
+    pub user: UserConfig,
+    pub advanced: AdvancedConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    /// Apply pending migrations when `serve` starts (the embedded default relies on it).
+    pub migrate_on_start: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Seconds a session lives (better-auth `session.expiresIn`).
+    pub expires_in: i64,
+    /// Seconds after which `get-session` extends a session (`session.updateAge`).
+    pub update_age: i64,
+    /// Seconds a session counts as fresh for sensitive operations; 0 disables (`session.freshAge`).
+    pub fresh_age: i64,
+    /// Never extend sessions (`session.disableSessionRefresh`).
+    pub disable_refresh: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailAndPasswordConfig {
+    pub enabled: bool,
+    pub disable_sign_up: bool,
+    pub min_password_length: usize,
+    pub max_password_length: usize,
+    /// Sign the user in right after sign-up (`emailAndPassword.autoSignIn`).
+    pub auto_sign_in: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserConfig {
+    /// Serve `POST /delete-user` (`user.deleteUser.enabled`; off by default, as in better-auth).
+    pub delete_user: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdvancedConfig {
+    /// Cookie name prefix (`advanced.cookiePrefix`).
+    pub cookie_prefix: String,
+    /// Force `Secure` cookies and the `__Secure-` prefix on or off; by default on for https base URLs.
+    pub use_secure_cookies: Option<bool>,
+    /// Skip the Origin/CSRF checks (`advanced.disableCSRFCheck`). For tests only.
+    pub disable_csrf_check: bool,
+    /// Headers that carry the client IP, first match wins (`advanced.ipAddress.ipAddressHeaders`).
+    pub ip_address_headers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Longest `name` accepted, in characters.
+    pub max_name_length: usize,
+    /// Longest `email` accepted (RFC 5321 allows 254).
+    pub max_email_length: usize,
+    /// Longest `image` URL and `callbackURL` accepted.
+    pub max_url_length: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` or `json`; empty picks JSON in production and pretty otherwise.
+    pub format: String,
+    /// A `tracing` filter, e.g. `info` or `authkeep=debug,sqlx=warn`. `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: "development".into(),
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            base_url: None,
+            base_path: "/api/auth".into(),
+            database_url: DEFAULT_DATABASE_URL.into(),
+            secret: None,
+            trusted_origins: Vec::new(),
+            database: DatabaseConfig::default(),
+            session: SessionConfig::default(),
+            email_and_password: EmailAndPasswordConfig::default(),
+            user: UserConfig::default(),
+            advanced: AdvancedConfig::default(),
+            limits: LimitsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { max_connections: 16, migrate_on_start: true }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { expires_in: 604_800, update_age: 86_400, fresh_age: 86_400, disable_refresh: false }
+    }
+}
+
+impl Default for EmailAndPasswordConfig {
+    fn default() -> Self {
+        Self { enabled: true, disable_sign_up: false, min_password_length: 8, max_password_length: 128, auto_sign_in: true }
+    }
+}
+
+impl Default for UserConfig {
+    fn default() -> Self {
+        Self { delete_user: false }
+    }
+}
+
+impl Default for AdvancedConfig {
+    fn default() -> Self {
+        Self {
+            cookie_prefix: "better-auth".into(),
+            use_secure_cookies: None,
+            disable_csrf_check: false,
+            ip_address_headers: vec!["x-forwarded-for".into()],
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 64 * 1024, max_name_length: 256, max_email_length: 254, max_url_length: 2048 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: String::new(), level: "info".into() }
+    }
+}
+
+/// A secret that never prints.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("env", &self.env)
+            .field("listen", &self.listen)
+            .field("base_url", &self.base_url)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Accepts a TOML array or a comma-separated string (as environment variables give it).
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match List::deserialize(d)? {
+        List::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        List::Many(v) => v,
+    })
+}
+
+/// Flags given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error(
+        "a secret of at least {MIN_SECRET_LEN} characters is required in production (https base URL or AUTHKEEP_ENV=production).\n  \
+         Set BETTER_AUTH_SECRET (or AUTHKEEP_SECRET, or `secret` in authkeep.toml), for example:\n    \
+         export BETTER_AUTH_SECRET=\"$(authkeep generate-secret)\"   # or: openssl rand -base64 32"
+    )]
+    SecretRequired,
+}
+
+impl Config {
+    /// Loads every layer. `file` is the `--config` path; without it `./authkeep.toml` is read if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Self::load_from(file, overrides, |k| std::env::var(k).ok())
+    }
+
+    fn load_from(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::Invalid(format!("config file {} does not exist", path.display())));
+            }
+            Some(path) => fig = fig.merge(Toml::file(path)),
+            None => fig = fig.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        // better-auth's own variables, so an existing deployment's environment keeps working.
+        let legacy = [
+            ("BETTER_AUTH_SECRET", "secret"),
+            ("AUTH_SECRET", "secret"),
+            ("BETTER_AUTH_URL", "base_url"),
+            ("DATABASE_URL", "database_url"),
+            ("BETTER_AUTH_TRUSTED_ORIGINS", "trusted_origins"),
+        ];
+        for (var, key) in legacy.iter().rev() {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                fig = fig.merge(Serialized::default(key, v));
+            }
+        }
+        fig = fig.merge(Env::prefixed("AUTHKEEP_").split("__").ignore(&["config"]));
+        fig = fig.merge(Serialized::defaults(overrides));
+        let mut cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        cfg.normalize()?;
+        Ok(cfg)
+    }
+
+    fn normalize(&mut self) -> Result<(), ConfigError> {
+        if !matches!(self.env.as_str(), "development" | "production" | "test") {
+            return Err(ConfigError::Invalid(format!("env must be development, production or test, not {:?}", self.env)));
+        }
+        if !self.base_path.starts_with('/') || self.base_path.ends_with('/') {
+            return Err(ConfigError::Invalid("base_path must start with / and not end with /".into()));
+        }
+        if let Some(url) = &self.base_url {
+            let parsed = url::Url::parse(url).map_err(|e| ConfigError::Invalid(format!("base_url {url:?}: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ConfigError::Invalid(format!("base_url {url:?} must be http or https")));
+            }
+        }
+        if crate::store::Backend::of_url(&self.database_url).is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "database_url must start with postgres://, postgresql:// or sqlite: (got {})",
+                redact_url(&self.database_url)
+            )));
+        }
+        if self.session.expires_in <= 0 || self.session.update_age < 0 || self.session.fresh_age < 0 {
+            return Err(ConfigError::Invalid("session durations must not be negative".into()));
+        }
+        if self.email_and_password.min_password_length > self.email_and_password.max_password_length {
+            return Err(ConfigError::Invalid("min_password_length exceeds max_password_length".into()));
+        }
+        Ok(())
+    }
+
+    /// The public origin + nothing else, e.g. `http://localhost:3000`.
+    pub fn base_origin(&self) -> String {
+        match &self.base_url {
+            Some(u) => url::Url::parse(u).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| u.clone()),
+            None => {
+                let host = if self.listen.ip().is_unspecified() { "localhost".to_string() } else { self.listen.ip().to_string() };
+                let host = if self.listen.is_ipv6() && host != "localhost" { format!("[{host}]") } else { host };
+                format!("http://{host}:{}", self.listen.port())
+            }
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == "production"
+    }
+
+    /// Secure cookies and a mandatory strong secret: an https base URL or production.
+    pub fn needs_strong_secret(&self) -> bool {
+        self.is_production() || self.base_origin().starts_with("https://")
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.advanced.use_secure_cookies.unwrap_or_else(|| self.base_origin().starts_with("https://"))
+    }
+
+    /// The SQLite file this config points at, if any (`sqlite::memory:` has none).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)], overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        Config::load_from(Some(Path::new("/dev/null")), overrides, move |k| {
+            env.iter().find(|(a, _)| a == k).map(|(_, b)| b.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = load(&[], &Overrides::default()).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.base_origin(), "http://127.0.0.1:3000");
+        assert_eq!(c.session.expires_in, 604_800);
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn better_auth_env_is_read_and_flags_win() {
+        let c = load(
+            &[("BETTER_AUTH_URL", "https://auth.example.com"), ("DATABASE_URL", "postgres://u:p@h/db")],
+            &Overrides { database_url: Some("sqlite::memory:".into()), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(c.base_origin(), "https://auth.example.com");
+        assert_eq!(c.database_url, "sqlite::memory:");
+        assert!(c.secure_cookies());
+        assert!(c.needs_strong_secret());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = load(&[("BETTER_AUTH_SECRET", "super-secret-value-that-is-long-enough")], &Overrides::default()).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("super-secret"), "{shown}");
+        assert!(redact_url("postgres://u:hunter2@h/db").contains("***"));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(load(&[("DATABASE_URL", "mysql://x")], &Overrides::default()).is_err());
+        assert!(load(&[("BETTER_AUTH_URL", "ftp://x")], &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn trusted_origins_from_a_comma_list() {
+        let c = load(&[("BETTER_AUTH_TRUSTED_ORIGINS", "http://a.test, https://*.b.test")], &Overrides::default()).unwrap();
+        assert_eq!(c.trusted_origins, vec!["http://a.test", "https://*.b.test"]);
+    }
+}

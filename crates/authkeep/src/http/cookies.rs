@@ -1,0 +1,151 @@
+//! better-auth's cookies: names (`better-auth.session_token`, `__Secure-` on https), signed
+//! values, attributes, the `dont_remember` marker, and reading them back.
+
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+use crate::auth::crypto;
+use crate::config::Secret;
+
+/// JavaScript's `encodeURIComponent` keeps these unescaped.
+const URI_COMPONENT: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'!').remove(b'~').remove(b'*').remove(b'\'').remove(b'(').remove(b')');
+
+const SESSION_TOKEN: &str = "session_token";
+const SESSION_DATA: &str = "session_data";
+const DONT_REMEMBER: &str = "dont_remember";
+
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    pub secret: Secret,
+    pub prefix: String,
+    pub secure: bool,
+    /// `Max-Age` of a remembered session cookie, in seconds (`session.expiresIn`).
+    pub session_max_age: i64,
+}
+
+impl CookieSettings {
+    pub fn name(&self, logical: &str) -> String {
+        let secure = if self.secure { "__Secure-" } else { "" };
+        format!("{secure}{}.{logical}", self.prefix)
+    }
+
+    pub fn session_token_name(&self) -> String {
+        self.name(SESSION_TOKEN)
+    }
+
+    fn serialize(&self, logical: &str, value: &str, max_age: Option<i64>) -> String {
+        let mut c = format!("{}={}", self.name(logical), utf8_percent_encode(value, URI_COMPONENT));
+        if let Some(age) = max_age {
+            c.push_str(&format!("; Max-Age={age}"));
+        }
+        c.push_str("; Path=/; HttpOnly");
+        if self.secure {
+            c.push_str("; Secure");
+        }
+        c.push_str("; SameSite=Lax");
+        c
+    }
+
+    /// The signed `token.signature` string, as sent in the cookie and the `set-auth-token` header.
+    pub fn signed_token(&self, token: &str) -> String {
+        crypto::signed(self.secret.expose(), token)
+    }
+
+    /// `Set-Cookie` values for a session. A "don't remember" session gets a browser-session
+    /// cookie (no `Max-Age`) and the signed `dont_remember` marker.
+    pub fn set_session(&self, token: &str, dont_remember: bool) -> Vec<String> {
+        let signed = self.signed_token(token);
+        if dont_remember {
+            vec![
+                self.serialize(SESSION_TOKEN, &signed, None),
+                self.serialize(DONT_REMEMBER, &crypto::signed(self.secret.expose(), "true"), None),
+            ]
+        } else {
+            vec![self.serialize(SESSION_TOKEN, &signed, Some(self.session_max_age))]
+        }
+    }
+
+    /// Expires every session cookie, in better-auth's order.
+    pub fn clear_session(&self) -> Vec<String> {
+        [SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER].iter().map(|n| self.serialize(n, "", Some(0))).collect()
+    }
+
+    /// The session token from a correctly signed session cookie.
+    pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
+        let raw = read_cookie(headers, &self.session_token_name())?;
+        crypto::verify_signed(self.secret.expose(), &raw).map(str::to_owned)
+    }
+
+    /// Whether the request carries a valid `dont_remember` marker.
+    pub fn dont_remember(&self, headers: &HeaderMap) -> bool {
+        read_cookie(headers, &self.name(DONT_REMEMBER))
+            .is_some_and(|raw| crypto::verify_signed(self.secret.expose(), &raw) == Some("true"))
+    }
+}
+
+/// The first cookie called `name` in the request, trimmed, unquoted and percent-decoded.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    for header in headers.get_all(COOKIE) {
+        let Ok(header) = header.to_str() else { continue };
+        for pair in header.split(';') {
+            let Some((k, v)) = pair.split_once('=') else { continue };
+            if k.trim() != name {
+                continue;
+            }
+            let v = v.trim();
+            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            return Some(if v.contains('%') { percent_decode_str(v).decode_utf8().ok()?.into_owned() } else { v.to_owned() });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn settings(secure: bool) -> CookieSettings {
+        CookieSettings {
+            secret: Secret::new("peer-dev-secret-0123456789abcdef0123456789abcdef"),
+            prefix: "better-auth".into(),
+            secure,
+            session_max_age: 604_800,
+        }
+    }
+
+    #[test]
+    fn session_cookie_matches_better_auth_capture() {
+        let c = settings(false).set_session("0Q8EFRf4F7INzAuKUJk3ebtNWcN5xZFv", false);
+        assert_eq!(
+            c,
+            vec!["better-auth.session_token=0Q8EFRf4F7INzAuKUJk3ebtNWcN5xZFv.CddrPbltYGMWbdq5XcdjSqLcqrL%2Fc1DgrQRduZT%2BJU4%3D; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"]
+        );
+    }
+
+    #[test]
+    fn dont_remember_and_secure_prefix() {
+        let c = settings(true).set_session("abc", true);
+        assert!(c[0].starts_with("__Secure-better-auth.session_token=abc."));
+        assert!(!c[0].contains("Max-Age"));
+        assert!(c[0].ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"));
+        assert!(c[1].starts_with("__Secure-better-auth.dont_remember=true."));
+        assert_eq!(settings(false).clear_session()[0], "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        let s = settings(false);
+        let set = s.set_session("tok123", true);
+        let header = set.iter().map(|c| c.split(';').next().unwrap()).collect::<Vec<_>>().join("; ");
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_str(&format!("other=1; {header}")).unwrap());
+        assert_eq!(s.session_token(&h).as_deref(), Some("tok123"));
+        assert!(s.dont_remember(&h));
+        let mut bad = HeaderMap::new();
+        bad.insert(COOKIE, HeaderValue::from_static("better-auth.session_token=abc.def"));
+        assert_eq!(s.session_token(&bad), None);
+    }
+}

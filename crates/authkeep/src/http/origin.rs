@@ -1,0 +1,208 @@
+//! Trusted origins and the checks better-auth builds on them: the Origin check on
+//! cookie-carrying state changes, the `Sec-Fetch-*` rule on sign-in/sign-up, and the
+//! validation of callback URLs (no open redirects).
+
+use axum::http::{HeaderMap, Method, header};
+use serde_json::Value;
+
+use super::error::ApiError;
+use crate::auth::ErrorCode;
+
+/// The base URL's origin plus configured origins; entries may hold `*` and `?` wildcards.
+#[derive(Debug, Clone)]
+pub struct TrustedOrigins {
+    patterns: Vec<String>,
+}
+
+impl TrustedOrigins {
+    pub fn new(base_origin: &str, extra: &[String]) -> Self {
+        let mut patterns = vec![base_origin.trim_end_matches('/').to_owned()];
+        patterns.extend(extra.iter().map(|p| p.trim().trim_end_matches('/').to_owned()).filter(|p| !p.is_empty()));
+        Self { patterns }
+    }
+
+    /// Whether `url` (an origin, a full URL, or, for callbacks, a safe relative path) is trusted.
+    pub fn is_trusted(&self, url: &str, allow_relative: bool) -> bool {
+        if url.starts_with('/') {
+            return allow_relative && is_safe_relative(url);
+        }
+        let Ok(parsed) = url::Url::parse(url) else { return false };
+        self.patterns.iter().any(|p| matches_pattern(&parsed, p))
+    }
+}
+
+fn matches_pattern(url: &url::Url, pattern: &str) -> bool {
+    let web = matches!(url.scheme(), "http" | "https");
+    if pattern.contains('*') || pattern.contains('?') {
+        let subject = if pattern.contains("://") {
+            url.origin().ascii_serialization()
+        } else {
+            let host = url.host_str().unwrap_or("").to_owned();
+            url.port().map_or(host.clone(), |p| format!("{host}:{p}"))
+        };
+        return glob(pattern.as_bytes(), subject.as_bytes());
+    }
+    if web {
+        return url.origin().ascii_serialization() == pattern;
+    }
+    // Custom schemes (`myapp://`): the scheme must match, then any authority and path given.
+    let Ok(p) = url::Url::parse(pattern) else { return false };
+    if p.scheme() != url.scheme() {
+        return false;
+    }
+    if p.host_str().is_some_and(|h| !h.is_empty()) && p.host_str() != url.host_str() {
+        return false;
+    }
+    let base = p.path().trim_end_matches('/');
+    base.is_empty() || url.path() == base || url.path().starts_with(&format!("{base}/"))
+}
+
+/// `*` is any run of characters other than `/` and `\`; `?` is one such character.
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob(&p[1..], s) || (s.first().is_some_and(|c| !b"/\\".contains(c)) && glob(p, &s[1..])),
+        (Some(b'?'), Some(c)) if !b"/\\".contains(c) => glob(&p[1..], &s[1..]),
+        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => glob(&p[1..], &s[1..]),
+        _ => false,
+    }
+}
+
+/// A same-site path: `/` not followed by `/`, `\` or an encoded slash, then only path and query
+/// characters better-auth allows.
+fn is_safe_relative(url: &str) -> bool {
+    let rest = &url[1..];
+    let lower = rest.to_ascii_lowercase();
+    if rest.starts_with('/') || rest.starts_with('\\') || lower.starts_with("%2f") || lower.starts_with("%5c") {
+        return false;
+    }
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let path_ok = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.+/@".contains(&b));
+    let query_ok = query.is_none_or(|q| q.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.+/=&%@".contains(&b)));
+    path_ok && query_ok
+}
+
+/// The request's origin: `Origin`, else `Referer`.
+fn request_origin(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+}
+
+fn validate_origin(trusted: &TrustedOrigins, headers: &HeaderMap) -> Result<(), ApiError> {
+    match request_origin(headers) {
+        None | Some("") | Some("null") => Err(ErrorCode::MissingOrNullOrigin.into()),
+        Some(o) if trusted.is_trusted(o, false) => Ok(()),
+        Some(_) => Err(ErrorCode::InvalidOrigin.into()),
+    }
+}
+
+/// The URL fields better-auth validates, with the label used in its messages and their codes.
+const URL_FIELDS: [(&str, &str, ErrorCode); 4] = [
+    ("callbackURL", "callbackURL", ErrorCode::InvalidCallbackUrl),
+    ("redirectTo", "redirectURL", ErrorCode::InvalidRedirectUrl),
+    ("errorCallbackURL", "errorCallbackURL", ErrorCode::InvalidErrorCallbackUrl),
+    ("newUserCallbackURL", "newUserCallbackURL", ErrorCode::InvalidNewUserCallbackUrl),
+];
+
+/// better-auth's router-wide origin middleware for every non-GET request: a request that
+/// carries cookies must come from a trusted origin, and every callback-style URL in the body
+/// (or `callbackURL` in the query) must point at a trusted origin or a safe relative path.
+pub fn check_request(
+    trusted: &TrustedOrigins,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Option<&Value>,
+    query_callback: Option<&str>,
+    csrf_disabled: bool,
+) -> Result<(), ApiError> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || csrf_disabled {
+        return Ok(());
+    }
+    if headers.contains_key(header::COOKIE) {
+        validate_origin(trusted, headers)?;
+    }
+    for (key, label, code) in URL_FIELDS {
+        let from_body = body.and_then(|b| b.get(key));
+        let value = match (from_body, key) {
+            (Some(v), _) => Some(v.clone()),
+            (None, "callbackURL") => query_callback.map(|q| Value::String(q.to_owned())),
+            _ => None,
+        };
+        match value {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s.is_empty() || trusted.is_trusted(&s, true) => {}
+            Some(Value::String(_)) => return Err(code.into()),
+            Some(_) => {
+                return Err(ApiError::MessageOnly {
+                    status: axum::http::StatusCode::BAD_REQUEST,
+                    message: format!("Invalid {label}: expected a string"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// better-auth's `formCsrfMiddleware` for sign-in and sign-up, which a browser form could post
+/// cross-site without cookies: block cross-site navigations, and check the origin whenever the
+/// browser says where the request came from. Plain server-to-server calls pass.
+pub fn check_form_csrf(trusted: &TrustedOrigins, headers: &HeaderMap, csrf_disabled: bool) -> Result<(), ApiError> {
+    if csrf_disabled || headers.contains_key(header::COOKIE) {
+        return Ok(()); // With cookies the router-wide check has already run.
+    }
+    let fetch = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (site, mode, dest) = (fetch("sec-fetch-site"), fetch("sec-fetch-mode"), fetch("sec-fetch-dest"));
+    if site.is_some() || mode.is_some() || dest.is_some() {
+        if site == Some("cross-site") && mode == Some("navigate") {
+            return Err(ErrorCode::CrossSiteNavigationLoginBlocked.into());
+        }
+        return validate_origin(trusted, headers);
+    }
+    if request_origin(headers).is_some() {
+        return validate_origin(trusted, headers);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> TrustedOrigins {
+        TrustedOrigins::new("http://localhost:3000", &["https://*.example.com".into(), "app.test:*".into(), "myapp://".into()])
+    }
+
+    #[test]
+    fn exact_and_wildcard_origins() {
+        let t = t();
+        assert!(t.is_trusted("http://localhost:3000", false));
+        assert!(t.is_trusted("http://localhost:3000/some/page?x=1", false));
+        assert!(!t.is_trusted("http://localhost:3001", false));
+        assert!(!t.is_trusted("https://localhost:3000", false));
+        assert!(t.is_trusted("https://a.example.com", false));
+        assert!(!t.is_trusted("https://example.com", false));
+        assert!(!t.is_trusted("http://a.example.com", false));
+        assert!(!t.is_trusted("https://a.example.com.evil.io", false));
+        assert!(t.is_trusted("http://app.test:5173", false));
+        assert!(t.is_trusted("myapp://callback", false));
+        assert!(!t.is_trusted("evil://x", false));
+    }
+
+    #[test]
+    fn relative_callbacks() {
+        let t = t();
+        assert!(t.is_trusted("/dashboard", true));
+        assert!(t.is_trusted("/a/b?x=1&y=%20", true));
+        assert!(!t.is_trusted("/dashboard", false));
+        assert!(!t.is_trusted("//evil.com", true));
+        assert!(!t.is_trusted("/\\evil.com", true));
+        assert!(!t.is_trusted("/%2Fevil.com", true));
+        assert!(!t.is_trusted("/a<script>", true));
+        assert!(!t.is_trusted("javascript:alert(1)", true));
+    }
+}

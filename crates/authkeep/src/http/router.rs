@@ -1,0 +1,79 @@
+//! The complete better-auth route table on one screen. better-auth answers an unknown path, a
+//! wrong method and a trailing slash alike with an empty 404, so routing is an exact match on
+//! method and path rather than axum's router (which would answer 405).
+
+use axum::http::Method;
+
+use super::App;
+use super::body::Media;
+use super::error::ApiError;
+use super::exchange::{Exchange, Reply};
+use super::routes::{ok, session, sign_in, sign_out, sign_up, update_user};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    SignUpEmail,
+    SignInEmail,
+    SignOut,
+    GetSession,
+    ListSessions,
+    RevokeSession,
+    RevokeSessions,
+    RevokeOtherSessions,
+    UpdateUser,
+    ChangePassword,
+    DeleteUser,
+    Ok,
+    Error,
+}
+
+impl Route {
+    /// `path` is relative to the base path, e.g. `/sign-in/email`.
+    pub fn find(method: &Method, path: &str) -> Option<Route> {
+        let get = *method == Method::GET;
+        let post = *method == Method::POST;
+        Some(match path {
+            "/sign-up/email" if post => Route::SignUpEmail,
+            "/sign-in/email" if post => Route::SignInEmail,
+            "/sign-out" if post => Route::SignOut,
+            // POST reaches the handler, which answers better-auth's 405 for it.
+            "/get-session" if get || post => Route::GetSession,
+            "/list-sessions" if get => Route::ListSessions,
+            "/revoke-session" if post => Route::RevokeSession,
+            "/revoke-sessions" if post => Route::RevokeSessions,
+            "/revoke-other-sessions" if post => Route::RevokeOtherSessions,
+            "/update-user" if post => Route::UpdateUser,
+            "/change-password" if post => Route::ChangePassword,
+            "/delete-user" if post => Route::DeleteUser,
+            "/ok" if get => Route::Ok,
+            "/error" if get => Route::Error,
+            _ => return None,
+        })
+    }
+
+    /// Sign-in and sign-up also take HTML form posts.
+    pub fn media(self) -> Media {
+        match self {
+            Route::SignUpEmail | Route::SignInEmail => Media::JsonOrForm,
+            _ => Media::Json,
+        }
+    }
+
+    pub async fn call(self, app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+        match self {
+            Route::SignUpEmail => sign_up::sign_up_email(app, ex).await,
+            Route::SignInEmail => sign_in::sign_in_email(app, ex).await,
+            Route::SignOut => sign_out::sign_out(app, ex).await,
+            Route::GetSession => session::get_session(app, ex).await,
+            Route::ListSessions => session::list_sessions(app, ex).await,
+            Route::RevokeSession => session::revoke_session(app, ex).await,
+            Route::RevokeSessions => session::revoke_sessions(app, ex).await,
+            Route::RevokeOtherSessions => session::revoke_other_sessions(app, ex).await,
+            Route::UpdateUser => update_user::update_user(app, ex).await,
+            Route::ChangePassword => update_user::change_password(app, ex).await,
+            Route::DeleteUser => update_user::delete_user(app, ex).await,
+            Route::Ok => ok::ok().await,
+            Route::Error => ok::error_page(ex).await,
+        }
+    }
+}

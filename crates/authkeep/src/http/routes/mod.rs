@@ -1,0 +1,9 @@
+//! One module per better-auth route file. Handlers parse the request, call a domain function
+//! from `crate::auth`, and shape better-auth's response.
+
+pub mod ok;
+pub mod session;
+pub mod sign_in;
+pub mod sign_out;
+pub mod sign_up;
+pub mod update_user;

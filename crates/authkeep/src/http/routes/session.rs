@@ -1,0 +1,62 @@
+use axum::http::header::{CACHE_CONTROL, PRAGMA};
+use serde_json::{Value, json};
+
+use crate::auth::{ErrorCode, session as sessions};
+use crate::http::body::Fields;
+use crate::http::error::ApiError;
+use crate::http::exchange::{Exchange, Reply};
+use crate::http::{App, session};
+
+/// `GET /get-session`: `{session, user}` or `null`. Never cached by the browser or a proxy.
+pub async fn get_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    ex.add_header(CACHE_CONTROL, "no-store");
+    ex.add_header(PRAGMA, "no-cache");
+    if ex.method == axum::http::Method::POST {
+        // Only valid with better-auth's `deferSessionRefresh`, which authkeep does not offer.
+        return Err(ErrorCode::MethodNotAllowedDeferSessionRequired.into());
+    }
+    let allow_refresh = !ex.query_flag("disableRefresh");
+    let current = session::current(app, ex, allow_refresh).await?;
+    Ok(Reply::json(match current {
+        Some(c) => json!({ "session": c.session, "user": c.user }),
+        None => Value::Null,
+    }))
+}
+
+/// `GET /list-sessions`: the user's live sessions; needs a fresh session.
+pub async fn list_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    let c = session::require_fresh(app, ex).await?;
+    let list = sessions::list_active(&app.auth, &c.user.id).await?;
+    Ok(Reply::json(json!(list)))
+}
+
+fn status_true() -> Reply {
+    Reply::json(json!({ "status": true }))
+}
+
+/// `POST /revoke-session` `{token}`: revokes one of the caller's sessions.
+pub async fn revoke_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    let mut f = Fields::object(ex.body.as_ref(), false);
+    let token = f.string("token", 256);
+    f.finish()?;
+    let c = session::require(app, ex).await?;
+    sessions::revoke(&app.auth, &c.user.id, &token.unwrap_or_default()).await?;
+    Ok(status_true())
+}
+
+/// `POST /revoke-sessions`: revokes every session of the caller, this one included.
+pub async fn revoke_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    Fields::optional_object(ex.body.as_ref()).finish()?;
+    let c = session::require(app, ex).await?;
+    sessions::revoke_all(&app.auth, &c.user.id).await?;
+    ex.set_cookies.extend(app.cookies.clear_session());
+    Ok(status_true())
+}
+
+/// `POST /revoke-other-sessions`: revokes every session of the caller but this one.
+pub async fn revoke_other_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    Fields::optional_object(ex.body.as_ref()).finish()?;
+    let c = session::require(app, ex).await?;
+    sessions::revoke_others(&app.auth, &c.user.id, &c.session.token).await?;
+    Ok(status_true())
+}

@@ -1,0 +1,76 @@
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::auth::user::{self, ChangePassword};
+use crate::auth::ErrorCode;
+use crate::http::body::Fields;
+use crate::http::error::ApiError;
+use crate::http::exchange::{Exchange, Reply};
+use crate::http::{App, session};
+
+/// `POST /update-user`: name and image. Unknown fields are ignored, as better-auth ignores
+/// fields that are not user-settable; `email` is refused.
+pub async fn update_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    let limits = &app.limits;
+    let mut f = Fields::record(ex.body.as_ref());
+    let name = f.optional_string("name", limits.max_name_length);
+    // `image` may be a string or null (null clears it).
+    let image = match f.raw("image") {
+        Some(Value::Null) => Some(None),
+        _ => f.optional_string("image", limits.max_url_length).map(Some),
+    };
+    let wants_email = f.raw("email").is_some();
+    f.finish()?;
+    let c = session::require(app, ex).await?;
+    if wants_email {
+        return Err(ErrorCode::EmailCanNotBeUpdated.into());
+    }
+    user::update_user(&app.auth, &c.user.id, name.as_deref(), image.as_ref().map(|i| i.as_deref())).await?;
+    session::set_cookie(app, ex, &c.session.token, false);
+    Ok(Reply::json(json!({ "status": true })))
+}
+
+/// `POST /change-password` `{newPassword, currentPassword, revokeOtherSessions?}`.
+pub async fn change_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    let max = app.auth.password.max_length.max(1024);
+    let mut f = Fields::object(ex.body.as_ref(), false);
+    let new_password = f.string("newPassword", max);
+    let current_password = f.string("currentPassword", max);
+    let revoke = f.optional_bool("revokeOtherSessions").unwrap_or(false);
+    f.finish()?;
+    let c = session::require(app, ex).await?;
+    let remember = !app.cookies.dont_remember(&ex.headers);
+    let input = ChangePassword {
+        current_password: current_password.unwrap_or_default(),
+        new_password: new_password.unwrap_or_default(),
+        revoke_other_sessions: revoke,
+        remember,
+    };
+    let replacement = user::change_password(&app.auth, &c.user, input, &ex.client).await?;
+    if let Some(s) = &replacement {
+        session::set_cookie(app, ex, &s.token, !remember);
+    }
+    Ok(Reply::json(json!({ "token": replacement.map(|s| s.token), "user": c.user })))
+}
+
+/// `POST /delete-user` `{password?}`: with the password, or from a fresh session.
+pub async fn delete_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    let limits = &app.limits;
+    let mut f = Fields::optional_object(ex.body.as_ref());
+    f.optional_string("callbackURL", limits.max_url_length);
+    let password = f.optional_string("password", app.auth.password.max_length.max(1024));
+    let token = f.optional_string("token", 256);
+    f.finish()?;
+    let c = session::require(app, ex).await?;
+    if !app.auth.delete_user_enabled {
+        return Err(ApiError::not_found());
+    }
+    if token.is_some() {
+        // Deletion tokens come from the email confirmation flow, which this server does not
+        // issue yet; any token is therefore unknown, as better-auth answers for one.
+        return Err(ApiError::Coded { status: StatusCode::NOT_FOUND, code: "INVALID_TOKEN", message: "Invalid token".into() });
+    }
+    user::delete_user(&app.auth, &c.user, &c.session, password.as_deref()).await?;
+    ex.set_cookies.extend(app.cookies.clear_session());
+    Ok(Reply::json(json!({ "success": true, "message": "User deleted" })))
+}

@@ -1,0 +1,68 @@
+//! better-auth's core records. Field order and names follow better-auth's JSON output.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+#[sqlx(rename_all = "camelCase")]
+pub struct User {
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub image: Option<String>,
+    #[serde(serialize_with = "js_date")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "js_date")]
+    pub updated_at: DateTime<Utc>,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+#[sqlx(rename_all = "camelCase")]
+pub struct Session {
+    #[serde(serialize_with = "js_date")]
+    pub expires_at: DateTime<Utc>,
+    pub token: String,
+    #[serde(serialize_with = "js_date")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "js_date")]
+    pub updated_at: DateTime<Utc>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub user_id: String,
+    pub id: String,
+}
+
+/// A credential (email/password) or provider link. Never serialised: it holds the password hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
+pub struct Account {
+    pub id: String,
+    pub account_id: String,
+    pub provider_id: String,
+    pub user_id: String,
+    pub password: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The provider id better-auth gives email/password accounts.
+pub const CREDENTIAL_PROVIDER: &str = "credential";
+
+/// JavaScript's `Date.prototype.toISOString()`: always milliseconds and `Z`.
+pub fn to_js_iso(d: &DateTime<Utc>) -> String {
+    d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn js_date<S: serde::Serializer>(d: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&to_js_iso(d))
+}
+
+/// The current time at millisecond precision, as JavaScript (and so better-auth) keeps it;
+/// storing exactly what better-auth would store keeps both servers' rows comparable.
+pub fn now_ms() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}

@@ -1,0 +1,260 @@
+//! Storage: better-auth's tables on PostgreSQL or SQLite. All SQL lives under this module.
+//!
+//! Both backends share one set of queries (`queries.rs`, written once and instantiated per
+//! backend by a macro); they differ only in how a timestamp is bound: PostgreSQL takes a
+//! native `timestamptz`, SQLite takes the ISO-8601 text that better-auth writes.
+
+mod queries;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::model::{Account, Session, User};
+
+static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated")]
+    UniqueViolation,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
+            other => StoreError::Other(other.to_string()),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else if lower.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else {
+            None
+        }
+    }
+}
+
+/// One migration and whether it has been applied.
+#[derive(Debug, Clone)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub description: String,
+    pub applied: bool,
+}
+
+/// A connection pool to one of the supported databases.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// How long a request may wait for a database connection before it is told the service is
+/// unavailable (503). Short, so an outage is reported within a few seconds.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Store {
+    /// Opens a pool lazily: the server starts, and reports not-ready, while the database is down.
+    pub fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
+        match Backend::of_url(url) {
+            Some(Backend::Postgres) => {
+                let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Other(e.to_string()))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(opts);
+                Ok(Store::Postgres(pool))
+            }
+            Some(Backend::Sqlite) => {
+                let opts = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Other(e.to_string()))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(opts);
+                Ok(Store::Sqlite(pool))
+            }
+            None => Err(StoreError::Other(format!(
+                "unsupported database URL scheme (use postgres://, postgresql:// or sqlite:): {}",
+                url.split(':').next().unwrap_or("")
+            ))),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Postgres(_) => Backend::Postgres,
+            Store::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Store::Postgres(_) => &PG_MIGRATOR,
+            Store::Sqlite(_) => &SQLITE_MIGRATOR,
+        }
+    }
+
+    /// Applies pending migrations. Safe on a database better-auth created: every statement is
+    /// `if not exists`, and no existing row is touched.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Store::Postgres(p) => PG_MIGRATOR.run(p).await?,
+            Store::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let applied: Vec<i64> = match self {
+            Store::Postgres(p) => queries::pg::applied_migrations(p).await?,
+            Store::Sqlite(p) => queries::sqlite::applied_migrations(p).await?,
+        };
+        Ok(self
+            .migrator()
+            .iter()
+            .map(|m| MigrationStatus {
+                version: m.version,
+                description: m.description.to_string(),
+                applied: applied.contains(&m.version),
+            })
+            .collect())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Postgres(p) => p.close().await,
+            Store::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+/// Dispatches a call to the backend's instance of the shared queries.
+macro_rules! dispatch {
+    ($self:ident . $f:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Postgres(p) => queries::pg::$f(p, $($arg),*).await,
+            Store::Sqlite(p) => queries::sqlite::$f(p, $($arg),*).await,
+        }
+    };
+}
+
+/// The operations the auth flows need. Multi-row changes are units of work that run in one
+/// transaction inside the store, so a failure never leaves half of them behind.
+impl Store {
+    pub async fn ping(&self) -> StoreResult<()> {
+        dispatch!(self.ping())
+    }
+    pub async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        dispatch!(self.find_user_by_email(email))
+    }
+    pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        dispatch!(self.find_user_by_id(id))
+    }
+    /// Creates a user, its credential account and (optionally) a first session, atomically.
+    /// A taken email is `UniqueViolation` and writes nothing.
+    pub async fn create_user_with_credential(
+        &self,
+        user: &User,
+        account: &Account,
+        session: Option<&Session>,
+    ) -> StoreResult<()> {
+        dispatch!(self.create_user_with_credential(user, account, session))
+    }
+    pub async fn find_credential_account(&self, user_id: &str) -> StoreResult<Option<Account>> {
+        dispatch!(self.find_credential_account(user_id))
+    }
+    /// Sets a new password hash; with `replace_sessions` also deletes all of the user's sessions
+    /// and inserts the given one, in the same transaction.
+    pub async fn update_password(
+        &self,
+        account_id: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        replace_sessions: Option<&Session>,
+    ) -> StoreResult<()> {
+        dispatch!(self.update_password(account_id, hash, now, replace_sessions))
+    }
+    pub async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        dispatch!(self.create_session(session))
+    }
+    /// The session with this token and its user, in one indexed query.
+    pub async fn find_session_with_user(&self, token: &str) -> StoreResult<Option<(Session, User)>> {
+        dispatch!(self.find_session_with_user(token))
+    }
+    /// Extends a session; false when the row is gone.
+    pub async fn refresh_session(&self, token: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
+        dispatch!(self.refresh_session(token, expires_at, now))
+    }
+    pub async fn delete_session(&self, token: &str) -> StoreResult<()> {
+        dispatch!(self.delete_session(token))
+    }
+    pub async fn delete_user_session(&self, user_id: &str, token: &str) -> StoreResult<()> {
+        dispatch!(self.delete_user_session(user_id, token))
+    }
+    pub async fn list_active_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Session>> {
+        dispatch!(self.list_active_sessions(user_id, now))
+    }
+    pub async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<()> {
+        dispatch!(self.delete_user_sessions(user_id))
+    }
+    pub async fn delete_user_sessions_except(&self, user_id: &str, keep_token: &str) -> StoreResult<()> {
+        dispatch!(self.delete_user_sessions_except(user_id, keep_token))
+    }
+    /// Updates name and/or image (`Some(None)` clears the image). Returns the updated user.
+    pub async fn update_user_profile(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+        image: Option<Option<&str>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        dispatch!(self.update_user_profile(user_id, name, image, now))
+    }
+    /// Deletes the user with its sessions and accounts.
+    pub async fn delete_user(&self, user_id: &str) -> StoreResult<()> {
+        dispatch!(self.delete_user(user_id))
+    }
+}
