@@ -10,7 +10,11 @@ use crate::config::{Config, Overrides};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
-#[command(name = "authkeep", version, about = "A better-auth-compatible authentication server")]
+#[command(
+    name = "authkeep",
+    version,
+    about = "A better-auth-compatible authentication server"
+)]
 pub struct Cli {
     /// Configuration file (default: ./authkeep.toml when it exists).
     #[arg(long, global = true, env = "AUTHKEEP_CONFIG")]
@@ -48,10 +52,19 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = match &cli.command {
-        Command::Serve { listen, database_url, base_url } => {
-            Overrides { listen: *listen, database_url: database_url.clone(), base_url: base_url.clone() }
-        }
-        Command::Migrate { database_url, .. } => Overrides { database_url: database_url.clone(), ..Default::default() },
+        Command::Serve {
+            listen,
+            database_url,
+            base_url,
+        } => Overrides {
+            listen: *listen,
+            database_url: database_url.clone(),
+            base_url: base_url.clone(),
+        },
+        Command::Migrate { database_url, .. } => Overrides {
+            database_url: database_url.clone(),
+            ..Default::default()
+        },
         Command::GenerateSecret => {
             println!("{}", crate::secret::generate());
             return ExitCode::SUCCESS;
@@ -65,7 +78,10 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(&cfg);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -100,7 +116,12 @@ async fn migrate(cfg: &Config, status_only: bool) -> anyhow::Result<()> {
         store.migrate().await?;
     }
     for m in store.migration_status().await? {
-        println!("{:>4} {:<8} {}", m.version, if m.applied { "applied" } else { "pending" }, m.description);
+        println!(
+            "{:>4} {:<8} {}",
+            m.version,
+            if m.applied { "applied" } else { "pending" },
+            m.description
+        );
     }
     store.close().await;
     Ok(())

@@ -74,7 +74,7 @@ pub struct EmailAndPasswordConfig {
     pub auto_sign_in: bool,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UserConfig {
     /// Serve `POST /delete-user` (`user.deleteUser.enabled`; off by default, as in better-auth).
@@ -139,25 +139,33 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { max_connections: 16, migrate_on_start: true }
+        Self {
+            max_connections: 16,
+            migrate_on_start: true,
+        }
     }
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { expires_in: 604_800, update_age: 86_400, fresh_age: 86_400, disable_refresh: false }
+        Self {
+            expires_in: 604_800,
+            update_age: 86_400,
+            fresh_age: 86_400,
+            disable_refresh: false,
+        }
     }
 }
 
 impl Default for EmailAndPasswordConfig {
     fn default() -> Self {
-        Self { enabled: true, disable_sign_up: false, min_password_length: 8, max_password_length: 128, auto_sign_in: true }
-    }
-}
-
-impl Default for UserConfig {
-    fn default() -> Self {
-        Self { delete_user: false }
+        Self {
+            enabled: true,
+            disable_sign_up: false,
+            min_password_length: 8,
+            max_password_length: 128,
+            auto_sign_in: true,
+        }
     }
 }
 
@@ -174,13 +182,21 @@ impl Default for AdvancedConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, max_name_length: 256, max_email_length: 254, max_url_length: 2048 }
+        Self {
+            max_body_bytes: 64 * 1024,
+            max_name_length: 256,
+            max_email_length: 254,
+            max_url_length: 2048,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: String::new(), level: "info".into() }
+        Self {
+            format: String::new(),
+            level: "info".into(),
+        }
     }
 }
 
@@ -236,7 +252,12 @@ fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
         Many(Vec<String>),
     }
     Ok(match List::deserialize(d)? {
-        List::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        List::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         List::Many(v) => v,
     })
 }
@@ -278,7 +299,10 @@ impl Config {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => {
-                return Err(ConfigError::Invalid(format!("config file {} does not exist", path.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
             }
             Some(path) => fig = fig.merge(Toml::file(path)),
             None => fig = fig.merge(Toml::file(DEFAULT_CONFIG_FILE)),
@@ -298,22 +322,32 @@ impl Config {
         }
         fig = fig.merge(Env::prefixed("AUTHKEEP_").split("__").ignore(&["config"]));
         fig = fig.merge(Serialized::defaults(overrides));
-        let mut cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let mut cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         cfg.normalize()?;
         Ok(cfg)
     }
 
     fn normalize(&mut self) -> Result<(), ConfigError> {
         if !matches!(self.env.as_str(), "development" | "production" | "test") {
-            return Err(ConfigError::Invalid(format!("env must be development, production or test, not {:?}", self.env)));
+            return Err(ConfigError::Invalid(format!(
+                "env must be development, production or test, not {:?}",
+                self.env
+            )));
         }
         if !self.base_path.starts_with('/') || self.base_path.ends_with('/') {
-            return Err(ConfigError::Invalid("base_path must start with / and not end with /".into()));
+            return Err(ConfigError::Invalid(
+                "base_path must start with / and not end with /".into(),
+            ));
         }
         if let Some(url) = &self.base_url {
-            let parsed = url::Url::parse(url).map_err(|e| ConfigError::Invalid(format!("base_url {url:?}: {e}")))?;
+            let parsed = url::Url::parse(url)
+                .map_err(|e| ConfigError::Invalid(format!("base_url {url:?}: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(ConfigError::Invalid(format!("base_url {url:?} must be http or https")));
+                return Err(ConfigError::Invalid(format!(
+                    "base_url {url:?} must be http or https"
+                )));
             }
         }
         if crate::store::Backend::of_url(&self.database_url).is_none() {
@@ -322,11 +356,17 @@ impl Config {
                 redact_url(&self.database_url)
             )));
         }
-        if self.session.expires_in <= 0 || self.session.update_age < 0 || self.session.fresh_age < 0 {
-            return Err(ConfigError::Invalid("session durations must not be negative".into()));
+        if self.session.expires_in <= 0 || self.session.update_age < 0 || self.session.fresh_age < 0
+        {
+            return Err(ConfigError::Invalid(
+                "session durations must not be negative".into(),
+            ));
         }
-        if self.email_and_password.min_password_length > self.email_and_password.max_password_length {
-            return Err(ConfigError::Invalid("min_password_length exceeds max_password_length".into()));
+        if self.email_and_password.min_password_length > self.email_and_password.max_password_length
+        {
+            return Err(ConfigError::Invalid(
+                "min_password_length exceeds max_password_length".into(),
+            ));
         }
         Ok(())
     }
@@ -334,10 +374,20 @@ impl Config {
     /// The public origin + nothing else, e.g. `http://localhost:3000`.
     pub fn base_origin(&self) -> String {
         match &self.base_url {
-            Some(u) => url::Url::parse(u).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| u.clone()),
+            Some(u) => url::Url::parse(u)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|_| u.clone()),
             None => {
-                let host = if self.listen.ip().is_unspecified() { "localhost".to_string() } else { self.listen.ip().to_string() };
-                let host = if self.listen.is_ipv6() && host != "localhost" { format!("[{host}]") } else { host };
+                let host = if self.listen.ip().is_unspecified() {
+                    "localhost".to_string()
+                } else {
+                    self.listen.ip().to_string()
+                };
+                let host = if self.listen.is_ipv6() && host != "localhost" {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
                 format!("http://{host}:{}", self.listen.port())
             }
         }
@@ -353,12 +403,17 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.advanced.use_secure_cookies.unwrap_or_else(|| self.base_origin().starts_with("https://"))
+        self.advanced
+            .use_secure_cookies
+            .unwrap_or_else(|| self.base_origin().starts_with("https://"))
     }
 
     /// The SQLite file this config points at, if any (`sqlite::memory:` has none).
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
     }
@@ -369,7 +424,10 @@ mod tests {
     use super::*;
 
     fn load(env: &[(&str, &str)], overrides: &Overrides) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         Config::load_from(Some(Path::new("/dev/null")), overrides, move |k| {
             env.iter().find(|(a, _)| a == k).map(|(_, b)| b.clone())
         })
@@ -387,8 +445,14 @@ mod tests {
     #[test]
     fn better_auth_env_is_read_and_flags_win() {
         let c = load(
-            &[("BETTER_AUTH_URL", "https://auth.example.com"), ("DATABASE_URL", "postgres://u:p@h/db")],
-            &Overrides { database_url: Some("sqlite::memory:".into()), ..Default::default() },
+            &[
+                ("BETTER_AUTH_URL", "https://auth.example.com"),
+                ("DATABASE_URL", "postgres://u:p@h/db"),
+            ],
+            &Overrides {
+                database_url: Some("sqlite::memory:".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
         assert_eq!(c.base_origin(), "https://auth.example.com");
@@ -399,7 +463,14 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let c = load(&[("BETTER_AUTH_SECRET", "super-secret-value-that-is-long-enough")], &Overrides::default()).unwrap();
+        let c = load(
+            &[(
+                "BETTER_AUTH_SECRET",
+                "super-secret-value-that-is-long-enough",
+            )],
+            &Overrides::default(),
+        )
+        .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("super-secret"), "{shown}");
         assert!(redact_url("postgres://u:hunter2@h/db").contains("***"));
@@ -413,7 +484,14 @@ mod tests {
 
     #[test]
     fn trusted_origins_from_a_comma_list() {
-        let c = load(&[("BETTER_AUTH_TRUSTED_ORIGINS", "http://a.test, https://*.b.test")], &Overrides::default()).unwrap();
+        let c = load(
+            &[(
+                "BETTER_AUTH_TRUSTED_ORIGINS",
+                "http://a.test, https://*.b.test",
+            )],
+            &Overrides::default(),
+        )
+        .unwrap();
         assert_eq!(c.trusted_origins, vec!["http://a.test", "https://*.b.test"]);
     }
 }

@@ -19,7 +19,10 @@ pub enum SecretError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("development secret file {path}: {source}")]
-    File { path: PathBuf, source: std::io::Error },
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The file the development secret lives in: beside the SQLite database, or in the working directory.
@@ -38,7 +41,9 @@ pub fn resolve(cfg: &Config) -> Result<Secret, SecretError> {
             if cfg.needs_strong_secret() {
                 return Err(ConfigError::SecretRequired.into());
             }
-            tracing::warn!("the secret is shorter than {MIN_SECRET_LEN} characters; use a longer one outside development");
+            tracing::warn!(
+                "the secret is shorter than {MIN_SECRET_LEN} characters; use a longer one outside development"
+            );
         }
         return Ok(secret.clone());
     }
@@ -49,9 +54,15 @@ pub fn resolve(cfg: &Config) -> Result<Secret, SecretError> {
         return Ok(Secret::new(generate()));
     }
     let path = dev_secret_path(cfg);
-    let file_err = |source| SecretError::File { path: path.clone(), source };
+    let file_err = |source| SecretError::File {
+        path: path.clone(),
+        source,
+    };
     if path.exists() {
-        let s = std::fs::read_to_string(&path).map_err(file_err)?.trim().to_owned();
+        let s = std::fs::read_to_string(&path)
+            .map_err(file_err)?
+            .trim()
+            .to_owned();
         if s.len() >= MIN_SECRET_LEN {
             tracing::warn!(path = %path.display(), "no secret configured: using the development secret from this file (not for production)");
             return Ok(Secret::new(s));

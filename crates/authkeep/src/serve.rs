@@ -16,7 +16,10 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&cfg.database_url, cfg.database.max_connections)
         .with_context(|| format!("opening {}", redact_url(&cfg.database_url)))?;
     if cfg.database.migrate_on_start {
-        store.migrate().await.with_context(|| format!("migrating {}", redact_url(&cfg.database_url)))?;
+        store
+            .migrate()
+            .await
+            .with_context(|| format!("migrating {}", redact_url(&cfg.database_url)))?;
     }
     Ok(store)
 }
@@ -31,7 +34,11 @@ pub async fn build_app(cfg: &Config) -> anyhow::Result<Arc<App>> {
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.
-pub async fn run(cfg: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    cfg: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let app = build_app(&cfg).await?;
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -42,7 +49,9 @@ pub async fn run(cfg: Config, listener: TcpListener, shutdown: impl Future<Outpu
         "authkeep is serving better-auth's API"
     );
     let store = app.auth.store.clone();
-    axum::serve(listener, http::router(app)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -74,6 +83,12 @@ pub async fn shutdown_signal() {
 /// Total memory, to size the password-hashing pool (Linux; `None` elsewhere).
 fn system_memory_bytes() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = info.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: u64 = info
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kb * 1024)
 }

@@ -43,7 +43,8 @@ pub fn random_hex(bytes: usize) -> String {
 }
 
 fn hmac_sha256(secret: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(msg);
     mac.finalize().into_bytes().into()
 }

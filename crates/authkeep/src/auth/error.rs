@@ -57,29 +57,43 @@ impl ErrorCode {
             EmailNotVerified => ("EMAIL_NOT_VERIFIED", "Email not verified"),
             PasswordTooShort => ("PASSWORD_TOO_SHORT", "Password too short"),
             PasswordTooLong => ("PASSWORD_TOO_LONG", "Password too long"),
-            UserAlreadyExistsUseAnotherEmail => {
-                ("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.")
-            }
+            UserAlreadyExistsUseAnotherEmail => (
+                "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+                "User already exists. Use another email.",
+            ),
             EmailCanNotBeUpdated => ("EMAIL_CAN_NOT_BE_UPDATED", "Email can not be updated"),
-            CredentialAccountNotFound => ("CREDENTIAL_ACCOUNT_NOT_FOUND", "Credential account not found"),
-            SessionExpired => ("SESSION_EXPIRED", "Session expired. Re-authenticate to perform this action."),
+            CredentialAccountNotFound => (
+                "CREDENTIAL_ACCOUNT_NOT_FOUND",
+                "Credential account not found",
+            ),
+            SessionExpired => (
+                "SESSION_EXPIRED",
+                "Session expired. Re-authenticate to perform this action.",
+            ),
             SessionNotFresh => ("SESSION_NOT_FRESH", "Session is not fresh"),
             InvalidOrigin => ("INVALID_ORIGIN", "Invalid origin"),
             MissingOrNullOrigin => ("MISSING_OR_NULL_ORIGIN", "Missing or null Origin"),
             InvalidCallbackUrl => ("INVALID_CALLBACK_URL", "Invalid callbackURL"),
             InvalidRedirectUrl => ("INVALID_REDIRECT_URL", "Invalid redirectURL"),
             InvalidErrorCallbackUrl => ("INVALID_ERROR_CALLBACK_URL", "Invalid errorCallbackURL"),
-            InvalidNewUserCallbackUrl => ("INVALID_NEW_USER_CALLBACK_URL", "Invalid newUserCallbackURL"),
+            InvalidNewUserCallbackUrl => (
+                "INVALID_NEW_USER_CALLBACK_URL",
+                "Invalid newUserCallbackURL",
+            ),
             CrossSiteNavigationLoginBlocked => (
                 "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED",
                 "Cross-site navigation login blocked. This request appears to be a CSRF attack.",
             ),
             BodyMustBeAnObject => ("BODY_MUST_BE_AN_OBJECT", "Body must be an object"),
             Unauthorized => ("UNAUTHORIZED", "Unauthorized"),
-            EmailPasswordDisabled => ("EMAIL_PASSWORD_DISABLED", "Email and password is not enabled"),
-            EmailPasswordSignUpDisabled => {
-                ("EMAIL_PASSWORD_SIGN_UP_DISABLED", "Email and password sign up is not enabled")
-            }
+            EmailPasswordDisabled => (
+                "EMAIL_PASSWORD_DISABLED",
+                "Email and password is not enabled",
+            ),
+            EmailPasswordSignUpDisabled => (
+                "EMAIL_PASSWORD_SIGN_UP_DISABLED",
+                "Email and password sign up is not enabled",
+            ),
             MethodNotAllowedDeferSessionRequired => (
                 "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
                 "POST method requires deferSessionRefresh to be enabled in session config",

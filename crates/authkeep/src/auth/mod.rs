@@ -77,7 +77,8 @@ impl Auth {
                 max_length: cfg.email_and_password.max_password_length,
             },
             email_password_enabled: cfg.email_and_password.enabled,
-            sign_up_enabled: cfg.email_and_password.enabled && !cfg.email_and_password.disable_sign_up,
+            sign_up_enabled: cfg.email_and_password.enabled
+                && !cfg.email_and_password.disable_sign_up,
             auto_sign_in: cfg.email_and_password.auto_sign_in,
             delete_user_enabled: cfg.user.delete_user,
         }

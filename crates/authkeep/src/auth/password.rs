@@ -30,8 +30,13 @@ fn derive(password: &str, salt_hex: &str) -> [u8; KEY_LEN] {
     let normalized: String = password.nfkc().collect();
     let params = scrypt::Params::new(LOG_N, R, P).expect("constant scrypt parameters are valid");
     let mut out = [0u8; KEY_LEN];
-    scrypt::scrypt(normalized.as_bytes(), salt_hex.as_bytes(), &params, &mut out)
-        .expect("64 bytes is a valid scrypt output length");
+    scrypt::scrypt(
+        normalized.as_bytes(),
+        salt_hex.as_bytes(),
+        &params,
+        &mut out,
+    )
+    .expect("64 bytes is a valid scrypt output length");
     out
 }
 
@@ -65,16 +70,26 @@ impl Hasher {
     /// Sizes the pool to the cores, capped so concurrent hashes fit in a quarter of `memory_bytes`.
     pub fn new(memory_bytes: Option<u64>) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let by_memory = memory_bytes.map_or(usize::MAX, |m| ((m / 4) / BYTES_PER_HASH).max(1) as usize);
+        let by_memory =
+            memory_bytes.map_or(usize::MAX, |m| ((m / 4) / BYTES_PER_HASH).max(1) as usize);
         Self {
             permits: Arc::new(Semaphore::new(cores.min(by_memory).max(1))),
             dummy: hash_blocking("authkeep-dummy-password-for-timing").into(),
         }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::PoolClosed)?;
-        tokio::task::spawn_blocking(f).await.map_err(|_| PasswordError::PoolClosed)
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::PoolClosed)?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|_| PasswordError::PoolClosed)
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
@@ -84,13 +99,15 @@ impl Hasher {
 
     pub async fn verify(&self, password: &str, stored: &str) -> Result<bool, PasswordError> {
         let (password, stored) = (password.to_owned(), stored.to_owned());
-        self.run(move || verify_blocking(&password, &stored)).await?
+        self.run(move || verify_blocking(&password, &stored))
+            .await?
     }
 
     /// Burns one verification's worth of work and always fails.
     pub async fn verify_dummy(&self, password: &str) -> Result<bool, PasswordError> {
         let (password, stored) = (password.to_owned(), self.dummy.to_string());
-        self.run(move || verify_blocking(&password, &stored)).await??;
+        self.run(move || verify_blocking(&password, &stored))
+            .await??;
         Ok(false)
     }
 }

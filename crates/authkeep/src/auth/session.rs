@@ -8,8 +8,18 @@ use crate::model::{Session, User, now_ms};
 /// A session created with `rememberMe: false` lives one day, whatever `expiresIn` says.
 const DONT_REMEMBER_LIFETIME: Duration = Duration::days(1);
 
-pub fn new_session(policy: &SessionPolicy, user_id: &str, client: &ClientInfo, remember: bool, now: DateTime<Utc>) -> Session {
-    let lifetime = if remember { policy.expires_in } else { DONT_REMEMBER_LIFETIME };
+pub fn new_session(
+    policy: &SessionPolicy,
+    user_id: &str,
+    client: &ClientInfo,
+    remember: bool,
+    now: DateTime<Utc>,
+) -> Session {
+    let lifetime = if remember {
+        policy.expires_in
+    } else {
+        DONT_REMEMBER_LIFETIME
+    };
     Session {
         id: crypto::generate_id(),
         token: crypto::generate_id(),
@@ -27,7 +37,11 @@ pub fn new_session(policy: &SessionPolicy, user_id: &str, client: &ClientInfo, r
 pub enum Lookup {
     /// No such session, or it expired (and was deleted): the caller should clear its cookies.
     Gone,
-    Valid { session: Session, user: User, refreshed: bool },
+    Valid {
+        session: Box<Session>,
+        user: Box<User>,
+        refreshed: bool,
+    },
 }
 
 /// Finds the session for `token`. An expired row is deleted. A live one is extended when it was
@@ -44,7 +58,11 @@ pub async fn lookup(auth: &Auth, token: &str, allow_refresh: bool) -> Result<Loo
     let p = &auth.session;
     let due = session.expires_at - p.expires_in + p.update_age <= now;
     if !(allow_refresh && due && !p.disable_refresh) {
-        return Ok(Lookup::Valid { session, user, refreshed: false });
+        return Ok(Lookup::Valid {
+            session: Box::new(session),
+            user: Box::new(user),
+            refreshed: false,
+        });
     }
     let expires_at = now + p.expires_in;
     if !auth.store.refresh_session(token, expires_at, now).await? {
@@ -52,15 +70,26 @@ pub async fn lookup(auth: &Auth, token: &str, allow_refresh: bool) -> Result<Loo
     }
     session.expires_at = expires_at;
     session.updated_at = now;
-    Ok(Lookup::Valid { session, user, refreshed: true })
+    Ok(Lookup::Valid {
+        session: Box::new(session),
+        user: Box::new(user),
+        refreshed: true,
+    })
 }
 
 /// better-auth's `freshSessionMiddleware`: the session was created within `freshAge`.
 pub fn is_fresh(policy: &SessionPolicy, session: &Session) -> bool {
-    policy.fresh_age.is_none_or(|age| now_ms() - session.created_at <= age)
+    policy
+        .fresh_age
+        .is_none_or(|age| now_ms() - session.created_at <= age)
 }
 
-pub async fn create(auth: &Auth, user_id: &str, client: &ClientInfo, remember: bool) -> Result<Session, AuthError> {
+pub async fn create(
+    auth: &Auth,
+    user_id: &str,
+    client: &ClientInfo,
+    remember: bool,
+) -> Result<Session, AuthError> {
     let session = new_session(&auth.session, user_id, client, remember, now_ms());
     auth.store.create_session(&session).await?;
     Ok(session)
@@ -80,7 +109,10 @@ pub async fn revoke_all(auth: &Auth, user_id: &str) -> Result<(), AuthError> {
 }
 
 pub async fn revoke_others(auth: &Auth, user_id: &str, keep_token: &str) -> Result<(), AuthError> {
-    Ok(auth.store.delete_user_sessions_except(user_id, keep_token).await?)
+    Ok(auth
+        .store
+        .delete_user_sessions_except(user_id, keep_token)
+        .await?)
 }
 
 pub async fn sign_out(auth: &Auth, token: &str) -> Result<(), AuthError> {

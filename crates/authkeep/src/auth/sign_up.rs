@@ -13,7 +13,11 @@ pub struct SignUp {
     pub remember: bool,
 }
 
-pub async fn sign_up_email(auth: &Auth, input: SignUp, client: &ClientInfo) -> Result<(User, Option<Session>), AuthError> {
+pub async fn sign_up_email(
+    auth: &Auth,
+    input: SignUp,
+    client: &ClientInfo,
+) -> Result<(User, Option<Session>), AuthError> {
     if !auth.sign_up_enabled {
         return Err(ErrorCode::EmailPasswordSignUpDisabled.into());
     }
@@ -45,8 +49,14 @@ pub async fn sign_up_email(auth: &Auth, input: SignUp, client: &ClientInfo) -> R
         created_at: now,
         updated_at: now,
     };
-    let session = auth.auto_sign_in.then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
-    match auth.store.create_user_with_credential(&user, &account, session.as_ref()).await {
+    let session = auth
+        .auto_sign_in
+        .then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
+    match auth
+        .store
+        .create_user_with_credential(&user, &account, session.as_ref())
+        .await
+    {
         Ok(()) => Ok((user, session)),
         // Lost a race with a concurrent sign-up for the same email: nothing was written.
         Err(StoreError::UniqueViolation) => Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into()),

@@ -5,7 +5,12 @@ use super::{Auth, AuthError, ClientInfo, ErrorCode, session};
 use crate::model::{Session, User, now_ms};
 
 /// Sets `name` and/or `image` (`Some(None)` clears the image).
-pub async fn update_user(auth: &Auth, user_id: &str, name: Option<&str>, image: Option<Option<&str>>) -> Result<User, AuthError> {
+pub async fn update_user(
+    auth: &Auth,
+    user_id: &str,
+    name: Option<&str>,
+    image: Option<Option<&str>>,
+) -> Result<User, AuthError> {
     if name.is_none() && image.is_none() {
         return Err(AuthError::Message("No fields to update"));
     }
@@ -46,16 +51,26 @@ pub async fn change_password(
     let replacement = input
         .revoke_other_sessions
         .then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
-    auth.store.update_password(&account.id, &hash, now, replacement.as_ref()).await?;
+    auth.store
+        .update_password(&account.id, &hash, now, replacement.as_ref())
+        .await?;
     Ok(replacement)
 }
 
 /// Deletes the user: with a correct password, or without one from a fresh session.
-pub async fn delete_user(auth: &Auth, user: &User, session: &Session, password: Option<&str>) -> Result<(), AuthError> {
+pub async fn delete_user(
+    auth: &Auth,
+    user: &User,
+    session: &Session,
+    password: Option<&str>,
+) -> Result<(), AuthError> {
     match password {
         Some(password) => {
-            let has_password =
-                auth.store.find_credential_account(&user.id).await?.is_some_and(|a| a.password.is_some());
+            let has_password = auth
+                .store
+                .find_credential_account(&user.id)
+                .await?
+                .is_some_and(|a| a.password.is_some());
             if !has_password {
                 return Err(ErrorCode::CredentialAccountNotFound.into());
             }
@@ -63,7 +78,9 @@ pub async fn delete_user(auth: &Auth, user: &User, session: &Session, password: 
                 return Err(ErrorCode::InvalidPassword.into());
             }
         }
-        None if !session::is_fresh(&auth.session, session) => return Err(ErrorCode::SessionExpired.into()),
+        None if !session::is_fresh(&auth.session, session) => {
+            return Err(ErrorCode::SessionExpired.into());
+        }
         None => {}
     }
     Ok(auth.store.delete_user(&user.id).await?)

@@ -22,18 +22,34 @@ impl Media {
 }
 
 fn unsupported(message: String) -> ApiError {
-    ApiError::Coded { status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, code: "UNSUPPORTED_MEDIA_TYPE", message }
+    ApiError::Coded {
+        status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "UNSUPPORTED_MEDIA_TYPE",
+        message,
+    }
 }
 
 /// Parses a body. An empty body is `None` (zod's `undefined`).
-pub fn parse(bytes: &[u8], content_type: Option<&str>, media: Media) -> Result<Option<Value>, ApiError> {
+pub fn parse(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    media: Media,
+) -> Result<Option<Value>, ApiError> {
     if bytes.is_empty() {
         return Ok(None);
     }
     let Some(ct) = content_type else {
-        return Err(unsupported(format!("Content-Type is required. Allowed types: {}", media.allowed())));
+        return Err(unsupported(format!(
+            "Content-Type is required. Allowed types: {}",
+            media.allowed()
+        )));
     };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime.contains("application/json") {
         return serde_json::from_slice(bytes)
             .map(Some)
@@ -45,7 +61,10 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>, media: Media) -> Result<O
             .collect();
         return Ok(Some(Value::Object(map)));
     }
-    Err(unsupported(format!("Content-Type \"{mime}\" is not allowed. Allowed types: {}", media.allowed())))
+    Err(unsupported(format!(
+        "Content-Type \"{mime}\" is not allowed. Allowed types: {}",
+        media.allowed()
+    )))
 }
 
 /// zod's name for a JSON value's type, as in "expected string, received number".
@@ -72,7 +91,11 @@ impl<'a> Fields<'a> {
     /// The body must be a JSON object. `record` adds zod's second issue for schemas that are an
     /// intersection with a record (sign-up), so the message matches better-auth's exactly.
     pub fn object(body: Option<&'a Value>, record: bool) -> Self {
-        let shapes: &[&str] = if record { &["object", "record"] } else { &["object"] };
+        let shapes: &[&str] = if record {
+            &["object", "record"]
+        } else {
+            &["object"]
+        };
         Self::shaped(body, shapes)
     }
 
@@ -83,10 +106,16 @@ impl<'a> Fields<'a> {
 
     fn shaped(body: Option<&'a Value>, shapes: &[&str]) -> Self {
         match body {
-            Some(Value::Object(map)) => Fields { map: Some(map), issues: Vec::new() },
+            Some(Value::Object(map)) => Fields {
+                map: Some(map),
+                issues: Vec::new(),
+            },
             other => {
                 let got = type_name(other);
-                let issues = shapes.iter().map(|s| format!("[body] Invalid input: expected {s}, received {got}")).collect();
+                let issues = shapes
+                    .iter()
+                    .map(|s| format!("[body] Invalid input: expected {s}, received {got}"))
+                    .collect();
                 Fields { map: None, issues }
             }
         }
@@ -95,7 +124,10 @@ impl<'a> Fields<'a> {
     /// An optional body: absent is fine, anything but an object is not.
     pub fn optional_object(body: Option<&'a Value>) -> Self {
         match body {
-            None => Fields { map: None, issues: Vec::new() },
+            None => Fields {
+                map: None,
+                issues: Vec::new(),
+            },
             some => Self::object(some, false),
         }
     }
@@ -112,13 +144,22 @@ impl<'a> Fields<'a> {
         self.map?;
         match self.get(key) {
             Some(Value::String(s)) if s.chars().count() > max => {
-                self.issue(key, format_args!("Too big: expected string to have <={max} characters"));
+                self.issue(
+                    key,
+                    format_args!("Too big: expected string to have <={max} characters"),
+                );
                 None
             }
             Some(Value::String(s)) => Some(s.clone()),
             None if !required => None,
             other => {
-                self.issue(key, format_args!("Invalid input: expected string, received {}", type_name(other)));
+                self.issue(
+                    key,
+                    format_args!(
+                        "Invalid input: expected string, received {}",
+                        type_name(other)
+                    ),
+                );
                 None
             }
         }
@@ -157,7 +198,13 @@ impl<'a> Fields<'a> {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
             other => {
-                self.issue(key, format_args!("Invalid input: expected boolean, received {}", type_name(other)));
+                self.issue(
+                    key,
+                    format_args!(
+                        "Invalid input: expected boolean, received {}",
+                        type_name(other)
+                    ),
+                );
                 None
             }
         }
@@ -169,7 +216,11 @@ impl<'a> Fields<'a> {
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.issues.is_empty() { Ok(()) } else { Err(ApiError::validation(self.issues.join("; "))) }
+        if self.issues.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.issues.join("; ")))
+        }
     }
 }
 
@@ -203,13 +254,47 @@ mod tests {
 
     #[test]
     fn media_types() {
-        assert!(parse(b"{}", Some("application/json; charset=utf-8"), Media::Json).unwrap().is_some());
-        assert_eq!(parse(b"x", Some("text/plain"), Media::Json).unwrap_err().status(), 415);
-        assert_eq!(parse(b"{bad", Some("application/json"), Media::Json).unwrap_err().status(), 400);
-        assert_eq!(parse(b"\xff\xfe", Some("application/json"), Media::Json).unwrap_err().status(), 400);
-        let form = parse(b"a=1&b=x%20y", Some("application/x-www-form-urlencoded"), Media::JsonOrForm).unwrap().unwrap();
+        assert!(
+            parse(b"{}", Some("application/json; charset=utf-8"), Media::Json)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            parse(b"x", Some("text/plain"), Media::Json)
+                .unwrap_err()
+                .status(),
+            415
+        );
+        assert_eq!(
+            parse(b"{bad", Some("application/json"), Media::Json)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            parse(b"\xff\xfe", Some("application/json"), Media::Json)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        let form = parse(
+            b"a=1&b=x%20y",
+            Some("application/x-www-form-urlencoded"),
+            Media::JsonOrForm,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(form, json!({"a": "1", "b": "x y"}));
-        assert_eq!(parse(b"a=1", Some("application/x-www-form-urlencoded"), Media::Json).unwrap_err().status(), 415);
+        assert_eq!(
+            parse(
+                b"a=1",
+                Some("application/x-www-form-urlencoded"),
+                Media::Json
+            )
+            .unwrap_err()
+            .status(),
+            415
+        );
         assert!(parse(b"", None, Media::Json).unwrap().is_none());
     }
 }

@@ -9,8 +9,16 @@ use crate::auth::crypto;
 use crate::config::Secret;
 
 /// JavaScript's `encodeURIComponent` keeps these unescaped.
-const URI_COMPONENT: &AsciiSet =
-    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'!').remove(b'~').remove(b'*').remove(b'\'').remove(b'(').remove(b')');
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
 
 const SESSION_TOKEN: &str = "session_token";
 const SESSION_DATA: &str = "session_data";
@@ -36,7 +44,11 @@ impl CookieSettings {
     }
 
     fn serialize(&self, logical: &str, value: &str, max_age: Option<i64>) -> String {
-        let mut c = format!("{}={}", self.name(logical), utf8_percent_encode(value, URI_COMPONENT));
+        let mut c = format!(
+            "{}={}",
+            self.name(logical),
+            utf8_percent_encode(value, URI_COMPONENT)
+        );
         if let Some(age) = max_age {
             c.push_str(&format!("; Max-Age={age}"));
         }
@@ -60,7 +72,11 @@ impl CookieSettings {
         if dont_remember {
             vec![
                 self.serialize(SESSION_TOKEN, &signed, None),
-                self.serialize(DONT_REMEMBER, &crypto::signed(self.secret.expose(), "true"), None),
+                self.serialize(
+                    DONT_REMEMBER,
+                    &crypto::signed(self.secret.expose(), "true"),
+                    None,
+                ),
             ]
         } else {
             vec![self.serialize(SESSION_TOKEN, &signed, Some(self.session_max_age))]
@@ -69,7 +85,10 @@ impl CookieSettings {
 
     /// Expires every session cookie, in better-auth's order.
     pub fn clear_session(&self) -> Vec<String> {
-        [SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER].iter().map(|n| self.serialize(n, "", Some(0))).collect()
+        [SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER]
+            .iter()
+            .map(|n| self.serialize(n, "", Some(0)))
+            .collect()
     }
 
     /// The session token from a correctly signed session cookie.
@@ -88,15 +107,26 @@ impl CookieSettings {
 /// The first cookie called `name` in the request, trimmed, unquoted and percent-decoded.
 pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     for header in headers.get_all(COOKIE) {
-        let Ok(header) = header.to_str() else { continue };
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
         for pair in header.split(';') {
-            let Some((k, v)) = pair.split_once('=') else { continue };
+            let Some((k, v)) = pair.split_once('=') else {
+                continue;
+            };
             if k.trim() != name {
                 continue;
             }
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
-            return Some(if v.contains('%') { percent_decode_str(v).decode_utf8().ok()?.into_owned() } else { v.to_owned() });
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            return Some(if v.contains('%') {
+                percent_decode_str(v).decode_utf8().ok()?.into_owned()
+            } else {
+                v.to_owned()
+            });
         }
     }
     None
@@ -121,7 +151,9 @@ mod tests {
         let c = settings(false).set_session("0Q8EFRf4F7INzAuKUJk3ebtNWcN5xZFv", false);
         assert_eq!(
             c,
-            vec!["better-auth.session_token=0Q8EFRf4F7INzAuKUJk3ebtNWcN5xZFv.CddrPbltYGMWbdq5XcdjSqLcqrL%2Fc1DgrQRduZT%2BJU4%3D; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"]
+            vec![
+                "better-auth.session_token=0Q8EFRf4F7INzAuKUJk3ebtNWcN5xZFv.CddrPbltYGMWbdq5XcdjSqLcqrL%2Fc1DgrQRduZT%2BJU4%3D; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"
+            ]
         );
     }
 
@@ -132,20 +164,33 @@ mod tests {
         assert!(!c[0].contains("Max-Age"));
         assert!(c[0].ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"));
         assert!(c[1].starts_with("__Secure-better-auth.dont_remember=true."));
-        assert_eq!(settings(false).clear_session()[0], "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
+        assert_eq!(
+            settings(false).clear_session()[0],
+            "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+        );
     }
 
     #[test]
     fn reads_back_what_it_writes() {
         let s = settings(false);
         let set = s.set_session("tok123", true);
-        let header = set.iter().map(|c| c.split(';').next().unwrap()).collect::<Vec<_>>().join("; ");
+        let header = set
+            .iter()
+            .map(|c| c.split(';').next().unwrap())
+            .collect::<Vec<_>>()
+            .join("; ");
         let mut h = HeaderMap::new();
-        h.insert(COOKIE, HeaderValue::from_str(&format!("other=1; {header}")).unwrap());
+        h.insert(
+            COOKIE,
+            HeaderValue::from_str(&format!("other=1; {header}")).unwrap(),
+        );
         assert_eq!(s.session_token(&h).as_deref(), Some("tok123"));
         assert!(s.dont_remember(&h));
         let mut bad = HeaderMap::new();
-        bad.insert(COOKIE, HeaderValue::from_static("better-auth.session_token=abc.def"));
+        bad.insert(
+            COOKIE,
+            HeaderValue::from_static("better-auth.session_token=abc.def"),
+        );
         assert_eq!(s.session_token(&bad), None);
     }
 }

@@ -9,7 +9,11 @@ use crate::auth::{AuthError, ErrorCode};
 #[derive(Debug)]
 pub enum ApiError {
     /// `{"message","code"}` with a status.
-    Coded { status: StatusCode, code: &'static str, message: String },
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     /// `{"message"}` only, as some better-auth errors are.
     MessageOnly { status: StatusCode, message: String },
     /// A status with an empty body and no content type (better-auth's 404).
@@ -25,31 +29,57 @@ fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         InvalidEmailOrPassword | Unauthorized | FailedToGetSession => StatusCode::UNAUTHORIZED,
-        EmailNotVerified | SessionNotFresh | InvalidOrigin | MissingOrNullOrigin | InvalidCallbackUrl
-        | InvalidRedirectUrl | InvalidErrorCallbackUrl | InvalidNewUserCallbackUrl | CrossSiteNavigationLoginBlocked => {
-            StatusCode::FORBIDDEN
-        }
+        EmailNotVerified
+        | SessionNotFresh
+        | InvalidOrigin
+        | MissingOrNullOrigin
+        | InvalidCallbackUrl
+        | InvalidRedirectUrl
+        | InvalidErrorCallbackUrl
+        | InvalidNewUserCallbackUrl
+        | CrossSiteNavigationLoginBlocked => StatusCode::FORBIDDEN,
         UserAlreadyExistsUseAnotherEmail | FailedToCreateUser => StatusCode::UNPROCESSABLE_ENTITY,
         MethodNotAllowedDeferSessionRequired => StatusCode::METHOD_NOT_ALLOWED,
         FailedToUpdateUser => StatusCode::INTERNAL_SERVER_ERROR,
-        UserNotFound | FailedToCreateSession | InvalidPassword | InvalidEmail | PasswordTooShort | PasswordTooLong
-        | EmailCanNotBeUpdated | CredentialAccountNotFound | SessionExpired | BodyMustBeAnObject
-        | EmailPasswordDisabled | EmailPasswordSignUpDisabled => StatusCode::BAD_REQUEST,
+        UserNotFound
+        | FailedToCreateSession
+        | InvalidPassword
+        | InvalidEmail
+        | PasswordTooShort
+        | PasswordTooLong
+        | EmailCanNotBeUpdated
+        | CredentialAccountNotFound
+        | SessionExpired
+        | BodyMustBeAnObject
+        | EmailPasswordDisabled
+        | EmailPasswordSignUpDisabled => StatusCode::BAD_REQUEST,
     }
 }
 
 impl ApiError {
     pub fn code(code: ErrorCode) -> Self {
-        Self::Coded { status: status_of(code), code: code.as_str(), message: code.message().to_owned() }
+        Self::Coded {
+            status: status_of(code),
+            code: code.as_str(),
+            message: code.message().to_owned(),
+        }
     }
 
     /// better-call's 400 for a body or query that fails its schema.
     pub fn validation(message: String) -> Self {
-        Self::Coded { status: StatusCode::BAD_REQUEST, code: "VALIDATION_ERROR", message }
+        Self::Coded {
+            status: StatusCode::BAD_REQUEST,
+            code: "VALIDATION_ERROR",
+            message,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::Coded { status: StatusCode::BAD_REQUEST, code: "BAD_REQUEST", message: message.into() }
+        Self::Coded {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
     }
 
     pub fn not_found() -> Self {
@@ -58,7 +88,9 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Coded { status, .. } | Self::MessageOnly { status, .. } | Self::Empty(status) => *status,
+            Self::Coded { status, .. } | Self::MessageOnly { status, .. } | Self::Empty(status) => {
+                *status
+            }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,7 +106,9 @@ impl ApiError {
                 "message": "The service is temporarily unavailable. Try again shortly.",
                 "code": "SERVICE_UNAVAILABLE"
             })),
-            Self::Internal(_) => Some(json!({ "message": "Internal Server Error", "code": "INTERNAL_SERVER_ERROR" })),
+            Self::Internal(_) => {
+                Some(json!({ "message": "Internal Server Error", "code": "INTERNAL_SERVER_ERROR" }))
+            }
         }
     }
 }
@@ -89,7 +123,10 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Rule(c) => ApiError::code(c),
-            AuthError::Message(m) => ApiError::MessageOnly { status: StatusCode::BAD_REQUEST, message: m.to_owned() },
+            AuthError::Message(m) => ApiError::MessageOnly {
+                status: StatusCode::BAD_REQUEST,
+                message: m.to_owned(),
+            },
             AuthError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 ApiError::Unavailable

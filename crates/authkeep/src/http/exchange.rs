@@ -22,7 +22,13 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(method: Method, headers: HeaderMap, query: Option<&str>, body: Option<Value>, ip_headers: &[String]) -> Self {
+    pub fn new(
+        method: Method,
+        headers: HeaderMap,
+        query: Option<&str>,
+        body: Option<Value>,
+        ip_headers: &[String],
+    ) -> Self {
         let query = query
             .map(|q| {
                 let mut map = HashMap::new();
@@ -34,9 +40,21 @@ impl Exchange {
             .unwrap_or_default();
         let client = ClientInfo {
             ip_address: client_ip(&headers, ip_headers).unwrap_or_default(),
-            user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
         };
-        Self { method, headers, query, body, client, set_cookies: Vec::new(), response_headers: Vec::new() }
+        Self {
+            method,
+            headers,
+            query,
+            body,
+            client,
+            set_cookies: Vec::new(),
+            response_headers: Vec::new(),
+        }
     }
 
     /// better-auth's `z.coerce.boolean()` query flags: any non-empty value, even "false", is true.
@@ -65,7 +83,11 @@ fn client_ip(headers: &HeaderMap, names: &[String]) -> Option<String> {
                 None => {
                     let s = v6.segments();
                     let masked = [s[0], s[1], s[2], s[3], 0, 0, 0, 0];
-                    masked.iter().map(|x| format!("{x:04x}")).collect::<Vec<_>>().join(":")
+                    masked
+                        .iter()
+                        .map(|x| format!("{x:04x}"))
+                        .collect::<Vec<_>>()
+                        .join(":")
                 }
             },
         })
@@ -87,7 +109,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(v: Value) -> Self {
-        Reply { status: StatusCode::OK, body: ReplyBody::Json(v) }
+        Reply {
+            status: StatusCode::OK,
+            body: ReplyBody::Json(v),
+        }
     }
 }
 
@@ -104,7 +129,10 @@ mod tests {
     #[test]
     fn ip_normalisation_matches_better_auth() {
         assert_eq!(ip("203.0.113.7").as_deref(), Some("203.0.113.7"));
-        assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:0db8:0000:0000:0000:0000:0000:0000"));
+        assert_eq!(
+            ip("2001:db8::1").as_deref(),
+            Some("2001:0db8:0000:0000:0000:0000:0000:0000")
+        );
         assert_eq!(ip("::ffff:192.0.2.1").as_deref(), Some("192.0.2.1"));
         assert_eq!(ip("1.2.3.4, 5.6.7.8"), None);
         assert_eq!(ip("garbage"), None);

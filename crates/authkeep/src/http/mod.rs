@@ -56,7 +56,12 @@ impl App {
             base_path: cfg.base_path.clone(),
             limits: cfg.limits.clone(),
             csrf_disabled: cfg.advanced.disable_csrf_check,
-            ip_headers: cfg.advanced.ip_address_headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            ip_headers: cfg
+                .advanced
+                .ip_address_headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             auth,
         }
     }
@@ -87,19 +92,32 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
                 _ => "timed out".into(),
             };
             tracing::warn!(%detail, "readiness check failed");
-            json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "status": "unavailable", "database": "unreachable" }))
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({ "status": "unavailable", "database": "unreachable" }),
+            )
         }
     }
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Routes a request under the base path to its better-auth endpoint.
 async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Some(path) = parts.uri.path().strip_prefix(app.base_path.as_str()).filter(|p| p.starts_with('/')) else {
+    let Some(path) = parts
+        .uri
+        .path()
+        .strip_prefix(app.base_path.as_str())
+        .filter(|p| p.starts_with('/'))
+    else {
         return empty(StatusCode::NOT_FOUND);
     };
     let Some(route) = Route::find(&parts.method, path) else {
@@ -113,12 +131,21 @@ async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
             Err(e) => return finish(Err(e), Vec::new(), Vec::new()),
         }
     };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let parsed = match body::parse(&bytes, content_type, route.media()) {
         Ok(v) => v,
         Err(e) => return finish(Err(e), Vec::new(), Vec::new()),
     };
-    let mut ex = Exchange::new(parts.method, parts.headers, parts.uri.query(), parsed, &app.ip_headers);
+    let mut ex = Exchange::new(
+        parts.method,
+        parts.headers,
+        parts.uri.query(),
+        parsed,
+        &app.ip_headers,
+    );
     let query_callback = ex.query.get("callbackURL").cloned();
     let result = match origin::check_request(
         &app.origins,
@@ -142,12 +169,21 @@ fn payload_too_large(limit: usize) -> ApiError {
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(payload_too_large(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| payload_too_large(limit))
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| payload_too_large(limit))
 }
 
 fn empty(status: StatusCode) -> Response {
@@ -163,10 +199,19 @@ fn finish(
     headers: Vec<(header::HeaderName, HeaderValue)>,
 ) -> Response {
     let mut response = match result {
-        Ok(Reply { status, body: ReplyBody::Json(v) }) => json_response(status, &v),
-        Ok(Reply { status, body: ReplyBody::Html(h) }) => {
-            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], h).into_response()
-        }
+        Ok(Reply {
+            status,
+            body: ReplyBody::Json(v),
+        }) => json_response(status, &v),
+        Ok(Reply {
+            status,
+            body: ReplyBody::Html(h),
+        }) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            h,
+        )
+            .into_response(),
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
                 tracing::error!(%detail, "internal error");
@@ -176,7 +221,8 @@ fn finish(
                 None => empty(e.status()),
             };
             if matches!(e, ApiError::Unavailable) {
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             r
         }
@@ -201,14 +247,24 @@ async fn request_context(req: Request, next: Next) -> Response {
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| crate::auth::crypto::random_hex(8));
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let span =
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     let start = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), ms = start.elapsed().as_secs_f64() * 1000.0, "request");
+        tracing::info!(
+            status = response.status().as_u16(),
+            ms = start.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
@@ -219,13 +275,26 @@ async fn request_context(req: Request, next: Next) -> Response {
 /// CORS with credentials for exactly the trusted origins. better-auth itself sends no CORS
 /// headers, which is why a cross-origin frontend needs them from somewhere: here they are built in.
 async fn cors(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let Some(origin) = origin else { return next.run(req).await };
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(origin) = origin else {
+        return next.run(req).await;
+    };
     let trusted = app.origins.is_trusted(&origin, false);
-    let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {
         if !trusted {
-            return finish(Err(crate::auth::ErrorCode::InvalidOrigin.into()), Vec::new(), Vec::new());
+            return finish(
+                Err(crate::auth::ErrorCode::InvalidOrigin.into()),
+                Vec::new(),
+                Vec::new(),
+            );
         }
         let allow_headers = req
             .headers()
@@ -235,9 +304,15 @@ async fn cors(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
         let mut r = empty(StatusCode::NO_CONTENT);
         let h = r.headers_mut();
         add_cors_headers(h, &origin);
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
         h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         return r;
     }
     let mut r = next.run(req).await;
@@ -251,7 +326,13 @@ fn add_cors_headers(h: &mut HeaderMap, origin: &str) {
     if let Ok(v) = HeaderValue::from_str(origin) {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
     }
-    h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("set-auth-token, set-auth-jwt"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("set-auth-token, set-auth-jwt"),
+    );
     h.append(header::VARY, HeaderValue::from_static("Origin"));
 }

@@ -17,7 +17,12 @@ pub struct TrustedOrigins {
 impl TrustedOrigins {
     pub fn new(base_origin: &str, extra: &[String]) -> Self {
         let mut patterns = vec![base_origin.trim_end_matches('/').to_owned()];
-        patterns.extend(extra.iter().map(|p| p.trim().trim_end_matches('/').to_owned()).filter(|p| !p.is_empty()));
+        patterns.extend(
+            extra
+                .iter()
+                .map(|p| p.trim().trim_end_matches('/').to_owned())
+                .filter(|p| !p.is_empty()),
+        );
         Self { patterns }
     }
 
@@ -26,7 +31,9 @@ impl TrustedOrigins {
         if url.starts_with('/') {
             return allow_relative && is_safe_relative(url);
         }
-        let Ok(parsed) = url::Url::parse(url) else { return false };
+        let Ok(parsed) = url::Url::parse(url) else {
+            return false;
+        };
         self.patterns.iter().any(|p| matches_pattern(&parsed, p))
     }
 }
@@ -46,7 +53,9 @@ fn matches_pattern(url: &url::Url, pattern: &str) -> bool {
         return url.origin().ascii_serialization() == pattern;
     }
     // Custom schemes (`myapp://`): the scheme must match, then any authority and path given.
-    let Ok(p) = url::Url::parse(pattern) else { return false };
+    let Ok(p) = url::Url::parse(pattern) else {
+        return false;
+    };
     if p.scheme() != url.scheme() {
         return false;
     }
@@ -61,7 +70,9 @@ fn matches_pattern(url: &url::Url, pattern: &str) -> bool {
 fn glob(p: &[u8], s: &[u8]) -> bool {
     match (p.first(), s.first()) {
         (None, None) => true,
-        (Some(b'*'), _) => glob(&p[1..], s) || (s.first().is_some_and(|c| !b"/\\".contains(c)) && glob(p, &s[1..])),
+        (Some(b'*'), _) => {
+            glob(&p[1..], s) || (s.first().is_some_and(|c| !b"/\\".contains(c)) && glob(p, &s[1..]))
+        }
         (Some(b'?'), Some(c)) if !b"/\\".contains(c) => glob(&p[1..], &s[1..]),
         (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => glob(&p[1..], &s[1..]),
         _ => false,
@@ -73,15 +84,24 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 fn is_safe_relative(url: &str) -> bool {
     let rest = &url[1..];
     let lower = rest.to_ascii_lowercase();
-    if rest.starts_with('/') || rest.starts_with('\\') || lower.starts_with("%2f") || lower.starts_with("%5c") {
+    if rest.starts_with('/')
+        || rest.starts_with('\\')
+        || lower.starts_with("%2f")
+        || lower.starts_with("%5c")
+    {
         return false;
     }
     let (path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
-    let path_ok = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.+/@".contains(&b));
-    let query_ok = query.is_none_or(|q| q.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.+/=&%@".contains(&b)));
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-.+/@".contains(&b));
+    let query_ok = query.is_none_or(|q| {
+        q.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.+/=&%@".contains(&b))
+    });
     path_ok && query_ok
 }
 
@@ -105,8 +125,16 @@ fn validate_origin(trusted: &TrustedOrigins, headers: &HeaderMap) -> Result<(), 
 const URL_FIELDS: [(&str, &str, ErrorCode); 4] = [
     ("callbackURL", "callbackURL", ErrorCode::InvalidCallbackUrl),
     ("redirectTo", "redirectURL", ErrorCode::InvalidRedirectUrl),
-    ("errorCallbackURL", "errorCallbackURL", ErrorCode::InvalidErrorCallbackUrl),
-    ("newUserCallbackURL", "newUserCallbackURL", ErrorCode::InvalidNewUserCallbackUrl),
+    (
+        "errorCallbackURL",
+        "errorCallbackURL",
+        ErrorCode::InvalidErrorCallbackUrl,
+    ),
+    (
+        "newUserCallbackURL",
+        "newUserCallbackURL",
+        ErrorCode::InvalidNewUserCallbackUrl,
+    ),
 ];
 
 /// better-auth's router-wide origin middleware for every non-GET request: a request that
@@ -151,12 +179,20 @@ pub fn check_request(
 /// better-auth's `formCsrfMiddleware` for sign-in and sign-up, which a browser form could post
 /// cross-site without cookies: block cross-site navigations, and check the origin whenever the
 /// browser says where the request came from. Plain server-to-server calls pass.
-pub fn check_form_csrf(trusted: &TrustedOrigins, headers: &HeaderMap, csrf_disabled: bool) -> Result<(), ApiError> {
+pub fn check_form_csrf(
+    trusted: &TrustedOrigins,
+    headers: &HeaderMap,
+    csrf_disabled: bool,
+) -> Result<(), ApiError> {
     if csrf_disabled || headers.contains_key(header::COOKIE) {
         return Ok(()); // With cookies the router-wide check has already run.
     }
     let fetch = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (site, mode, dest) = (fetch("sec-fetch-site"), fetch("sec-fetch-mode"), fetch("sec-fetch-dest"));
+    let (site, mode, dest) = (
+        fetch("sec-fetch-site"),
+        fetch("sec-fetch-mode"),
+        fetch("sec-fetch-dest"),
+    );
     if site.is_some() || mode.is_some() || dest.is_some() {
         if site == Some("cross-site") && mode == Some("navigate") {
             return Err(ErrorCode::CrossSiteNavigationLoginBlocked.into());
@@ -174,7 +210,14 @@ mod tests {
     use super::*;
 
     fn t() -> TrustedOrigins {
-        TrustedOrigins::new("http://localhost:3000", &["https://*.example.com".into(), "app.test:*".into(), "myapp://".into()])
+        TrustedOrigins::new(
+            "http://localhost:3000",
+            &[
+                "https://*.example.com".into(),
+                "app.test:*".into(),
+                "myapp://".into(),
+            ],
+        )
     }
 
     #[test]

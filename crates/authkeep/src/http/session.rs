@@ -17,17 +17,29 @@ pub struct Current {
 /// The session behind the request's signed cookie, if any. Refreshes it when due (unless the
 /// request asked not to, or carries `dont_remember`), re-setting the cookie; clears the
 /// cookies of a session that is gone.
-pub async fn current(app: &App, ex: &mut Exchange, allow_refresh: bool) -> Result<Option<Current>, ApiError> {
+pub async fn current(
+    app: &App,
+    ex: &mut Exchange,
+    allow_refresh: bool,
+) -> Result<Option<Current>, ApiError> {
     let Some(token) = app.cookies.session_token(&ex.headers) else {
         return Ok(None);
     };
     let dont_remember = app.cookies.dont_remember(&ex.headers);
     match session::lookup(&app.auth, &token, allow_refresh && !dont_remember).await {
-        Ok(Lookup::Valid { session, user, refreshed }) => {
+        Ok(Lookup::Valid {
+            session,
+            user,
+            refreshed,
+        }) => {
             if refreshed {
-                ex.set_cookies.extend(app.cookies.set_session(&session.token, false));
+                ex.set_cookies
+                    .extend(app.cookies.set_session(&session.token, false));
             }
-            Ok(Some(Current { session, user }))
+            Ok(Some(Current {
+                session: *session,
+                user: *user,
+            }))
         }
         Ok(Lookup::Gone) => {
             ex.set_cookies.extend(app.cookies.clear_session());
@@ -43,7 +55,9 @@ pub async fn current(app: &App, ex: &mut Exchange, allow_refresh: bool) -> Resul
 
 /// better-auth's `sessionMiddleware`: 401 without a valid session.
 pub async fn require(app: &App, ex: &mut Exchange) -> Result<Current, ApiError> {
-    current(app, ex, true).await?.ok_or_else(|| ErrorCode::Unauthorized.into())
+    current(app, ex, true)
+        .await?
+        .ok_or_else(|| ErrorCode::Unauthorized.into())
 }
 
 /// better-auth's `freshSessionMiddleware`: also 403 when the session is older than `freshAge`.
@@ -58,5 +72,6 @@ pub async fn require_fresh(app: &App, ex: &mut Exchange) -> Result<Current, ApiE
 /// Sets the session cookie for `token`, keeping a "don't remember" request's browser-session form.
 pub fn set_cookie(app: &App, ex: &mut Exchange, token: &str, dont_remember: bool) {
     let dont_remember = dont_remember || app.cookies.dont_remember(&ex.headers);
-    ex.set_cookies.extend(app.cookies.set_session(token, dont_remember));
+    ex.set_cookies
+        .extend(app.cookies.set_session(token, dont_remember));
 }

@@ -33,9 +33,10 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                StoreError::Unavailable(e.to_string())
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Other(e.to_string()),
         }
     }
@@ -96,7 +97,8 @@ impl Store {
     pub fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         match Backend::of_url(url) {
             Some(Backend::Postgres) => {
-                let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Other(e.to_string()))?;
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -221,11 +223,19 @@ impl Store {
         dispatch!(self.create_session(session))
     }
     /// The session with this token and its user, in one indexed query.
-    pub async fn find_session_with_user(&self, token: &str) -> StoreResult<Option<(Session, User)>> {
+    pub async fn find_session_with_user(
+        &self,
+        token: &str,
+    ) -> StoreResult<Option<(Session, User)>> {
         dispatch!(self.find_session_with_user(token))
     }
     /// Extends a session; false when the row is gone.
-    pub async fn refresh_session(&self, token: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn refresh_session(
+        &self,
+        token: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         dispatch!(self.refresh_session(token, expires_at, now))
     }
     pub async fn delete_session(&self, token: &str) -> StoreResult<()> {
@@ -234,13 +244,21 @@ impl Store {
     pub async fn delete_user_session(&self, user_id: &str, token: &str) -> StoreResult<()> {
         dispatch!(self.delete_user_session(user_id, token))
     }
-    pub async fn list_active_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Session>> {
+    pub async fn list_active_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Session>> {
         dispatch!(self.list_active_sessions(user_id, now))
     }
     pub async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<()> {
         dispatch!(self.delete_user_sessions(user_id))
     }
-    pub async fn delete_user_sessions_except(&self, user_id: &str, keep_token: &str) -> StoreResult<()> {
+    pub async fn delete_user_sessions_except(
+        &self,
+        user_id: &str,
+        keep_token: &str,
+    ) -> StoreResult<()> {
         dispatch!(self.delete_user_sessions_except(user_id, keep_token))
     }
     /// Updates name and/or image (`Some(None)` clears the image). Returns the updated user.

@@ -18,7 +18,11 @@ pub async fn sign_in_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
     f.finish()?;
     origin::check_form_csrf(&app.origins, &ex.headers, app.csrf_disabled)?;
 
-    let input = SignIn { email: email.unwrap_or_default(), password: password.unwrap_or_default(), remember };
+    let input = SignIn {
+        email: email.unwrap_or_default(),
+        password: password.unwrap_or_default(),
+        remember,
+    };
     let (user, s) = sign_in_flow(&app.auth, input, &ex.client).await?;
     session::set_cookie(app, ex, &s.token, !remember);
     let body = match callback.filter(|c| !c.is_empty()) {

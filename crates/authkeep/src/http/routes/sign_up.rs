@@ -31,5 +31,7 @@ pub async fn sign_up_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
     if let Some(s) = &session {
         session::set_cookie(app, ex, &s.token, !remember);
     }
-    Ok(Reply::json(json!({ "token": session.map(|s| s.token), "user": user })))
+    Ok(Reply::json(
+        json!({ "token": session.map(|s| s.token), "user": user }),
+    ))
 }

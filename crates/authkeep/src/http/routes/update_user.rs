@@ -1,8 +1,8 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::auth::user::{self, ChangePassword};
 use crate::auth::ErrorCode;
+use crate::auth::user::{self, ChangePassword};
 use crate::http::body::Fields;
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
@@ -25,7 +25,13 @@ pub async fn update_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     if wants_email {
         return Err(ErrorCode::EmailCanNotBeUpdated.into());
     }
-    user::update_user(&app.auth, &c.user.id, name.as_deref(), image.as_ref().map(|i| i.as_deref())).await?;
+    user::update_user(
+        &app.auth,
+        &c.user.id,
+        name.as_deref(),
+        image.as_ref().map(|i| i.as_deref()),
+    )
+    .await?;
     session::set_cookie(app, ex, &c.session.token, false);
     Ok(Reply::json(json!({ "status": true })))
 }
@@ -50,7 +56,9 @@ pub async fn change_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiE
     if let Some(s) = &replacement {
         session::set_cookie(app, ex, &s.token, !remember);
     }
-    Ok(Reply::json(json!({ "token": replacement.map(|s| s.token), "user": c.user })))
+    Ok(Reply::json(
+        json!({ "token": replacement.map(|s| s.token), "user": c.user }),
+    ))
 }
 
 /// `POST /delete-user` `{password?}`: with the password, or from a fresh session.
@@ -68,9 +76,15 @@ pub async fn delete_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     if token.is_some() {
         // Deletion tokens come from the email confirmation flow, which this server does not
         // issue yet; any token is therefore unknown, as better-auth answers for one.
-        return Err(ApiError::Coded { status: StatusCode::NOT_FOUND, code: "INVALID_TOKEN", message: "Invalid token".into() });
+        return Err(ApiError::Coded {
+            status: StatusCode::NOT_FOUND,
+            code: "INVALID_TOKEN",
+            message: "Invalid token".into(),
+        });
     }
     user::delete_user(&app.auth, &c.user, &c.session, password.as_deref()).await?;
     ex.set_cookies.extend(app.cookies.clear_session());
-    Ok(Reply::json(json!({ "success": true, "message": "User deleted" })))
+    Ok(Reply::json(
+        json!({ "success": true, "message": "User deleted" }),
+    ))
 }

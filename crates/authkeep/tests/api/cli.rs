@@ -1,0 +1,192 @@
+//! The `authkeep` binary itself: the zero-configuration start, refusals, migrations, SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_authkeep");
+
+fn authkeep(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    c
+}
+
+/// Starts `authkeep serve` and returns it with the address it logged. The caller waits for it.
+#[allow(clippy::zombie_processes)]
+fn start(mut cmd: Command) -> (Child, String, Vec<String>) {
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn authkeep");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        seen.push(line.clone());
+        if let Some(rest) = line.split("addr=").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap().to_owned();
+            std::thread::spawn(move || for _ in lines {});
+            return (child, addr, seen);
+        }
+    }
+    let _ = child.kill();
+    panic!("authkeep did not start:\n{}", seen.join("\n"));
+}
+
+fn sigterm(child: &Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("authkeep did not exit in time");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn serves_with_no_configuration_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = authkeep(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (mut child, addr, logs) = start(cmd);
+    assert!(
+        logs.iter().any(|l| l.contains("development secret")),
+        "warns about the dev secret: {logs:?}"
+    );
+    let api = format!("http://{addr}/api/auth");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{api}/sign-up/email"))
+        .json(&serde_json::json!({"name": "Zero", "email": "zero@example.com", "password": "password1234"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(dir.path().join("authkeep.sqlite").exists());
+    let secret = std::fs::read_to_string(dir.path().join(".authkeep-secret")).unwrap();
+    assert!(secret.len() >= 32);
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "graceful exit: {status}");
+
+    // A restart reuses the secret, so the session survives.
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut cmd = authkeep(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (mut child, addr, _) = start(cmd);
+    let s: serde_json::Value = http
+        .get(format!("http://{addr}/api/auth/get-session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["user"]["email"], "zero@example.com");
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
+
+#[test]
+fn production_refuses_to_start_without_a_strong_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for (k, v) in [
+        ("AUTHKEEP_ENV", "production"),
+        ("BETTER_AUTH_URL", "https://auth.example.com"),
+    ] {
+        let out = authkeep(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(k, v)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{k}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("BETTER_AUTH_SECRET") && err.contains("generate-secret"),
+            "says how to fix it: {err}"
+        );
+    }
+    let out = authkeep(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("AUTHKEEP_ENV", "production")
+        .env("BETTER_AUTH_SECRET", "too-short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("too-short"),
+        "the secret is never printed"
+    );
+    assert!(!dir.path().join(".authkeep-secret").exists());
+}
+
+#[test]
+fn migrate_reports_and_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.sqlite").display());
+    let status = authkeep(dir.path())
+        .args(["migrate", "--status", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    assert!(String::from_utf8_lossy(&status.stdout).contains("pending"));
+    let run = authkeep(dir.path())
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("applied") && !out.contains("pending"), "{out}");
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("authkeep.toml"),
+        "listen = \"not an address\"\n",
+    )
+    .unwrap();
+    let out = authkeep(dir.path()).args(["serve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
+    let out = authkeep(dir.path())
+        .args(["serve", "--config", "missing.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn generate_secret_prints_a_strong_secret() {
+    let out = Command::new(BIN).arg("generate-secret").output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(s.trim().len(), 64);
+}
