@@ -495,3 +495,61 @@ mod tests {
         assert_eq!(c.trusted_origins, vec!["http://a.test", "https://*.b.test"]);
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    fn keys(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, v) in t {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if v.is_table() {
+                    keys(&path, v, out)
+                } else {
+                    out.push(path)
+                }
+            }
+        }
+    }
+
+    /// `authkeep.example.toml` documents every key with its default value.
+    #[test]
+    fn example_file_lists_every_key_with_its_default() {
+        let text = include_str!("../../../authkeep.example.toml");
+        let mut documented = Vec::new();
+        keys(
+            "",
+            &toml::from_str::<toml::Value>(text).unwrap(),
+            &mut documented,
+        );
+        // Optional keys without a default appear commented out.
+        for optional in ["base_url", "secret", "advanced.use_secure_cookies"] {
+            assert!(
+                text.contains(&format!("# {}", optional.rsplit('.').next().unwrap())),
+                "{optional} is documented"
+            );
+            documented.push(optional.to_string());
+        }
+        let mut all = Vec::new();
+        keys(
+            "",
+            &toml::Value::try_from(Config::default()).unwrap(),
+            &mut all,
+        );
+        all.extend(["base_url", "secret", "advanced.use_secure_cookies"].map(String::from));
+        documented.sort();
+        all.sort();
+        all.dedup();
+        assert_eq!(documented, all);
+        let parsed: Config = toml::from_str(text).unwrap();
+        assert_eq!(
+            toml::to_string(&parsed).unwrap(),
+            toml::to_string(&Config::default()).unwrap()
+        );
+    }
+}

@@ -1,0 +1,35 @@
+// A real better-auth server, configured like authkeep's compat runs, for differential tests.
+// Env: PORT, DATABASE_URL (PostgreSQL), BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list).
+import http from "node:http";
+import pg from "pg";
+import { betterAuth } from "better-auth";
+import { toNodeHandler } from "better-auth/node";
+import { getMigrations } from "better-auth/db/migration";
+
+const port = Number(process.env.PORT);
+const baseURL = `http://127.0.0.1:${port}`;
+const auth = betterAuth({
+  baseURL,
+  secret: process.env.BETTER_AUTH_SECRET,
+  database: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
+  emailAndPassword: { enabled: true },
+  user: { deleteUser: { enabled: true } },
+  trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
+  rateLimit: { enabled: false },
+  telemetry: { enabled: false },
+});
+
+const { runMigrations } = await getMigrations(auth.options);
+await runMigrations();
+
+const handler = toNodeHandler(auth);
+const server = http.createServer((req, res) => {
+  if (req.url === "/health") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"status":"ok"}');
+    return;
+  }
+  handler(req, res);
+});
+server.listen(port, "127.0.0.1", () => console.error(`better-auth listening addr=127.0.0.1:${port}`));
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));

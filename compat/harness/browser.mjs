@@ -1,0 +1,83 @@
+// A "browser" for better-auth's real client in Node: it keeps cookies, sends an Origin like a
+// browser does, and records every exchange so two servers' answers can be compared.
+import { createAuthClient } from "better-auth/client";
+
+const RECORDED_HEADERS = ["content-type", "cache-control", "pragma", "location"];
+
+export class Browser {
+  constructor(server, { origin } = {}) {
+    this.server = server;
+    this.origin = origin === undefined ? server.origin : origin;
+    this.jar = new Map();
+    this.transcript = [];
+    this.client = createAuthClient({
+      baseURL: server.baseURL,
+      fetchOptions: { customFetchImpl: (url, init) => this.fetch(url, init) },
+    });
+  }
+
+  cookieHeader() {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  async fetch(input, init = {}) {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers = new Headers(init.headers);
+    if (this.origin) headers.set("origin", this.origin);
+    const cookie = this.cookieHeader();
+    if (cookie) headers.set("cookie", cookie);
+    const res = await fetch(url, { ...init, headers, redirect: "manual" });
+    const setCookies = res.headers.getSetCookie();
+    for (const c of setCookies) {
+      const pair = c.split(";")[0];
+      const i = pair.indexOf("=");
+      const [name, value] = [pair.slice(0, i), pair.slice(i + 1)];
+      if (/;\s*Max-Age=0/i.test(c)) this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+    const text = await res.clone().text();
+    let body;
+    try { body = text === "" ? "" : JSON.parse(text); } catch { body = text; }
+    this.transcript.push({
+      request: `${init.method ?? "GET"} ${url.pathname.replace(/^\/api\/auth/, "")}${url.search}`,
+      status: res.status,
+      body,
+      headers: Object.fromEntries(RECORDED_HEADERS.filter((h) => res.headers.has(h)).map((h) => [h, res.headers.get(h)])),
+      setCookies,
+    });
+    return res;
+  }
+
+  /** A raw call through the client (for paths and methods the typed API has no method for). */
+  raw(path, options = {}) {
+    return this.client.$fetch(path, options);
+  }
+}
+
+const ID = /^[A-Za-z0-9]{32}$/;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** Masks what legitimately differs between two runs: ids, tokens, times, signatures. */
+export function normalize(value) {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value && typeof value === "object") {
+    if (value instanceof Date) return "<date>";
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]));
+  }
+  if (typeof value === "string") {
+    if (ID.test(value)) return "<id>";
+    if (ISO.test(value)) return "<date>";
+  }
+  return value;
+}
+
+export function normalizeCookie(c) {
+  const [pair, ...attrs] = c.split(";");
+  const i = pair.indexOf("=");
+  const value = pair.slice(i + 1);
+  return [`${pair.slice(0, i)}=${value === "" ? "" : "<value>"}`, ...attrs.map((a) => a.trim())].join("; ");
+}
+
+export function normalizeTranscript(t) {
+  return t.map((e) => ({ ...e, body: normalize(e.body), setCookies: e.setCookies.map(normalizeCookie) }));
+}
