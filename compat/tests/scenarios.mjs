@@ -97,6 +97,12 @@ export const scenarios = [
       assert.equal(none.error.message, "No fields to update");
       await b.client.updateUser({ image: null });
       assert.equal((await b.client.getSession()).data.user.image, null);
+      const accounts = await b.client.listAccounts();
+      assert.equal(accounts.data.length, 1);
+      assert.equal(accounts.data[0].providerId, "credential");
+      assert.deepEqual((await b.raw("/verify-password", { method: "POST", body: { password: PASSWORD } })).data, { status: true });
+      assert.equal((await b.raw("/verify-password", { method: "POST", body: { password: "nope-nope" } })).error.code, "INVALID_PASSWORD");
+      assert.equal((await b.raw("/update-session", { method: "POST", body: { x: 1 } })).error.message, "No fields to update");
       return transcript(b);
     },
   },

@@ -44,8 +44,47 @@ pub struct Account {
     pub provider_id: String,
     pub user_id: String,
     pub password: Option<String>,
+    pub scope: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An account as `list-accounts` shows it: no tokens, no password, `scope` split into `scopes`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountInfo {
+    pub account_id: String,
+    pub provider_id: String,
+    pub user_id: String,
+    #[serde(serialize_with = "js_date")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "js_date")]
+    pub updated_at: DateTime<Utc>,
+    pub id: String,
+    pub scopes: Vec<String>,
+}
+
+impl From<Account> for AccountInfo {
+    fn from(a: Account) -> Self {
+        let scopes = a
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        AccountInfo {
+            account_id: a.account_id,
+            provider_id: a.provider_id,
+            user_id: a.user_id,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            id: a.id,
+            scopes,
+        }
+    }
 }
 
 /// The provider id better-auth gives email/password accounts.

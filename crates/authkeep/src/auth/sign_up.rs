@@ -46,6 +46,7 @@ pub async fn sign_up_email(
         provider_id: CREDENTIAL_PROVIDER.into(),
         user_id: user.id.clone(),
         password: Some(hash),
+        scope: None,
         created_at: now,
         updated_at: now,
     };

@@ -2,7 +2,7 @@
 
 use super::sign_in::check_password;
 use super::{Auth, AuthError, ClientInfo, ErrorCode, session};
-use crate::model::{Session, User, now_ms};
+use crate::model::{AccountInfo, Session, User, now_ms};
 
 /// Sets `name` and/or `image` (`Some(None)` clears the image).
 pub async fn update_user(
@@ -55,6 +55,26 @@ pub async fn change_password(
         .update_password(&account.id, &hash, now, replacement.as_ref())
         .await?;
     Ok(replacement)
+}
+
+/// The user's linked accounts (credential and providers), without secrets.
+pub async fn list_accounts(auth: &Auth, user_id: &str) -> Result<Vec<AccountInfo>, AuthError> {
+    Ok(auth
+        .store
+        .list_accounts(user_id)
+        .await?
+        .into_iter()
+        .map(AccountInfo::from)
+        .collect())
+}
+
+/// `verify-password`: whether `password` is the user's current one.
+pub async fn verify_password(auth: &Auth, user_id: &str, password: &str) -> Result<(), AuthError> {
+    if check_password(auth, Some(user_id), password).await? {
+        Ok(())
+    } else {
+        Err(ErrorCode::InvalidPassword.into())
+    }
 }
 
 /// Deletes the user: with a correct password, or without one from a fresh session.

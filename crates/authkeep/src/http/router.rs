@@ -8,7 +8,7 @@ use super::App;
 use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
-use super::routes::{ok, session, sign_in, sign_out, sign_up, update_user};
+use super::routes::{account, ok, session, sign_in, sign_out, sign_up, update_user};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -21,6 +21,9 @@ pub enum Route {
     RevokeSessions,
     RevokeOtherSessions,
     UpdateUser,
+    UpdateSession,
+    ListAccounts,
+    VerifyPassword,
     ChangePassword,
     DeleteUser,
     Ok,
@@ -43,6 +46,9 @@ impl Route {
             "/revoke-sessions" if post => Route::RevokeSessions,
             "/revoke-other-sessions" if post => Route::RevokeOtherSessions,
             "/update-user" if post => Route::UpdateUser,
+            "/update-session" if post => Route::UpdateSession,
+            "/list-accounts" if get => Route::ListAccounts,
+            "/verify-password" if post => Route::VerifyPassword,
             "/change-password" if post => Route::ChangePassword,
             "/delete-user" if post => Route::DeleteUser,
             "/ok" if get => Route::Ok,
@@ -70,6 +76,9 @@ impl Route {
             Route::RevokeSessions => session::revoke_sessions(app, ex).await,
             Route::RevokeOtherSessions => session::revoke_other_sessions(app, ex).await,
             Route::UpdateUser => update_user::update_user(app, ex).await,
+            Route::UpdateSession => session::update_session(app, ex).await,
+            Route::ListAccounts => account::list_accounts(app, ex).await,
+            Route::VerifyPassword => update_user::verify_password(app, ex).await,
             Route::ChangePassword => update_user::change_password(app, ex).await,
             Route::DeleteUser => update_user::delete_user(app, ex).await,
             Route::Ok => ok::ok().await,

@@ -208,6 +208,9 @@ impl Store {
     pub async fn find_credential_account(&self, user_id: &str) -> StoreResult<Option<Account>> {
         dispatch!(self.find_credential_account(user_id))
     }
+    pub async fn list_accounts(&self, user_id: &str) -> StoreResult<Vec<Account>> {
+        dispatch!(self.list_accounts(user_id))
+    }
     /// Sets a new password hash; with `replace_sessions` also deletes all of the user's sessions
     /// and inserts the given one, in the same transaction.
     pub async fn update_password(

@@ -32,7 +32,7 @@ macro_rules! session_columns {
 }
 macro_rules! account_columns {
     () => {
-        r#""id", "accountId", "providerId", "userId", "password", "createdAt", "updatedAt""#
+        r#""id", "accountId", "providerId", "userId", "password", "scope", "createdAt", "updatedAt""#
     };
 }
 
@@ -135,6 +135,11 @@ macro_rules! backend_queries {
                     r#" from "account" where "userId" = $1 and "providerId" = $2 order by "createdAt" limit 1"#
                 );
                 Ok(sqlx::query_as(sql).bind(user_id).bind(CREDENTIAL_PROVIDER).fetch_optional(pool).await?)
+            }
+
+            pub async fn list_accounts(pool: &Pool, user_id: &str) -> StoreResult<Vec<Account>> {
+                let sql = concat!("select ", account_columns!(), r#" from "account" where "userId" = $1 order by "createdAt""#);
+                Ok(sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?)
             }
 
             pub async fn update_password(

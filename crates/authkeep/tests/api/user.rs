@@ -101,3 +101,28 @@ on_both_databases! {
         app.stop().await;
     }
 }
+
+on_both_databases! {
+    async fn accounts_password_check_and_session_update(db: Db) {
+        let app = TestApp::spawn(db).await;
+        let mut c = app.client();
+        let user_id = c.sign_up("val@example.com").await.json["user"]["id"].as_str().unwrap().to_owned();
+        let r = c.get("/list-accounts").await;
+        assert_eq!(r.status, 200);
+        let accounts = r.json.as_array().unwrap();
+        assert_eq!(accounts.len(), 1);
+        assert_eq!(accounts[0]["providerId"], "credential");
+        assert_eq!(accounts[0]["accountId"], user_id.as_str());
+        assert_eq!(accounts[0]["scopes"], json!([]));
+        assert!(accounts[0].get("password").is_none(), "never exposes the hash");
+
+        assert_eq!(c.post("/verify-password", json!({"password": PASSWORD})).await.json, json!({"status": true}));
+        let r = c.post("/verify-password", json!({"password": "wrong-password"})).await;
+        assert_eq!((r.status, r.code()), (400, "INVALID_PASSWORD"));
+        let r = c.post("/update-session", json!({"foo": 1})).await;
+        assert_eq!((r.status, r.json.clone()), (400, json!({"message": "No fields to update"})));
+        let r = app.client().get("/list-accounts").await;
+        assert_eq!(r.status, 401);
+        app.stop().await;
+    }
+}

@@ -1,6 +1,7 @@
 //! One module per better-auth route file. Handlers parse the request, call a domain function
 //! from `crate::auth`, and shape better-auth's response.
 
+pub mod account;
 pub mod ok;
 pub mod session;
 pub mod sign_in;

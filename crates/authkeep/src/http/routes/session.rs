@@ -60,3 +60,11 @@ pub async fn revoke_other_sessions(app: &App, ex: &mut Exchange) -> Result<Reply
     sessions::revoke_others(&app.auth, &c.user.id, &c.session.token).await?;
     Ok(status_true())
 }
+
+/// `POST /update-session`: better-auth only lets *additional* session fields be updated, and
+/// authkeep declares none, so every request has nothing to update, as in a default better-auth.
+pub async fn update_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    Fields::record(ex.body.as_ref()).finish()?;
+    session::require(app, ex).await?;
+    Err(crate::auth::AuthError::Message("No fields to update").into())
+}

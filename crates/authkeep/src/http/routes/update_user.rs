@@ -36,6 +36,16 @@ pub async fn update_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     Ok(Reply::json(json!({ "status": true })))
 }
 
+/// `POST /verify-password` `{password}`
+pub async fn verify_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    let mut f = Fields::object(ex.body.as_ref(), false);
+    let password = f.string("password", app.auth.password.max_length.max(1024));
+    f.finish()?;
+    let c = session::require(app, ex).await?;
+    user::verify_password(&app.auth, &c.user.id, &password.unwrap_or_default()).await?;
+    Ok(Reply::json(json!({ "status": true })))
+}
+
 /// `POST /change-password` `{newPassword, currentPassword, revokeOtherSessions?}`.
 pub async fn change_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let max = app.auth.password.max_length.max(1024);
