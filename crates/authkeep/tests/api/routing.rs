@@ -7,7 +7,7 @@ on_both_databases! {
     async fn unknown_paths_and_wrong_methods_are_empty_404s(db: Db) {
         let app = TestApp::spawn(db).await;
         let mut c = app.client();
-        for (method, path) in [("GET", "/does-not-exist"), ("GET", "/sign-in/email"), ("PUT", "/ok"), ("GET", "/ok/"), ("DELETE", "/sign-out"), ("GET", "//ok")] {
+        for (method, path) in [("GET", "/does-not-exist"), ("GET", "/sign-in/email"), ("PUT", "/ok"), ("GET", "/ok/"), ("DELETE", "/sign-out"), ("GET", "//ok"), ("POST", "/set-password")] {
             let r = c.send(method, path, None, &[]).await;
             assert_eq!((r.status, r.text.as_str()), (404, ""), "{method} {path}");
             assert!(r.header("content-type").is_none());
