@@ -1,10 +1,11 @@
-// A real better-auth server, configured like authkeep's compat runs, for differential tests.
+// A real better-auth server, configured like authkeep's defaults (bearer plugin on), for differential tests.
 // Env: PORT, DATABASE_URL (PostgreSQL), BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list).
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
 import { toNodeHandler } from "better-auth/node";
 import { getMigrations } from "better-auth/db/migration";
+import { bearer } from "better-auth/plugins/bearer";
 
 const port = Number(process.env.PORT);
 const baseURL = `http://127.0.0.1:${port}`;
@@ -15,6 +16,7 @@ const auth = betterAuth({
   emailAndPassword: { enabled: true },
   user: { deleteUser: { enabled: true } },
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
+  plugins: [bearer()],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

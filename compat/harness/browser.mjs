@@ -2,7 +2,7 @@
 // browser does, and records every exchange so two servers' answers can be compared.
 import { createAuthClient } from "better-auth/client";
 
-const RECORDED_HEADERS = ["content-type", "cache-control", "pragma", "location"];
+const RECORDED_HEADERS = ["content-type", "cache-control", "pragma", "location", "set-auth-token"];
 
 export class Browser {
   constructor(server, { origin } = {}) {
@@ -78,6 +78,12 @@ export function normalizeCookie(c) {
   return [`${pair.slice(0, i)}=${value === "" ? "" : "<value>"}`, ...attrs.map((a) => a.trim())].join("; ");
 }
 
+function normalizeHeaders(h) {
+  const out = { ...h };
+  if (out["set-auth-token"]) out["set-auth-token"] = /^[A-Za-z0-9]{32}\.[A-Za-z0-9+/]{43}=$/.test(out["set-auth-token"]) ? "<token>.<signature>" : out["set-auth-token"];
+  return out;
+}
+
 export function normalizeTranscript(t) {
-  return t.map((e) => ({ ...e, body: normalize(e.body), setCookies: e.setCookies.map(normalizeCookie) }));
+  return t.map((e) => ({ ...e, body: normalize(e.body), headers: normalizeHeaders(e.headers), setCookies: e.setCookies.map(normalizeCookie) }));
 }

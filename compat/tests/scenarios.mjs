@@ -19,6 +19,7 @@ export const scenarios = [
       const up = await b.client.signUp.email({ email: "alice@example.com", password: PASSWORD, name: "Alice" });
       assert.equal(up.error, null);
       assert.equal(up.data.user.email, "alice@example.com");
+      assert.ok(b.transcript[0].headers["set-auth-token"], "the bearer plugin's header");
       const s1 = await b.client.getSession();
       assert.equal(s1.data.user.name, "Alice");
       assert.equal(s1.data.session.token, up.data.token);
@@ -160,6 +161,24 @@ export const scenarios = [
       const again = new Browser(server);
       assert.equal((await again.client.signIn.email({ email: "hank@example.com", password: PASSWORD })).error.status, 401);
       return transcript(b, again);
+    },
+  },
+  {
+    name: "bearer tokens",
+    async run(server) {
+      const b = new Browser(server);
+      let issued;
+      await b.client.signUp.email({ email: "jo@example.com", password: PASSWORD, name: "Jo" }, {
+        onSuccess: (ctx) => { issued = ctx.response.headers.get("set-auth-token"); },
+      });
+      assert.ok(issued);
+      const api = new Browser(server, { origin: null });
+      const auth = (token) => ({ fetchOptions: { auth: { type: "Bearer", token } } });
+      assert.equal((await api.client.getSession(auth(issued))).data.user.email, "jo@example.com");
+      assert.equal((await api.client.getSession(auth(issued.split(".")[0]))).data.user.email, "jo@example.com");
+      assert.equal((await api.client.getSession(auth(issued.slice(0, -2) + "A="))).data, null);
+      assert.equal((await api.client.listSessions(auth(issued))).data.length, 1);
+      return transcript(b, api);
     },
   },
   {

@@ -37,6 +37,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub email_and_password: EmailAndPasswordConfig,
     pub user: UserConfig,
+    pub bearer: BearerConfig,
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -79,6 +80,24 @@ pub struct EmailAndPasswordConfig {
 pub struct UserConfig {
     /// Serve `POST /delete-user` (`user.deleteUser.enabled`; off by default, as in better-auth).
     pub delete_user: bool,
+}
+
+/// better-auth's bearer plugin: `Authorization: Bearer` wherever a session cookie is accepted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BearerConfig {
+    pub enabled: bool,
+    /// Accept only the signed `token.signature` form, not a bare session token.
+    pub require_signature: bool,
+}
+
+impl Default for BearerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            require_signature: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -130,6 +149,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             email_and_password: EmailAndPasswordConfig::default(),
             user: UserConfig::default(),
+            bearer: BearerConfig::default(),
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),

@@ -66,6 +66,15 @@ pub fn verify_signed<'a>(secret: &str, signed: &'a str) -> Option<&'a str> {
     if sig.len() != 44 || !sig.ends_with('=') {
         return None;
     }
+    // The standard alphabet, or the URL-safe one (which bearer clients sometimes send).
+    let sig: String = sig
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
     let given = STANDARD.decode(sig).ok()?;
     let expected = hmac_sha256(secret.as_bytes(), value.as_bytes());
     bool::from(given.as_slice().ct_eq(&expected)).then_some(value)

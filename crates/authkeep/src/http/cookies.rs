@@ -2,7 +2,7 @@
 //! values, attributes, the `dont_remember` marker, and reading them back.
 
 use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::auth::crypto;
@@ -89,6 +89,30 @@ impl CookieSettings {
             .iter()
             .map(|n| self.serialize(n, "", Some(0)))
             .collect()
+    }
+
+    /// better-auth's bearer plugin: the session token from `Authorization: Bearer`, either the
+    /// signed `token.signature` form (percent-decoded if needed) or, unless signatures are
+    /// required, a bare token. A bad signature is ignored, as better-auth ignores it.
+    pub fn bearer_token(&self, headers: &HeaderMap, require_signature: bool) -> Option<String> {
+        let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.split_at_checked(7)?;
+        if !scheme.eq_ignore_ascii_case("bearer ") {
+            return None;
+        }
+        let token = token.trim();
+        if token.is_empty() {
+            return None;
+        }
+        if token.contains('.') {
+            let decoded = if token.contains('%') {
+                percent_decode_str(token).decode_utf8().ok()?.into_owned()
+            } else {
+                token.to_owned()
+            };
+            return crypto::verify_signed(self.secret.expose(), &decoded).map(str::to_owned);
+        }
+        (!require_signature).then(|| token.to_owned())
     }
 
     /// The session token from a correctly signed session cookie.

@@ -41,6 +41,7 @@ pub struct App {
     pub limits: LimitsConfig,
     pub csrf_disabled: bool,
     pub ip_headers: Vec<String>,
+    pub bearer: crate::config::BearerConfig,
 }
 
 impl App {
@@ -62,8 +63,24 @@ impl App {
                 .iter()
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
+            bearer: cfg.bearer.clone(),
             auth,
         }
+    }
+}
+
+impl App {
+    /// The caller's session token: a valid bearer credential wins over the cookie, as with
+    /// better-auth's bearer plugin (which rewrites the cookie header from it).
+    pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
+        self.bearer
+            .enabled
+            .then(|| {
+                self.cookies
+                    .bearer_token(headers, self.bearer.require_signature)
+            })
+            .flatten()
+            .or_else(|| self.cookies.session_token(headers))
     }
 }
 

@@ -1,6 +1,9 @@
 //! Resolving the caller's session from the request, as better-auth's session middlewares do,
 //! including the cookie side effects (re-set on refresh, cleared when the session is gone).
 
+use axum::http::HeaderName;
+use axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS;
+
 use super::App;
 use super::error::ApiError;
 use super::exchange::Exchange;
@@ -22,7 +25,7 @@ pub async fn current(
     ex: &mut Exchange,
     allow_refresh: bool,
 ) -> Result<Option<Current>, ApiError> {
-    let Some(token) = app.cookies.session_token(&ex.headers) else {
+    let Some(token) = app.session_token(&ex.headers) else {
         return Ok(None);
     };
     let dont_remember = app.cookies.dont_remember(&ex.headers);
@@ -33,8 +36,7 @@ pub async fn current(
             refreshed,
         }) => {
             if refreshed {
-                ex.set_cookies
-                    .extend(app.cookies.set_session(&session.token, false));
+                set_cookie(app, ex, &session.token, false);
             }
             Ok(Some(Current {
                 session: *session,
@@ -74,4 +76,12 @@ pub fn set_cookie(app: &App, ex: &mut Exchange, token: &str, dont_remember: bool
     let dont_remember = dont_remember || app.cookies.dont_remember(&ex.headers);
     ex.set_cookies
         .extend(app.cookies.set_session(token, dont_remember));
+    if app.bearer.enabled {
+        // better-auth's bearer plugin hands the signed token to clients that cannot read cookies.
+        ex.add_header(
+            HeaderName::from_static("set-auth-token"),
+            &app.cookies.signed_token(token),
+        );
+        ex.add_header(ACCESS_CONTROL_EXPOSE_HEADERS, "set-auth-token");
+    }
 }

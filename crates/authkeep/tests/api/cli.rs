@@ -190,3 +190,82 @@ fn generate_secret_prints_a_strong_secret() {
     let s = String::from_utf8(out.stdout).unwrap();
     assert_eq!(s.trim().len(), 64);
 }
+
+#[tokio::test]
+async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "prod-secret-that-must-never-be-logged-0123456789";
+    let mut cmd = authkeep(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("AUTHKEEP_ENV", "production")
+        .env("BETTER_AUTH_SECRET", secret)
+        .env("RUST_LOG", "trace");
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("server start");
+        lines.push(line.clone());
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if let Some(a) = v["addr"].as_str() {
+            break a.to_owned();
+        }
+    };
+    let password = "hunter2-correct-horse-battery";
+    let http = reqwest::Client::new();
+    let api = format!("http://{addr}/api/auth");
+    let body =
+        serde_json::json!({"name": "Logs", "email": "logs@example.com", "password": password});
+    assert_eq!(
+        http.post(format!("{api}/sign-up/email"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = http
+        .post(format!("{api}/sign-in/email"))
+        .json(&serde_json::json!({"email": "logs@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        lines.push(line);
+    }
+    let all = lines.join("\n");
+    assert!(lines.len() > 3, "trace logging produced output");
+    for line in &lines {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "every line is JSON: {line}"
+        );
+    }
+    assert!(!all.contains(password), "a password reached the logs");
+    assert!(!all.contains(secret), "the secret reached the logs");
+    assert!(!all.contains(&token), "a session token reached the logs");
+    assert!(
+        all.contains("\"status\":200") || all.contains("\"status\": 200"),
+        "access log lines are there"
+    );
+}

@@ -128,6 +128,9 @@ impl TestApp {
     pub async fn spawn_on(test_db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let mut cfg = test_config(&test_db.url);
         tweak(&mut cfg);
+        if std::env::var_os("TEST_LOG").is_some() {
+            authkeep::telemetry::init(&cfg);
+        }
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .expect("bind");

@@ -156,3 +156,56 @@ on_both_databases! {
         app.stop().await;
     }
 }
+
+on_both_databases! {
+    async fn bearer_tokens_work_wherever_the_cookie_does(db: Db) {
+        let app = TestApp::spawn(db).await;
+        let mut c = app.client();
+        let r = c.sign_up("bea@example.com").await;
+        let raw = r.json["token"].as_str().unwrap().to_owned();
+        let signed = r.header("set-auth-token").expect("set-auth-token on sign-up").to_owned();
+        assert!(signed.starts_with(&format!("{raw}.")) && signed.ends_with('='), "{signed}");
+        assert!(r.header("access-control-expose-headers").unwrap().contains("set-auth-token"));
+
+        let mut api = app.client();
+        api.origin = None;
+        for credential in [signed.as_str(), raw.as_str()] {
+            let auth = format!("Bearer {credential}");
+            let s = api.send("GET", "/get-session", None, &[("authorization", auth.as_str())]).await;
+            assert_eq!(s.json["user"]["email"], "bea@example.com", "{credential}");
+        }
+        let encoded = signed.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+        let s = api.send("GET", "/get-session", None, &[("authorization", &format!("bearer {encoded}"))]).await;
+        assert_eq!(s.json["user"]["email"], "bea@example.com", "percent-encoded and lower-case scheme");
+        let tampered = format!("Bearer {raw}.{}", "A".repeat(43) + "=");
+        assert_eq!(api.send("GET", "/get-session", None, &[("authorization", tampered.as_str())]).await.text, "null");
+        let auth = format!("Bearer {signed}");
+        let r = api.send("POST", "/update-user", Some(&json!({"name": "Bearer"})), &[("authorization", auth.as_str())]).await;
+        assert_eq!(r.status, 200, "no cookie, so no origin check: {}", r.text);
+        assert!(r.header("set-auth-token").is_some(), "re-set session comes with the bearer header too");
+        api.cookies.clear(); // update-user re-set the cookie; stay a cookie-less API client
+        let r = api.send("POST", "/sign-out", None, &[("authorization", auth.as_str())]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(api.send("GET", "/get-session", None, &[("authorization", auth.as_str())]).await.text, "null");
+        app.stop().await;
+    }
+
+    async fn bearer_can_require_the_signed_form_or_be_off(db: Db) {
+        let app = TestApp::spawn_with(db, |c| c.bearer.require_signature = true).await;
+        let r = app.client().sign_up("sig@example.com").await;
+        let (raw, signed) = (r.json["token"].as_str().unwrap().to_owned(), r.header("set-auth-token").unwrap().to_owned());
+        let mut api = app.client();
+        let s = api.send("GET", "/get-session", None, &[("authorization", &format!("Bearer {raw}"))]).await;
+        assert_eq!(s.text, "null", "a bare token is refused");
+        let s = api.send("GET", "/get-session", None, &[("authorization", &format!("Bearer {signed}"))]).await;
+        assert!(s.json["user"].is_object());
+        app.stop().await;
+
+        let app = TestApp::spawn_with(db, |c| c.bearer.enabled = false).await;
+        let r = app.client().sign_up("off@example.com").await;
+        assert!(r.header("set-auth-token").is_none());
+        let s = app.client().send("GET", "/get-session", None, &[("authorization", &format!("Bearer {}", r.json["token"].as_str().unwrap()))]).await;
+        assert_eq!(s.text, "null");
+        app.stop().await;
+    }
+}

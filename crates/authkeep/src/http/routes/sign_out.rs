@@ -12,7 +12,7 @@ pub async fn sign_out(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     f.optional_string("callbackURL", app.limits.max_url_length);
     f.optional_bool("disableRedirect");
     f.finish()?;
-    if let Some(token) = app.cookies.session_token(&ex.headers) {
+    if let Some(token) = app.session_token(&ex.headers) {
         session::sign_out(&app.auth, &token).await?;
     }
     ex.set_cookies.extend(app.cookies.clear_session());
