@@ -38,6 +38,7 @@ pub struct Config {
     pub email_and_password: EmailAndPasswordConfig,
     pub user: UserConfig,
     pub bearer: BearerConfig,
+    pub jwt: JwtConfig,
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -100,6 +101,42 @@ impl Default for BearerConfig {
     }
 }
 
+/// better-auth's jwt plugin: `GET /token`, `GET /jwks` and the `set-auth-jwt` header.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    pub enabled: bool,
+    /// `EdDSA` (Ed25519), `ES256` or `RS256`.
+    pub algorithm: crate::auth::jwt::Algorithm,
+    /// Seconds a JWT is valid.
+    pub expiration: i64,
+    /// `iss`; defaults to the base URL's origin.
+    pub issuer: Option<String>,
+    /// `aud`; defaults to the base URL's origin.
+    pub audience: Option<String>,
+    /// Seconds after which a new signing key replaces the current one; 0 never rotates.
+    pub rotation_interval: i64,
+    /// Seconds an expired key stays in the JWKS so tokens it signed still verify.
+    pub grace_period: i64,
+    /// Send a fresh JWT in `set-auth-jwt` on every `get-session` with a session.
+    pub set_jwt_header: bool,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            algorithm: crate::auth::jwt::Algorithm::EdDSA,
+            expiration: 900,
+            issuer: None,
+            audience: None,
+            rotation_interval: 0,
+            grace_period: 2_592_000,
+            set_jwt_header: true,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdvancedConfig {
@@ -150,6 +187,7 @@ impl Default for Config {
             email_and_password: EmailAndPasswordConfig::default(),
             user: UserConfig::default(),
             bearer: BearerConfig::default(),
+            jwt: JwtConfig::default(),
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
@@ -548,7 +586,14 @@ mod example_file {
             &mut documented,
         );
         // Optional keys without a default appear commented out.
-        for optional in ["base_url", "secret", "advanced.use_secure_cookies"] {
+        let optional = [
+            "base_url",
+            "secret",
+            "advanced.use_secure_cookies",
+            "jwt.issuer",
+            "jwt.audience",
+        ];
+        for optional in optional {
             assert!(
                 text.contains(&format!("# {}", optional.rsplit('.').next().unwrap())),
                 "{optional} is documented"
@@ -561,7 +606,7 @@ mod example_file {
             &toml::Value::try_from(Config::default()).unwrap(),
             &mut all,
         );
-        all.extend(["base_url", "secret", "advanced.use_secure_cookies"].map(String::from));
+        all.extend(optional.map(String::from));
         documented.sort();
         all.sort();
         all.dedup();

@@ -87,6 +87,21 @@ impl From<Account> for AccountInfo {
     }
 }
 
+/// A row of better-auth's `jwks` table: a JWT signing key pair.
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
+pub struct Jwk {
+    pub id: String,
+    /// The public JWK as JSON text.
+    pub public_key: String,
+    /// The private JWK, encrypted, as a JSON string literal (better-auth's storage format).
+    pub private_key: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub alg: Option<String>,
+    pub crv: Option<String>,
+}
+
 /// The provider id better-auth gives email/password accounts.
 pub const CREDENTIAL_PROVIDER: &str = "credential";
 

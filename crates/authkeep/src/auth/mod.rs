@@ -4,6 +4,7 @@
 pub mod crypto;
 pub mod email;
 pub mod error;
+pub mod jwt;
 pub mod password;
 pub mod session;
 pub mod sign_in;
@@ -58,12 +59,33 @@ pub struct Auth {
     pub email_password_enabled: bool,
     pub auto_sign_in: bool,
     pub delete_user_enabled: bool,
+    /// better-auth's jwt plugin, when enabled.
+    pub jwt: Option<std::sync::Arc<jwt::Jwt>>,
 }
 
 impl Auth {
-    pub fn new(store: Store, hasher: Hasher, cfg: &Config) -> Self {
+    pub fn new(store: Store, hasher: Hasher, cfg: &Config, secret: &crate::config::Secret) -> Self {
         let s = &cfg.session;
+        let origin = cfg.base_origin();
+        let jwt = cfg.jwt.enabled.then(|| {
+            let j = &cfg.jwt;
+            let policy = jwt::JwtPolicy {
+                algorithm: j.algorithm,
+                expiration: Duration::seconds(j.expiration),
+                issuer: j.issuer.clone().unwrap_or_else(|| origin.clone()),
+                audience: j.audience.clone().unwrap_or_else(|| origin.clone()),
+                rotation_interval: (j.rotation_interval > 0)
+                    .then(|| Duration::seconds(j.rotation_interval)),
+                grace_period: Duration::seconds(j.grace_period),
+            };
+            std::sync::Arc::new(jwt::Jwt::new(
+                policy,
+                store.clone(),
+                secret.expose().to_owned(),
+            ))
+        });
         Self {
+            jwt,
             store,
             hasher,
             session: SessionPolicy {

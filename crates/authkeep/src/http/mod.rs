@@ -42,6 +42,7 @@ pub struct App {
     pub csrf_disabled: bool,
     pub ip_headers: Vec<String>,
     pub bearer: crate::config::BearerConfig,
+    pub set_jwt_header: bool,
 }
 
 impl App {
@@ -64,6 +65,7 @@ impl App {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             bearer: cfg.bearer.clone(),
+            set_jwt_header: cfg.jwt.set_jwt_header,
             auth,
         }
     }

@@ -8,7 +8,7 @@ use super::App;
 use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
-use super::routes::{account, ok, session, sign_in, sign_out, sign_up, update_user};
+use super::routes::{account, jwt, ok, session, sign_in, sign_out, sign_up, update_user};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -26,6 +26,8 @@ pub enum Route {
     VerifyPassword,
     ChangePassword,
     DeleteUser,
+    Token,
+    Jwks,
     Ok,
     Error,
 }
@@ -51,6 +53,8 @@ impl Route {
             "/verify-password" if post => Route::VerifyPassword,
             "/change-password" if post => Route::ChangePassword,
             "/delete-user" if post => Route::DeleteUser,
+            "/token" if get => Route::Token,
+            "/jwks" if get => Route::Jwks,
             "/ok" if get => Route::Ok,
             "/error" if get => Route::Error,
             _ => return None,
@@ -81,6 +85,8 @@ impl Route {
             Route::VerifyPassword => update_user::verify_password(app, ex).await,
             Route::ChangePassword => update_user::change_password(app, ex).await,
             Route::DeleteUser => update_user::delete_user(app, ex).await,
+            Route::Token => jwt::token(app, ex).await,
+            Route::Jwks => jwt::jwks(app, ex).await,
             Route::Ok => ok::ok().await,
             Route::Error => ok::error_page(ex).await,
         }

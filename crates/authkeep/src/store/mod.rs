@@ -106,6 +106,9 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // No ping round trip before every query: a broken connection fails its
+                    // query (a 503 for that one request) and is replaced.
+                    .test_before_acquire(false)
                     .connect_lazy_with(opts);
                 Ok(Store::Postgres(pool))
             }
@@ -119,6 +122,9 @@ impl Store {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // No ping round trip before every query: a broken connection fails its
+                    // query (a 503 for that one request) and is replaced.
+                    .test_before_acquire(false)
                     .connect_lazy_with(opts);
                 Ok(Store::Sqlite(pool))
             }
@@ -277,6 +283,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
         dispatch!(self.update_user_profile(user_id, name, image, now))
+    }
+    /// JWT signing keys, oldest first.
+    pub async fn list_jwks(&self) -> StoreResult<Vec<crate::model::Jwk>> {
+        dispatch!(self.list_jwks())
+    }
+    pub async fn insert_jwk(&self, key: &crate::model::Jwk) -> StoreResult<()> {
+        dispatch!(self.insert_jwk(key))
     }
     /// Deletes the user with its sessions and accounts.
     pub async fn delete_user(&self, user_id: &str) -> StoreResult<()> {

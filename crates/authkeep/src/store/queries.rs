@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::StoreResult;
-use crate::model::{Account, CREDENTIAL_PROVIDER, Session, User, to_js_iso};
+use crate::model::{Account, CREDENTIAL_PROVIDER, Jwk, Session, User, to_js_iso};
 
 fn pg_ts(d: DateTime<Utc>) -> DateTime<Utc> {
     d
@@ -283,6 +283,28 @@ macro_rules! backend_queries {
                 .execute(pool)
                 .await?;
                 find_user_by_id(pool, user_id).await
+            }
+
+            pub async fn list_jwks(pool: &Pool) -> StoreResult<Vec<Jwk>> {
+                let sql = r#"select "id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv" from "jwks" order by "createdAt""#;
+                Ok(sqlx::query_as(sql).fetch_all(pool).await?)
+            }
+
+            pub async fn insert_jwk(pool: &Pool, k: &Jwk) -> StoreResult<()> {
+                sqlx::query(
+                    r#"insert into "jwks" ("id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv")
+                       values ($1, $2, $3, $4, $5, $6, $7)"#,
+                )
+                .bind(&k.id)
+                .bind(&k.public_key)
+                .bind(&k.private_key)
+                .bind($ts(k.created_at))
+                .bind(k.expires_at.map($ts))
+                .bind(&k.alg)
+                .bind(&k.crv)
+                .execute(pool)
+                .await?;
+                Ok(())
             }
 
             pub async fn delete_user(pool: &Pool, user_id: &str) -> StoreResult<()> {

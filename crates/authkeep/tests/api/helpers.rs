@@ -98,6 +98,7 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub origin: String,
+    pub db_url: String,
     pub api: String,
     pub store: Store,
     shutdown: Option<oneshot::Sender<()>>,
@@ -145,6 +146,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         let app = TestApp {
+            db_url: test_db.url.clone(),
             api: format!("{origin}/api/auth"),
             origin,
             store,
@@ -170,6 +172,16 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("server not ready");
+    }
+
+    /// A second server over the same database (a restart, or another replica).
+    pub async fn spawn_on_store(other: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let test_db = TestDb {
+            url: other.db_url.clone(),
+            pg_name: None,
+            _dir: None,
+        };
+        Self::spawn_on(test_db, tweak).await
     }
 
     pub fn client(&self) -> Client {

@@ -4,6 +4,7 @@ mod helpers;
 
 mod cli;
 mod faults;
+mod jwt;
 mod origin;
 mod routing;
 mod session;

@@ -2,6 +2,7 @@
 //! from `crate::auth`, and shape better-auth's response.
 
 pub mod account;
+pub mod jwt;
 pub mod ok;
 pub mod session;
 pub mod sign_in;

@@ -1,4 +1,5 @@
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
+use axum::http::HeaderName;
+use axum::http::header::{ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, PRAGMA};
 use serde_json::{Value, json};
 
 use crate::auth::{ErrorCode, session as sessions};
@@ -17,10 +18,16 @@ pub async fn get_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     }
     let allow_refresh = !ex.query_flag("disableRefresh");
     let current = session::current(app, ex, allow_refresh).await?;
-    Ok(Reply::json(match current {
-        Some(c) => json!({ "session": c.session, "user": c.user }),
-        None => Value::Null,
-    }))
+    let Some(c) = current else {
+        return Ok(Reply::json(Value::Null));
+    };
+    if let Some(jwt) = app.auth.jwt.as_ref().filter(|_| app.set_jwt_header) {
+        // better-auth's jwt plugin: a fresh JWT with every session read.
+        let token = jwt.token_for(&c.user).await?;
+        ex.add_header(HeaderName::from_static("set-auth-jwt"), &token);
+        ex.add_header(ACCESS_CONTROL_EXPOSE_HEADERS, "set-auth-jwt");
+    }
+    Ok(Reply::json(json!({ "session": c.session, "user": c.user })))
 }
 
 /// `GET /list-sessions`: the user's live sessions; needs a fresh session.

@@ -1,0 +1,202 @@
+//! better-auth's jwt plugin: short-lived JWTs describing the signed-in user, signed with keys
+//! kept in the `jwks` table (private halves encrypted exactly as better-auth encrypts them, so
+//! a database shared with better-auth works in both directions), and the public JWKS.
+
+pub mod encryption;
+pub mod keys;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::{AuthError, crypto};
+use crate::model::{Jwk, User, now_ms};
+use crate::store::Store;
+pub use keys::{Algorithm, SigningKey};
+
+/// The jwt plugin's options.
+#[derive(Debug, Clone)]
+pub struct JwtPolicy {
+    pub algorithm: Algorithm,
+    pub expiration: Duration,
+    pub issuer: String,
+    pub audience: String,
+    /// New keys expire this long after creation (`jwks.rotationInterval`); `None` never.
+    pub rotation_interval: Option<Duration>,
+    /// Expired keys stay published this long (`jwks.gracePeriod`).
+    pub grace_period: Duration,
+}
+
+#[derive(Debug)]
+struct CurrentKey {
+    kid: String,
+    key: Arc<SigningKey>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Issues JWTs and publishes the JWKS. Keeps the current signing key in memory so signing
+/// costs no database round trip; replicas that race to create the first key simply both
+/// publish theirs.
+#[derive(Debug)]
+pub struct Jwt {
+    pub policy: JwtPolicy,
+    store: Store,
+    secret: String,
+    current: Mutex<Option<CurrentKey>>,
+}
+
+fn usable(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    expires_at.is_none_or(|e| e > now)
+}
+
+impl Jwt {
+    pub fn new(policy: JwtPolicy, store: Store, secret: String) -> Self {
+        Self {
+            policy,
+            store,
+            secret,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The key to sign with: the cached one while valid, else the newest usable stored key of
+    /// the configured algorithm, else a new one.
+    async fn signing_key(&self) -> Result<(String, Arc<SigningKey>), AuthError> {
+        let now = now_ms();
+        let mut current = self.current.lock().await;
+        if let Some(c) = current.as_ref().filter(|c| usable(c.expires_at, now)) {
+            return Ok((c.kid.clone(), c.key.clone()));
+        }
+        let alg = self.policy.algorithm;
+        let stored = self.store.list_jwks().await?.into_iter().rev().find(|row| {
+            usable(row.expires_at, now)
+                && row.alg.as_deref().and_then(Algorithm::parse).unwrap_or(alg) == alg
+        });
+        let fresh = match stored {
+            Some(row) => {
+                let key = self.decrypt(&row)?;
+                CurrentKey {
+                    kid: row.id,
+                    key: Arc::new(key),
+                    expires_at: row.expires_at,
+                }
+            }
+            None => self.create_key(alg, now).await?,
+        };
+        let out = (fresh.kid.clone(), fresh.key.clone());
+        *current = Some(fresh);
+        Ok(out)
+    }
+
+    fn decrypt(&self, row: &Jwk) -> Result<SigningKey, AuthError> {
+        // better-auth stores the ciphertext as a JSON string literal; a raw JWK when encryption is off.
+        let stored: Value = serde_json::from_str(&row.private_key)
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let jwk = match stored {
+            Value::String(sealed) => {
+                let plain = encryption::decrypt(&self.secret, &sealed)
+                    .map_err(|e| AuthError::Internal(format!("jwks {}: {e}", row.id)))?;
+                serde_json::from_str(&plain).map_err(|e| AuthError::Internal(e.to_string()))?
+            }
+            jwk => jwk,
+        };
+        SigningKey::from_private_jwk(&jwk).map_err(|e| AuthError::Internal(e.to_string()))
+    }
+
+    async fn create_key(
+        &self,
+        alg: Algorithm,
+        now: DateTime<Utc>,
+    ) -> Result<CurrentKey, AuthError> {
+        // RSA key generation takes a while: keep it off the async workers.
+        let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let sealed = encryption::encrypt(&self.secret, &key.private_jwk().to_string());
+        let row = Jwk {
+            id: crypto::generate_id(),
+            public_key: key.public_jwk().to_string(),
+            private_key: Value::String(sealed).to_string(),
+            created_at: now,
+            expires_at: self.policy.rotation_interval.map(|i| now + i),
+            alg: Some(alg.as_str().to_owned()),
+            crv: alg.curve().map(str::to_owned),
+        };
+        self.store.insert_jwk(&row).await?;
+        tracing::info!(kid = %row.id, alg = alg.as_str(), "created a JWT signing key");
+        Ok(CurrentKey {
+            kid: row.id,
+            key: Arc::new(key),
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// A JWT for `user`, with better-auth's claims: `iat`, the user's fields, `sub`, `exp`, `iss`, `aud`.
+    pub async fn token_for(&self, user: &User) -> Result<String, AuthError> {
+        let (kid, key) = self.signing_key().await?;
+        let iat = Utc::now().timestamp();
+        let mut claims = json!({ "iat": iat });
+        let obj = claims.as_object_mut().expect("object");
+        if let Value::Object(fields) = json!(user) {
+            obj.extend(fields);
+        }
+        obj.insert("sub".into(), user.id.clone().into());
+        obj.insert(
+            "exp".into(),
+            (iat + self.policy.expiration.num_seconds()).into(),
+        );
+        obj.insert("iss".into(), self.policy.issuer.clone().into());
+        obj.insert("aud".into(), self.policy.audience.clone().into());
+        Ok(keys::sign_jwt(&key, &kid, &claims))
+    }
+
+    /// `{"keys": [...]}`: every key not yet past its expiry plus the grace period, newest last.
+    pub async fn public_keys(&self) -> Result<Value, AuthError> {
+        if self.store.list_jwks().await?.is_empty() {
+            self.signing_key().await?; // better-auth creates the first key on the first JWKS call
+        }
+        let now = now_ms();
+        let keys: Vec<Value> = self
+            .store
+            .list_jwks()
+            .await?
+            .into_iter()
+            .filter(|row| {
+                row.expires_at
+                    .is_none_or(|e| e + self.policy.grace_period > now)
+            })
+            .filter_map(|row| {
+                let public: Value = serde_json::from_str(&row.public_key).ok()?;
+                let mut out = serde_json::Map::new();
+                out.insert(
+                    "alg".into(),
+                    row.alg
+                        .clone()
+                        .unwrap_or_else(|| self.policy.algorithm.as_str().into())
+                        .into(),
+                );
+                if let Some(crv) = row
+                    .crv
+                    .clone()
+                    .or_else(|| public.get("crv").and_then(Value::as_str).map(String::from))
+                {
+                    out.insert("crv".into(), crv.into());
+                }
+                if let Value::Object(fields) = public {
+                    out.extend(fields);
+                }
+                out.insert("kid".into(), row.id.into());
+                Some(Value::Object(out))
+            })
+            .collect();
+        Ok(json!({ "keys": keys }))
+    }
+
+    /// Forgets the cached signing key (after rotation by another replica, or in tests).
+    pub async fn forget_cached_key(&self) {
+        *self.current.lock().await = None;
+    }
+}
