@@ -150,7 +150,7 @@ impl SigningKey {
                 obj.insert("d".into(), b64(&k.to_bytes()).into());
             }
             SigningKey::Rsa(_, key) => {
-                use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+                use rsa::traits::PrivateKeyParts;
                 let primes = key.primes();
                 obj.insert("d".into(), b64(&key.d().to_bytes_be()).into());
                 if primes.len() == 2 {
