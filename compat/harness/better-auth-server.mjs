@@ -1,4 +1,4 @@
-// A real better-auth server, configured like authkeep's defaults (bearer plugin on), for differential tests.
+// A real better-auth server, configured like authkeep's defaults (bearer and jwt plugins on), for differential tests.
 // Env: PORT, DATABASE_URL (PostgreSQL), BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list).
 import http from "node:http";
 import pg from "pg";
@@ -6,6 +6,7 @@ import { betterAuth } from "better-auth";
 import { toNodeHandler } from "better-auth/node";
 import { getMigrations } from "better-auth/db/migration";
 import { bearer } from "better-auth/plugins/bearer";
+import { jwt } from "better-auth/plugins/jwt";
 
 const port = Number(process.env.PORT);
 const baseURL = `http://127.0.0.1:${port}`;
@@ -16,7 +17,7 @@ const auth = betterAuth({
   emailAndPassword: { enabled: true },
   user: { deleteUser: { enabled: true } },
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
-  plugins: [bearer()],
+  plugins: [bearer(), jwt()],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

@@ -1,8 +1,9 @@
 // A "browser" for better-auth's real client in Node: it keeps cookies, sends an Origin like a
 // browser does, and records every exchange so two servers' answers can be compared.
 import { createAuthClient } from "better-auth/client";
+import { jwtClient } from "better-auth/client/plugins";
 
-const RECORDED_HEADERS = ["content-type", "cache-control", "pragma", "location", "set-auth-token"];
+const RECORDED_HEADERS = ["content-type", "cache-control", "pragma", "location", "set-auth-token", "set-auth-jwt"];
 
 export class Browser {
   constructor(server, { origin } = {}) {
@@ -12,6 +13,7 @@ export class Browser {
     this.transcript = [];
     this.client = createAuthClient({
       baseURL: server.baseURL,
+      plugins: [jwtClient()],
       fetchOptions: { customFetchImpl: (url, init) => this.fetch(url, init) },
     });
   }
@@ -55,6 +57,7 @@ export class Browser {
 }
 
 const ID = /^[A-Za-z0-9]{32}$/;
+const JWT = /^eyJ[\w-]*\.eyJ[\w-]*\.[\w-]+$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** Masks what legitimately differs between two runs: ids, tokens, times, signatures. */
@@ -66,6 +69,7 @@ export function normalize(value) {
   }
   if (typeof value === "string") {
     if (ID.test(value)) return "<id>";
+    if (JWT.test(value)) return "<jwt>";
     if (ISO.test(value)) return "<date>";
   }
   return value;
@@ -80,10 +84,19 @@ export function normalizeCookie(c) {
 
 function normalizeHeaders(h) {
   const out = { ...h };
+  if (out["set-auth-jwt"]) out["set-auth-jwt"] = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(out["set-auth-jwt"]) ? "<jwt>" : out["set-auth-jwt"];
   if (out["set-auth-token"]) out["set-auth-token"] = /^[A-Za-z0-9]{32}\.[A-Za-z0-9+/]{43}=$/.test(out["set-auth-token"]) ? "<token>.<signature>" : out["set-auth-token"];
   return out;
 }
 
+/** Public key material differs by construction; authkeep adds Cache-Control to the JWKS on purpose. */
+function normalizeJwks(e) {
+  if (!e.request.startsWith("GET /jwks") || !Array.isArray(e.body?.keys)) return e;
+  const { ["cache-control"]: _, ...headers } = e.headers;
+  const keys = e.body.keys.map((k) => Object.fromEntries(Object.entries(k).map(([f, v]) => [f, ["x", "y", "n", "e"].includes(f) ? "<key>" : v])));
+  return { ...e, headers, body: { keys } };
+}
+
 export function normalizeTranscript(t) {
-  return t.map((e) => ({ ...e, body: normalize(e.body), headers: normalizeHeaders(e.headers), setCookies: e.setCookies.map(normalizeCookie) }));
+  return t.map((e) => normalizeJwks({ ...e, body: normalize(e.body), headers: normalizeHeaders(e.headers), setCookies: e.setCookies.map(normalizeCookie) }));
 }

@@ -2,6 +2,7 @@
 // client relies on and returns the recorded exchanges, so the same scenario run against
 // authkeep and against better-auth can be compared response by response.
 import assert from "node:assert/strict";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { Browser } from "../harness/browser.mjs";
 import { TRUSTED } from "../harness/servers.mjs";
 
@@ -179,6 +180,28 @@ export const scenarios = [
       assert.equal((await api.client.getSession(auth(issued.slice(0, -2) + "A="))).data, null);
       assert.equal((await api.client.listSessions(auth(issued))).data.length, 1);
       return transcript(b, api);
+    },
+  },
+  {
+    name: "jwt plugin: token, jwks and set-auth-jwt",
+    async run(server) {
+      const b = new Browser(server);
+      await b.client.signUp.email({ email: "kai@example.com", password: PASSWORD, name: "Kai" });
+      const { data } = await b.client.token();
+      assert.ok(data.token);
+      const jwks = (await b.client.jwks()).data;
+      assert.equal(jwks.keys[0].alg, "EdDSA");
+      const { payload, protectedHeader } = await jwtVerify(data.token, createLocalJWKSet(jwks), { issuer: server.origin, audience: server.origin });
+      assert.equal(payload.email, "kai@example.com");
+      assert.equal(payload.sub, payload.id);
+      assert.equal(protectedHeader.kid, jwks.keys[0].kid);
+      assert.equal(payload.exp - payload.iat, 900);
+      let fromHeader;
+      await b.client.getSession({ fetchOptions: { onSuccess: (ctx) => { fromHeader = ctx.response.headers.get("set-auth-jwt"); } } });
+      assert.ok((await jwtVerify(fromHeader, createLocalJWKSet(jwks))).payload.sub);
+      const anon = new Browser(server);
+      assert.equal((await anon.client.token()).error.status, 401);
+      return transcript(b, anon);
     },
   },
   {

@@ -2,6 +2,7 @@
 // session cookies created by either work on the other.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { Browser } from "../harness/browser.mjs";
 import { createPgDatabase, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
 
@@ -81,5 +82,18 @@ describe("a better-auth database shared with authkeep", () => {
     assert.equal((await onBa.client.listSessions()).data.length, 2);
     await onBa.client.revokeOtherSessions();
     assert.equal((await onAk.client.getSession()).data, null);
+  });
+
+  test("both servers sign with the same stored key, so each one's JWKS verifies the other's JWTs", async () => {
+    const onBa = new Browser(ba);
+    await onBa.client.signUp.email({ email: "jwt-both@example.com", password: "password1234", name: "JWT" });
+    const baToken = (await onBa.client.token()).data.token; // better-auth creates and encrypts the key
+    const akToken = (await carry(onBa, ak).client.token()).data.token; // authkeep decrypts and uses it
+    const kid = (t) => JSON.parse(Buffer.from(t.split(".")[0], "base64url")).kid;
+    assert.equal(kid(akToken), kid(baToken));
+    const baJwks = createLocalJWKSet((await onBa.client.jwks()).data);
+    const akJwks = createLocalJWKSet((await new Browser(ak).client.jwks()).data);
+    assert.equal((await jwtVerify(akToken, baJwks, { issuer: ak.origin })).payload.email, "jwt-both@example.com");
+    assert.equal((await jwtVerify(baToken, akJwks, { issuer: ba.origin })).payload.email, "jwt-both@example.com");
   });
 });
