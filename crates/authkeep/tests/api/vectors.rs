@@ -50,3 +50,22 @@ fn better_auth_cookie_signatures_match() {
         v["dont_remember_cookie"]["set_cookie"].as_str().unwrap()
     );
 }
+
+#[test]
+fn a_better_auth_jwt_verifies_against_its_jwks() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    let v = vectors();
+    let token = v["jwt"]["token"].as_str().unwrap();
+    let key = &v["jwt"]["jwks"]["keys"][0];
+    let header: Value =
+        serde_json::from_slice(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["kid"], key["kid"]);
+    let pk =
+        ed25519_compact::PublicKey::from_slice(&B64.decode(key["x"].as_str().unwrap()).unwrap())
+            .unwrap();
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let sig = ed25519_compact::Signature::from_slice(&B64.decode(sig).unwrap()).unwrap();
+    assert!(pk.verify(input.as_bytes(), &sig).is_ok());
+    assert!(pk.verify(format!("{input}x").as_bytes(), &sig).is_err());
+}

@@ -1,0 +1,44 @@
+"""remote mode: the credential is forwarded to authkeep's get-session."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi.testclient import TestClient
+
+from apps import make_app
+from authkeep_fastapi import AuthKeep
+from conftest import closed_port_url
+
+
+def test_cookie_and_bearer_are_forwarded(server, account):
+    with TestClient(make_app(AuthKeep(base_url=server.origin, mode="remote"))) as client:
+        for headers in ({"cookie": account.cookie}, {"authorization": f"Bearer {account.signed}"}, {"authorization": f"Bearer {account.token}"}):
+            r = client.get("/me", headers=headers)
+            assert r.status_code == 200, headers
+            assert r.json()["email"] == account.email
+        assert client.get("/session", headers={"cookie": account.cookie}).status_code == 200
+        assert client.get("/me", headers={"cookie": account.cookie[:-8] + "AAAA%3D"}).status_code == 401
+        assert client.get("/me").status_code == 401
+
+
+def test_revocation_is_immediate_without_the_cache(server, account):
+    with TestClient(make_app(AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=0))) as client:
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200
+        httpx.post(f"{server.api}/sign-out", headers={"cookie": account.cookie, "origin": server.origin})
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 401
+
+
+def test_the_cache_bounds_the_revocation_lag(server, account):
+    auth = AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=30)
+    with TestClient(make_app(auth)) as client:
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200
+        httpx.post(f"{server.api}/sign-out", headers={"cookie": account.cookie, "origin": server.origin})
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200, "served from the cache"
+        auth.remote.forget()
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 401
+    assert AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=3600).remote.ttl == 60, "the TTL is capped"
+
+
+def test_auth_server_down_is_503(account):
+    with TestClient(make_app(AuthKeep(base_url=closed_port_url(), mode="remote", timeout=1))) as client:
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 503
