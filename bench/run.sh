@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # authkeep against a real better-auth 1.7.25, side by side on this machine and one PostgreSQL
-# server, same scrypt parameters. Prints a JSON report and writes bench/results/latest.json.
+# server, same scrypt parameters, same plugins (bearer and jwt, authkeep's defaults). Then the
+# per-request cost of each authkeep_fastapi mode. Prints a JSON report and writes bench/results/latest.json.
 #
 #   bench/run.sh            # needs: cargo, node 20+, wrk (apt-get install wrk), PostgreSQL on 127.0.0.1:5432
 #   DURATION=10 bench/run.sh
@@ -86,6 +87,12 @@ R[ak_si]=$(run_wrk -t2 -c8 -d${DURATION}s -s "$work/signin.lua" http://127.0.0.1
 R[ba_si]=$(run_wrk -t2 -c8 -d${DURATION}s -s "$work/signin.lua" http://127.0.0.1:3101/api/auth/sign-in/email)
 ak_busy=$(rss_kb "$ak_pid"); ba_busy=$(rss_kb "$ba_pid")
 
+if [ ! -x target/py-venv/bin/python ]; then
+  python3 -m venv target/py-venv && target/py-venv/bin/pip install --quiet --upgrade pip
+fi
+target/py-venv/bin/pip install --quiet "./python" >&2
+fastapi=$(target/py-venv/bin/python bench/fastapi_overhead.py --auth-url http://127.0.0.1:3100 --database-url "$(db_url bench_ak)" --secret "$SECRET")
+
 rust_scrypt=$(target/release/examples/scrypt_bench 20)
 openssl_scrypt=$(python3 - <<'PY'
 import hashlib, time, json
@@ -114,6 +121,7 @@ mkdir -p bench/results
   echo "  \"idle_rss_mb\": {\"authkeep\": $(awk -v k="$ak_idle" 'BEGIN{printf "%.1f", k/1024}'), \"better_auth\": $(awk -v k="$ba_idle" 'BEGIN{printf "%.1f", k/1024}')},"
   echo "  \"rss_after_load_mb\": {\"authkeep\": $(awk -v k="$ak_busy" 'BEGIN{printf "%.1f", k/1024}'), \"better_auth\": $(awk -v k="$ba_busy" 'BEGIN{printf "%.1f", k/1024}')},"
   echo "  \"start_to_ready_ms\": {\"authkeep\": $ak_ready, \"better_auth\": $ba_ready},"
-  echo "  \"scrypt\": [$rust_scrypt, $openssl_scrypt]"
+  echo "  \"scrypt\": [$rust_scrypt, $openssl_scrypt],"
+  echo "  \"fastapi_overhead\": $fastapi"
   echo "}"
 } | tee bench/results/latest.json
