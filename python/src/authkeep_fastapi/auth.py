@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -78,6 +79,7 @@ class AuthKeep:
         self._http = httpx.AsyncClient(timeout=timeout)
         self.jwks = JwksCache(f"{self.api_url}/jwks", self._http, ttl=jwks_ttl)
         self.remote = RemoteSessions(self.api_url, self._http, ttl=remote_cache_ttl)
+        self._verified: dict[str, Identity] = {}
         self.sessions = SessionStore(database_url, timeout=timeout) if mode == "database" and database_url else None
 
         # Declared so the security schemes appear in the OpenAPI document; reading is done by hand
@@ -85,6 +87,8 @@ class AuthKeep:
         bearer_scheme = HTTPBearer(auto_error=False, scheme_name="authkeep", description=self._scheme_description())
         cookie_scheme = APIKeyCookie(name=f"{cookie_prefix}.session_token", auto_error=False, scheme_name="authkeep session cookie")
 
+        # One dependency does the work (FastAPI charges per dependency); the two scheme
+        # parameters only make the security schemes appear in the OpenAPI document.
         async def optional_identity(
             request: Request,
             _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
@@ -97,14 +101,24 @@ class AuthKeep:
             except AuthUnavailable as e:
                 raise unavailable(e.reason) from e
 
-        async def identity(request: Request, found: Identity | None = Depends(optional_identity)) -> Identity:
-            if found is None:
-                reason = getattr(request.state, "authkeep_reason", "no credential")
-                raise unauthorized(reason)
-            return found
+        async def identity(
+            request: Request,
+            _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+            _cookie: str | None = Depends(cookie_scheme),
+        ) -> Identity:
+            try:
+                return await self.authenticate(request)
+            except NotAuthenticated as e:
+                raise unauthorized(e.reason) from e
+            except AuthUnavailable as e:
+                raise unavailable(e.reason) from e
 
-        async def current_user(found: Identity = Depends(identity)) -> User:
-            return found.user
+        async def current_user(
+            request: Request,
+            _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+            _cookie: str | None = Depends(cookie_scheme),
+        ) -> User:
+            return (await identity(request)).user
 
         async def optional_user(found: Identity | None = Depends(optional_identity)) -> User | None:
             return found.user if found else None
@@ -135,20 +149,11 @@ class AuthKeep:
 
     async def authenticate(self, request: Request) -> Identity:
         """Who is calling; raises ``NotAuthenticated`` or ``AuthUnavailable``."""
-        try:
-            return await self._authenticate(request)
-        except NotAuthenticated as e:
-            request.state.authkeep_reason = e.reason
-            raise
-
-    async def _authenticate(self, request: Request) -> Identity:
         bearer = creds.read_authorization(request)
         if self.mode == "jwt":
             if not bearer or not creds.looks_like_jwt(bearer):
                 raise NotAuthenticated("no JWT")
-            claims = await verify(bearer, self.jwks, **self.jwt_options)
-            user = User.model_validate({k: claims.get(k) for k in USER_FIELDS} | {"id": claims["sub"]})
-            return Identity(user=user, claims=claims)
+            return await self._from_jwt(bearer)
         if self.mode == "remote":
             headers = {}
             if bearer and not creds.looks_like_jwt(bearer):
@@ -164,6 +169,21 @@ class AuthKeep:
                 raise NotAuthenticated("no such session")
             return Identity(user=User.model_validate(body["user"]), session=Session.model_validate(body["session"]))
         return await self._from_database(request, bearer)
+
+    async def _from_jwt(self, token: str) -> Identity:
+        # A JWT never changes, so a verified one is remembered until its own expiry; `exp` is
+        # checked again on every use. Keys are the whole token: nothing else can match.
+        now = time.time()
+        hit = self._verified.get(token)
+        if hit is not None and hit.claims["exp"] > now:
+            return hit
+        claims = await verify(token, self.jwks, **self.jwt_options)
+        user = User.model_validate({k: claims.get(k) for k in USER_FIELDS} | {"id": claims["sub"]})
+        found = Identity(user=user, claims=claims)
+        if len(self._verified) >= 10_000:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = found
+        return found
 
     async def _from_database(self, request: Request, bearer: str | None) -> Identity:
         assert self.sessions is not None and self.secret is not None
