@@ -42,3 +42,18 @@ def test_the_cache_bounds_the_revocation_lag(server, account):
 def test_auth_server_down_is_503(account):
     with TestClient(make_app(AuthKeep(base_url=closed_port_url(), mode="remote", timeout=1))) as client:
         assert client.get("/me", headers={"cookie": account.cookie}).status_code == 503
+
+
+def test_expired_and_revoked_sessions_are_rejected(server):
+    import psycopg
+
+    from conftest import sign_up
+
+    expired, revoked = sign_up(server), sign_up(server)
+    with psycopg.connect(server.database_url, autocommit=True) as c:
+        c.execute('update "session" set "expiresAt" = now() - interval \'1 minute\' where "token" = %s', (expired.token,))
+    with TestClient(make_app(AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=0))) as client:
+        assert client.get("/me", headers={"cookie": expired.cookie}).status_code == 401
+        assert client.get("/me", headers={"authorization": f"Bearer {revoked.token}"}).status_code == 200
+        httpx.post(f"{server.api}/revoke-sessions", headers={"cookie": revoked.cookie, "origin": server.origin})
+        assert client.get("/me", headers={"authorization": f"Bearer {revoked.token}"}).status_code == 401
