@@ -94,31 +94,21 @@ class AuthKeep:
             _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
             _cookie: str | None = Depends(cookie_scheme),
         ) -> Identity | None:
-            try:
-                return await self.authenticate(request)
-            except NotAuthenticated:
-                return None
-            except AuthUnavailable as e:
-                raise unavailable(e.reason) from e
+            return await self._resolve(request, required=False)
 
         async def identity(
             request: Request,
             _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
             _cookie: str | None = Depends(cookie_scheme),
         ) -> Identity:
-            try:
-                return await self.authenticate(request)
-            except NotAuthenticated as e:
-                raise unauthorized(e.reason) from e
-            except AuthUnavailable as e:
-                raise unavailable(e.reason) from e
+            return await self._resolve(request, required=True)
 
         async def current_user(
             request: Request,
             _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
             _cookie: str | None = Depends(cookie_scheme),
         ) -> User:
-            return (await identity(request)).user
+            return (await self._resolve(request, required=True)).user
 
         async def optional_user(found: Identity | None = Depends(optional_identity)) -> User | None:
             return found.user if found else None
@@ -146,6 +136,17 @@ class AuthKeep:
             "database": "The better-auth session token (signed or bare), or the session cookie.",
             "remote": "The better-auth session token (signed or bare), or the session cookie.",
         }[self.mode]
+
+    async def _resolve(self, request: Request, *, required: bool) -> Identity | None:
+        """``authenticate`` with its failures turned into HTTP answers (401 only when required; 503 always)."""
+        try:
+            return await self.authenticate(request)
+        except NotAuthenticated as e:
+            if required:
+                raise unauthorized(e.reason) from e
+            return None
+        except AuthUnavailable as e:
+            raise unavailable(e.reason) from e
 
     async def authenticate(self, request: Request) -> Identity:
         """Who is calling; raises ``NotAuthenticated`` or ``AuthUnavailable``."""
