@@ -39,6 +39,9 @@ pub struct Config {
     pub user: UserConfig,
     pub bearer: BearerConfig,
     pub jwt: JwtConfig,
+    pub email: EmailConfig,
+    pub email_verification: EmailVerificationConfig,
+    pub password_reset: PasswordResetConfig,
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -97,6 +100,84 @@ impl Default for BearerConfig {
         Self {
             enabled: true,
             require_signature: false,
+        }
+    }
+}
+
+/// Outgoing mail. With no `smtp_url`, messages are printed to the log (development).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailConfig {
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://…:465` (implicit TLS),
+    /// `smtp://host:25` (no TLS). Empty: the log transport.
+    pub smtp_url: Secret,
+    /// The sender, e.g. `Acme <no-reply@acme.test>`.
+    pub from: String,
+    /// The name used in the templates.
+    pub app_name: String,
+    /// A directory of template overrides (`verify-email.subject`, `.txt`, `.html`, …).
+    pub templates_dir: String,
+    /// Seconds a send may take before it is abandoned (and logged).
+    pub timeout: u64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: Secret::new(""),
+            from: "authkeep <no-reply@localhost>".into(),
+            app_name: "authkeep".into(),
+            templates_dir: String::new(),
+            timeout: 10,
+        }
+    }
+}
+
+/// better-auth's `emailVerification` options plus `emailAndPassword.requireEmailVerification`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailVerificationConfig {
+    /// Unverified users cannot sign in (403 `EMAIL_NOT_VERIFIED`), and sign-up creates no session.
+    pub required: bool,
+    /// Send the verification email on sign-up (default: when `required`).
+    pub send_on_sign_up: Option<bool>,
+    /// Re-send it when an unverified user tries to sign in (with `required`).
+    pub send_on_sign_in: bool,
+    /// Sign the user in when they follow the link.
+    pub auto_sign_in_after_verification: bool,
+    /// Seconds the link is valid.
+    pub expires_in: i64,
+}
+
+impl Default for EmailVerificationConfig {
+    fn default() -> Self {
+        Self {
+            required: false,
+            send_on_sign_up: None,
+            send_on_sign_in: false,
+            auto_sign_in_after_verification: false,
+            expires_in: 3600,
+        }
+    }
+}
+
+/// Password reset by email (`emailAndPassword.sendResetPassword` and friends).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordResetConfig {
+    pub enabled: bool,
+    /// Seconds a reset link is valid (`resetPasswordTokenExpiresIn`).
+    pub token_expires_in: i64,
+    /// Sign the user out everywhere after a reset (`revokeSessionsOnPasswordReset`).
+    pub revoke_sessions_on_reset: bool,
+}
+
+impl Default for PasswordResetConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token_expires_in: 3600,
+            revoke_sessions_on_reset: false,
         }
     }
 }
@@ -188,6 +269,9 @@ impl Default for Config {
             user: UserConfig::default(),
             bearer: BearerConfig::default(),
             jwt: JwtConfig::default(),
+            email: EmailConfig::default(),
+            email_verification: EmailVerificationConfig::default(),
+            password_reset: PasswordResetConfig::default(),
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
@@ -592,6 +676,7 @@ mod example_file {
             "advanced.use_secure_cookies",
             "jwt.issuer",
             "jwt.audience",
+            "email_verification.send_on_sign_up",
         ];
         for optional in optional {
             assert!(

@@ -32,6 +32,11 @@ pub enum ErrorCode {
     EmailPasswordDisabled,
     EmailPasswordSignUpDisabled,
     MethodNotAllowedDeferSessionRequired,
+    InvalidToken,
+    TokenExpired,
+    EmailMismatch,
+    EmailAlreadyVerified,
+    ResetPasswordDisabled,
 }
 
 impl ErrorCode {
@@ -94,6 +99,11 @@ impl ErrorCode {
                 "EMAIL_PASSWORD_SIGN_UP_DISABLED",
                 "Email and password sign up is not enabled",
             ),
+            InvalidToken => ("INVALID_TOKEN", "Invalid token"),
+            TokenExpired => ("TOKEN_EXPIRED", "Token expired"),
+            EmailMismatch => ("EMAIL_MISMATCH", "Email mismatch"),
+            EmailAlreadyVerified => ("EMAIL_ALREADY_VERIFIED", "Email is already verified"),
+            ResetPasswordDisabled => ("RESET_PASSWORD_DISABLED", "Reset password isn't enabled"),
             MethodNotAllowedDeferSessionRequired => (
                 "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
                 "POST method requires deferSessionRefresh to be enabled in session config",

@@ -3,9 +3,11 @@
 
 pub mod crypto;
 pub mod email;
+pub mod email_verification;
 pub mod error;
 pub mod jwt;
 pub mod password;
+pub mod password_reset;
 pub mod session;
 pub mod sign_in;
 pub mod sign_up;
@@ -61,10 +63,33 @@ pub struct Auth {
     pub delete_user_enabled: bool,
     /// better-auth's jwt plugin, when enabled.
     pub jwt: Option<std::sync::Arc<jwt::Jwt>>,
+    pub mailer: crate::email::Mailer,
+    pub verification: VerificationPolicy,
+    pub reset: password_reset::ResetPolicy,
+    /// Signs email-verification tokens (better-auth's secret).
+    pub secret: String,
+    /// `<base URL><base path>`: where links in emails point.
+    pub api_url: String,
+}
+
+/// better-auth's email-verification options.
+#[derive(Debug, Clone)]
+pub struct VerificationPolicy {
+    pub required: bool,
+    pub send_on_sign_up: bool,
+    pub send_on_sign_in: bool,
+    pub auto_sign_in: bool,
+    pub expires_in: i64,
 }
 
 impl Auth {
-    pub fn new(store: Store, hasher: Hasher, cfg: &Config, secret: &crate::config::Secret) -> Self {
+    pub fn new(
+        store: Store,
+        hasher: Hasher,
+        cfg: &Config,
+        secret: &crate::config::Secret,
+        mailer: crate::email::Mailer,
+    ) -> Self {
         let s = &cfg.session;
         let origin = cfg.base_origin();
         let jwt = cfg.jwt.enabled.then(|| {
@@ -84,8 +109,24 @@ impl Auth {
                 secret.expose().to_owned(),
             ))
         });
+        let v = &cfg.email_verification;
         Self {
             jwt,
+            mailer,
+            verification: VerificationPolicy {
+                required: v.required,
+                send_on_sign_up: v.send_on_sign_up.unwrap_or(v.required),
+                send_on_sign_in: v.send_on_sign_in,
+                auto_sign_in: v.auto_sign_in_after_verification,
+                expires_in: v.expires_in,
+            },
+            reset: password_reset::ResetPolicy {
+                enabled: cfg.password_reset.enabled,
+                expires_in: Duration::seconds(cfg.password_reset.token_expires_in),
+                revoke_sessions: cfg.password_reset.revoke_sessions_on_reset,
+            },
+            secret: secret.expose().to_owned(),
+            api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),
             store,
             hasher,
             session: SessionPolicy {

@@ -9,6 +9,7 @@ pub struct SignIn {
     pub email: String,
     pub password: String,
     pub remember: bool,
+    pub callback: Option<String>,
 }
 
 /// Checks the password of the credential account of `user_id`. `Ok(false)` for a wrong
@@ -60,6 +61,12 @@ pub async fn sign_in_email(
         return Err(ErrorCode::InvalidEmailOrPassword.into());
     }
     let user = user.expect("a password only verifies for an existing user");
+    if auth.verification.required && !user.email_verified {
+        if auth.verification.send_on_sign_in {
+            super::email_verification::send(auth, &user, input.callback.as_deref());
+        }
+        return Err(ErrorCode::EmailNotVerified.into());
+    }
     let session = session::create(auth, &user.id, client, input.remember).await?;
     Ok((user, session))
 }

@@ -11,6 +11,8 @@ pub struct SignUp {
     pub password: String,
     pub image: Option<String>,
     pub remember: bool,
+    /// Where the verification link leads after verifying.
+    pub callback: Option<String>,
 }
 
 pub async fn sign_up_email(
@@ -26,11 +28,27 @@ pub async fn sign_up_email(
     }
     auth.password.check(&input.password)?;
     let email = email::normalize(&input.email);
+    let now = now_ms();
+    let required = auth.verification.required;
     if auth.store.find_user_by_email(&email).await?.is_some() {
+        if required {
+            // As better-auth: when sign-up cannot sign anyone in, a taken address gets the same
+            // answer as a free one (a user that was never stored), so it cannot be probed.
+            let _ = auth.hasher.hash(&input.password).await?;
+            let ghost = User {
+                id: crypto::generate_id(),
+                name: input.name,
+                email,
+                email_verified: false,
+                image: input.image,
+                created_at: now,
+                updated_at: now,
+            };
+            return Ok((ghost, None));
+        }
         return Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into());
     }
     let hash = auth.hasher.hash(&input.password).await?;
-    let now = now_ms();
     let user = User {
         id: crypto::generate_id(),
         name: input.name,
@@ -50,15 +68,19 @@ pub async fn sign_up_email(
         created_at: now,
         updated_at: now,
     };
-    let session = auth
-        .auto_sign_in
+    let session = (auth.auto_sign_in && !required)
         .then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
     match auth
         .store
         .create_user_with_credential(&user, &account, session.as_ref())
         .await
     {
-        Ok(()) => Ok((user, session)),
+        Ok(()) => {
+            if auth.verification.send_on_sign_up {
+                super::email_verification::send(auth, &user, input.callback.as_deref());
+            }
+            Ok((user, session))
+        }
         // Lost a race with a concurrent sign-up for the same email: nothing was written.
         Err(StoreError::UniqueViolation) => Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into()),
         Err(e) => Err(e.into()),

@@ -52,7 +52,12 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | SessionExpired
         | BodyMustBeAnObject
         | EmailPasswordDisabled
-        | EmailPasswordSignUpDisabled => StatusCode::BAD_REQUEST,
+        | EmailPasswordSignUpDisabled
+        | InvalidToken
+        | EmailMismatch
+        | EmailAlreadyVerified
+        | ResetPasswordDisabled => StatusCode::BAD_REQUEST,
+        TokenExpired => StatusCode::UNAUTHORIZED,
     }
 }
 

@@ -13,6 +13,8 @@ use crate::auth::ClientInfo;
 #[derive(Debug)]
 pub struct Exchange {
     pub method: Method,
+    /// The path below the base path, e.g. `/reset-password/abc`.
+    pub path: String,
     pub headers: HeaderMap,
     pub query: HashMap<String, String>,
     pub body: Option<Value>,
@@ -24,6 +26,7 @@ pub struct Exchange {
 impl Exchange {
     pub fn new(
         method: Method,
+        path: &str,
         headers: HeaderMap,
         query: Option<&str>,
         body: Option<Value>,
@@ -48,6 +51,7 @@ impl Exchange {
         };
         Self {
             method,
+            path: path.to_owned(),
             headers,
             query,
             body,
@@ -98,6 +102,8 @@ fn client_ip(headers: &HeaderMap, names: &[String]) -> Option<String> {
 pub enum ReplyBody {
     Json(Value),
     Html(String),
+    /// better-auth's redirect: 302, `Location`, an empty body.
+    Redirect(String),
 }
 
 /// A successful response from an endpoint.
@@ -112,6 +118,13 @@ impl Reply {
         Reply {
             status: StatusCode::OK,
             body: ReplyBody::Json(v),
+        }
+    }
+
+    pub fn redirect(location: String) -> Self {
+        Reply {
+            status: StatusCode::FOUND,
+            body: ReplyBody::Redirect(location),
         }
     }
 }

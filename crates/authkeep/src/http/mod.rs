@@ -23,7 +23,7 @@ use axum::routing::get;
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, ErrorCode};
 use crate::config::{Config, LimitsConfig, Secret};
 use cookies::CookieSettings;
 use error::ApiError;
@@ -160,6 +160,7 @@ async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let mut ex = Exchange::new(
         parts.method,
+        path,
         parts.headers,
         parts.uri.query(),
         parsed,
@@ -188,21 +189,43 @@ fn payload_too_large(limit: usize) -> ApiError {
     }
 }
 
+/// Past the limit, up to this much more is read and thrown away before answering 413, so a
+/// client still sending its body sees the answer instead of a reset connection. Bigger bodies
+/// are cut off: the work per request stays bounded.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
 async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
 ) -> Result<axum::body::Bytes, ApiError> {
+    use http_body_util::BodyExt;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::bad_request("The request body could not be read"));
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > limit + DRAIN_LIMIT {
+            break;
+        }
+        if seen <= limit && declared.is_none_or(|n| n <= limit) {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if seen > limit || declared.is_some_and(|n| n > limit) {
         return Err(payload_too_large(limit));
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| payload_too_large(limit))
+    Ok(buf.into())
 }
 
 fn empty(status: StatusCode) -> Response {
@@ -231,6 +254,21 @@ fn finish(
             h,
         )
             .into_response(),
+        Ok(Reply {
+            status,
+            body: ReplyBody::Redirect(location),
+        }) => match HeaderValue::from_str(&location) {
+            Ok(loc) => {
+                let mut r = (status, [(header::CONTENT_TYPE, "application/json")]).into_response();
+                r.headers_mut().insert(header::LOCATION, loc);
+                r
+            }
+            Err(_) => finish(
+                Err(ErrorCode::InvalidCallbackUrl.into()),
+                Vec::new(),
+                Vec::new(),
+            ),
+        },
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
                 tracing::error!(%detail, "internal error");

@@ -205,6 +205,35 @@ pub fn check_form_csrf(
     Ok(())
 }
 
+/// A query parameter a GET endpoint requires, with better-call's message when it is missing.
+pub fn required_query(ex: &super::exchange::Exchange, name: &str) -> Result<String, ApiError> {
+    ex.query.get(name).cloned().ok_or_else(|| {
+        ApiError::validation(format!(
+            "[query.{name}] Invalid input: expected string, received undefined"
+        ))
+    })
+}
+
+/// A callback URL from the query of a GET endpoint (better-auth's `originCheck` on GETs checks
+/// only the URL): absent is fine, untrusted is 403 `INVALID_CALLBACK_URL`.
+pub fn checked_callback(
+    app: &super::App,
+    ex: &super::exchange::Exchange,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
+    match ex.query.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(url) if app.origins.is_trusted(url, true) => Ok(Some(url.clone())),
+        Some(_) => Err(ErrorCode::InvalidCallbackUrl.into()),
+    }
+}
+
+/// `url` with `error=<code>` appended, as better-auth builds its error redirects.
+pub fn with_error(url: &str, code: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}error={code}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

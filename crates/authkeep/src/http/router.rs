@@ -8,7 +8,10 @@ use super::App;
 use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
-use super::routes::{account, jwt, ok, session, sign_in, sign_out, sign_up, update_user};
+use super::routes::{
+    account, email_verification, jwt, ok, password, session, sign_in, sign_out, sign_up,
+    update_user,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -28,6 +31,11 @@ pub enum Route {
     DeleteUser,
     Token,
     Jwks,
+    SendVerificationEmail,
+    VerifyEmail,
+    RequestPasswordReset,
+    ResetPasswordCallback,
+    ResetPassword,
     Ok,
     Error,
 }
@@ -53,6 +61,11 @@ impl Route {
             "/verify-password" if post => Route::VerifyPassword,
             "/change-password" if post => Route::ChangePassword,
             "/delete-user" if post => Route::DeleteUser,
+            "/send-verification-email" if post => Route::SendVerificationEmail,
+            "/verify-email" if get => Route::VerifyEmail,
+            "/request-password-reset" | "/forget-password" if post => Route::RequestPasswordReset,
+            "/reset-password" if post => Route::ResetPassword,
+            p if get && is_reset_link(p) => Route::ResetPasswordCallback,
             "/token" if get => Route::Token,
             "/jwks" if get => Route::Jwks,
             "/ok" if get => Route::Ok,
@@ -85,10 +98,23 @@ impl Route {
             Route::VerifyPassword => update_user::verify_password(app, ex).await,
             Route::ChangePassword => update_user::change_password(app, ex).await,
             Route::DeleteUser => update_user::delete_user(app, ex).await,
+            Route::SendVerificationEmail => {
+                email_verification::send_verification_email(app, ex).await
+            }
+            Route::VerifyEmail => email_verification::verify_email(app, ex).await,
+            Route::RequestPasswordReset => password::request_password_reset(app, ex).await,
+            Route::ResetPasswordCallback => password::reset_password_callback(app, ex).await,
+            Route::ResetPassword => password::reset_password(app, ex).await,
             Route::Token => jwt::token(app, ex).await,
             Route::Jwks => jwt::jwks(app, ex).await,
             Route::Ok => ok::ok().await,
             Route::Error => ok::error_page(ex).await,
         }
     }
+}
+
+/// `/reset-password/<token>`: one non-empty segment after the prefix.
+fn is_reset_link(path: &str) -> bool {
+    path.strip_prefix("/reset-password/")
+        .is_some_and(|t| !t.is_empty() && !t.contains('/'))
 }

@@ -284,6 +284,44 @@ impl Store {
     ) -> StoreResult<Option<User>> {
         dispatch!(self.update_user_profile(user_id, name, image, now))
     }
+    pub async fn insert_verification(
+        &self,
+        identifier: &str,
+        value: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self.insert_verification(identifier, value, expires_at, now))
+    }
+    /// The newest verification value for `identifier`, with its expiry.
+    pub async fn find_verification(
+        &self,
+        identifier: &str,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        dispatch!(self.find_verification(identifier))
+    }
+    /// Deletes the verification rows for `identifier` and returns the newest, atomically.
+    pub async fn consume_verification(
+        &self,
+        identifier: &str,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        dispatch!(self.consume_verification(identifier))
+    }
+    pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        dispatch!(self.mark_email_verified(user_id, now))
+    }
+    /// Sets the user's password, creating the credential account if missing; optionally
+    /// deleting all their sessions, in one transaction.
+    pub async fn set_password(
+        &self,
+        user_id: &str,
+        new_account_id: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        revoke_sessions: bool,
+    ) -> StoreResult<()> {
+        dispatch!(self.set_password(user_id, new_account_id, hash, now, revoke_sessions))
+    }
     /// JWT signing keys, oldest first.
     pub async fn list_jwks(&self) -> StoreResult<Vec<crate::model::Jwk>> {
         dispatch!(self.list_jwks())

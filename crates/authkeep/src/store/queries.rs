@@ -285,6 +285,90 @@ macro_rules! backend_queries {
                 find_user_by_id(pool, user_id).await
             }
 
+            pub async fn insert_verification(
+                pool: &Pool,
+                identifier: &str,
+                value: &str,
+                expires_at: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    r#"insert into "verification" ("id", "identifier", "value", "expiresAt", "createdAt", "updatedAt")
+                       values ($1, $2, $3, $4, $5, $6)"#,
+                )
+                .bind(crate::auth::crypto::generate_id())
+                .bind(identifier)
+                .bind(value)
+                .bind($ts(expires_at))
+                .bind($ts(now))
+                .bind($ts(now))
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn find_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+                let sql = r#"select "value", "expiresAt" from "verification" where "identifier" = $1 order by "createdAt" desc limit 1"#;
+                Ok(sqlx::query_as(sql).bind(identifier).fetch_optional(pool).await?)
+            }
+
+            /// Deletes and returns the row in one statement, so two concurrent uses cannot both win.
+            pub async fn consume_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+                let sql = r#"delete from "verification" where "identifier" = $1 returning "value", "expiresAt""#;
+                let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(sql).bind(identifier).fetch_all(pool).await?;
+                Ok(rows.into_iter().max_by_key(|(_, e)| *e))
+            }
+
+            pub async fn mark_email_verified(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
+                    .bind(true)
+                    .bind($ts(now))
+                    .bind(user_id)
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+
+            pub async fn set_password(
+                pool: &Pool,
+                user_id: &str,
+                new_account_id: &str,
+                hash: &str,
+                now: DateTime<Utc>,
+                revoke_sessions: bool,
+            ) -> StoreResult<()> {
+                let mut tx = pool.begin().await?;
+                let updated = sqlx::query(
+                    r#"update "account" set "password" = $1, "updatedAt" = $2 where "userId" = $3 and "providerId" = $4"#,
+                )
+                .bind(hash)
+                .bind($ts(now))
+                .bind(user_id)
+                .bind(CREDENTIAL_PROVIDER)
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    sqlx::query(
+                        r#"insert into "account" ("id", "accountId", "providerId", "userId", "password", "createdAt", "updatedAt")
+                           values ($1, $2, $3, $4, $5, $6, $7)"#,
+                    )
+                    .bind(new_account_id)
+                    .bind(user_id)
+                    .bind(CREDENTIAL_PROVIDER)
+                    .bind(user_id)
+                    .bind(hash)
+                    .bind($ts(now))
+                    .bind($ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if revoke_sessions {
+                    sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             pub async fn list_jwks(pool: &Pool) -> StoreResult<Vec<Jwk>> {
                 let sql = r#"select "id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv" from "jwks" order by "createdAt""#;
                 Ok(sqlx::query_as(sql).fetch_all(pool).await?)

@@ -2,8 +2,10 @@
 //! from `crate::auth`, and shape better-auth's response.
 
 pub mod account;
+pub mod email_verification;
 pub mod jwt;
 pub mod ok;
+pub mod password;
 pub mod session;
 pub mod sign_in;
 pub mod sign_out;

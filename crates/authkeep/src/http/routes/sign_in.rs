@@ -22,6 +22,7 @@ pub async fn sign_in_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
         email: email.unwrap_or_default(),
         password: password.unwrap_or_default(),
         remember,
+        callback: callback.clone(),
     };
     let (user, s) = sign_in_flow(&app.auth, input, &ex.client).await?;
     session::set_cookie(app, ex, &s.token, !remember);

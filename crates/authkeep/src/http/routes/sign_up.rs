@@ -14,7 +14,7 @@ pub async fn sign_up_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
     let email = f.email("email", limits.max_email_length);
     let password = f.non_empty_string("password", app.auth.password.max_length.max(1024));
     let image = f.optional_string("image", limits.max_url_length);
-    f.optional_string("callbackURL", limits.max_url_length);
+    let callback = f.optional_string("callbackURL", limits.max_url_length);
     let remember = f.optional_bool("rememberMe");
     f.finish()?;
     origin::check_form_csrf(&app.origins, &ex.headers, app.csrf_disabled)?;
@@ -25,6 +25,7 @@ pub async fn sign_up_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
         password: password.unwrap_or_default(),
         image,
         remember: remember.unwrap_or(true),
+        callback,
     };
     let remember = input.remember;
     let (user, session) = sign_up_flow(&app.auth, input, &ex.client).await?;

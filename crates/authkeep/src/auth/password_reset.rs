@@ -1,0 +1,116 @@
+//! Password reset by email: a 24-character token stored as the verification row
+//! `reset-password:<token>` → user id, as better-auth stores it; consumed once.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+
+use super::{Auth, AuthError, ErrorCode, crypto};
+use crate::email::{Kind, Values};
+use crate::model::now_ms;
+
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// Every request takes at least this long, so the answer's timing does not say whether the
+/// address has an account (the mail itself is sent in the background).
+const RESPONSE_FLOOR: StdDuration = StdDuration::from_millis(250);
+
+fn identifier(token: &str) -> String {
+    format!("reset-password:{token}")
+}
+
+/// `request-password-reset`: mails a link to a known address; same answer and timing otherwise.
+pub async fn request(auth: &Auth, email: &str, redirect_to: Option<&str>) -> Result<(), AuthError> {
+    if !auth.reset.enabled {
+        return Err(ErrorCode::ResetPasswordDisabled.into());
+    }
+    let started = tokio::time::Instant::now();
+    let outcome = async {
+        let Some(user) = auth
+            .store
+            .find_user_by_email(&super::email::normalize(email))
+            .await?
+        else {
+            return Ok::<(), AuthError>(());
+        };
+        let token = crypto::random_string(24, ALNUM);
+        let now = now_ms();
+        auth.store
+            .insert_verification(
+                &identifier(&token),
+                &user.id,
+                now + auth.reset.expires_in,
+                now,
+            )
+            .await?;
+        let callback = super::email_verification::urlencoding(redirect_to.unwrap_or(""));
+        let url = format!(
+            "{}/reset-password/{token}?callbackURL={callback}",
+            auth.api_url
+        );
+        auth.mailer.send(
+            Kind::ResetPassword,
+            &user.email,
+            Values {
+                url: &url,
+                name: &user.name,
+                email: &user.email,
+                token: &token,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+    .await;
+    tokio::time::sleep_until(started + RESPONSE_FLOOR).await;
+    outcome
+}
+
+/// Whether a reset token is live (the `GET reset-password/:token` redirect; does not consume it).
+pub async fn is_valid(auth: &Auth, token: &str) -> Result<bool, AuthError> {
+    Ok(auth
+        .store
+        .find_verification(&identifier(token))
+        .await?
+        .is_some_and(|(_, expires)| expires > now_ms()))
+}
+
+/// `reset-password`: consumes the token and sets the new password (creating the credential
+/// account if the user had none); optionally signs the user out everywhere.
+pub async fn reset(auth: &Auth, token: &str, new_password: &str) -> Result<(), AuthError> {
+    if token.is_empty() {
+        return Err(ErrorCode::InvalidToken.into());
+    }
+    auth.password.check(new_password)?;
+    let Some((user_id, expires)) = auth.store.consume_verification(&identifier(token)).await?
+    else {
+        return Err(ErrorCode::InvalidToken.into());
+    };
+    if expires <= now_ms() {
+        return Err(ErrorCode::InvalidToken.into());
+    }
+    let user = auth
+        .store
+        .find_user_by_id(&user_id)
+        .await?
+        .ok_or(ErrorCode::UserNotFound)?;
+    let hash = auth.hasher.hash(new_password).await?;
+    auth.store
+        .set_password(
+            &user.id,
+            &crypto::generate_id(),
+            &hash,
+            now_ms(),
+            auth.reset.revoke_sessions,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The reset policy (`emailAndPassword.*ResetPassword*`).
+#[derive(Debug, Clone)]
+pub struct ResetPolicy {
+    pub enabled: bool,
+    pub expires_in: Duration,
+    pub revoke_sessions: bool,
+}

@@ -1,0 +1,120 @@
+//! Sending mail: SMTP through lettre (pooled connections, implicit TLS, STARTTLS or plain), or
+//! the development `log` transport that prints each message with its link.
+//! Sends run in the background with a timeout, so a slow or dead SMTP server never holds a
+//! request; failures are logged inside the request's span (with its request id).
+
+pub mod templates;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tracing::Instrument;
+
+use crate::config::EmailConfig;
+pub use templates::{Kind, Values};
+
+#[derive(Debug, Clone)]
+enum Transport {
+    Log,
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("email configuration: {0}")]
+    Config(String),
+}
+
+/// Sends authkeep's messages.
+#[derive(Debug, Clone)]
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    pub app_name: String,
+    templates_dir: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl Mailer {
+    pub fn from_config(cfg: &EmailConfig) -> Result<Mailer, MailError> {
+        let from: Mailbox = cfg
+            .from
+            .parse()
+            .map_err(|e| MailError::Config(format!("from {:?}: {e}", cfg.from)))?;
+        let timeout = Duration::from_secs(cfg.timeout.max(1));
+        let transport = if cfg.smtp_url.expose().trim().is_empty() {
+            Transport::Log
+        } else {
+            let builder =
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(cfg.smtp_url.expose().trim())
+                    .map_err(|e| MailError::Config(format!("smtp_url: {e}")))?;
+            Transport::Smtp(builder.timeout(Some(timeout)).build())
+        };
+        let templates_dir =
+            (!cfg.templates_dir.is_empty()).then(|| PathBuf::from(&cfg.templates_dir));
+        Ok(Mailer {
+            transport,
+            from,
+            app_name: cfg.app_name.clone(),
+            templates_dir,
+            timeout,
+        })
+    }
+
+    /// Where mail goes, for the startup log (never the password).
+    pub fn describe(&self) -> &'static str {
+        match self.transport {
+            Transport::Log => {
+                "log (messages are printed to the log; set [email] smtp_url to deliver them)"
+            }
+            Transport::Smtp(_) => "smtp",
+        }
+    }
+
+    /// Queues a message; returns at once. The send gets `timeout` to finish.
+    pub fn send(&self, kind: Kind, to: &str, values: Values<'_>) {
+        let values = Values {
+            app_name: &self.app_name,
+            ..values
+        };
+        let rendered = templates::render(kind, self.templates_dir.as_deref(), &values);
+        let this = self.clone();
+        let to = to.to_owned();
+        let span = tracing::Span::current();
+        tokio::spawn(
+            async move {
+                match tokio::time::timeout(this.timeout, this.deliver(&to, rendered)).await {
+                    Ok(Ok(())) => tracing::info!(kind = kind.file_stem(), "email sent"),
+                    Ok(Err(e)) => tracing::error!(kind = kind.file_stem(), error = %e, "email could not be sent"),
+                    Err(_) => tracing::error!(kind = kind.file_stem(), "email timed out"),
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    async fn deliver(&self, to: &str, r: templates::Rendered) -> Result<(), String> {
+        match &self.transport {
+            Transport::Log => {
+                // Development only: the whole point is to show the link.
+                tracing::warn!(to, subject = %r.subject, body = %r.text, "email (log transport)");
+                Ok(())
+            }
+            Transport::Smtp(smtp) => {
+                let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+                let message = Message::builder()
+                    .from(self.from.clone())
+                    .to(to)
+                    .subject(r.subject)
+                    .multipart(MultiPart::alternative_plain_html(r.text, r.html))
+                    .map_err(|e| e.to_string())?;
+                smtp.send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}

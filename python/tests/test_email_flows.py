@@ -1,0 +1,201 @@
+"""Email verification and password reset end to end, through a real SMTP server (aiosmtpd)
+started here: each test reads the delivered message and follows its link."""
+
+from __future__ import annotations
+
+import email
+import re
+import secrets
+import time
+from email.message import Message
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import free_port, start_server
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def wait_for(self, to: str, timeout: float = 10) -> Message:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in self.messages:
+                if m["To"] == to:
+                    self.messages.remove(m)
+                    return m
+            time.sleep(0.05)
+        raise AssertionError(f"no mail for {to}")
+
+    @staticmethod
+    def text(m: Message) -> str:
+        for part in m.walk():
+            if part.get_content_type() == "text/plain":
+                return part.get_payload(decode=True).decode()
+        raise AssertionError("no text part")
+
+    def link(self, to: str) -> str:
+        return re.search(r"https?://\S+", self.text(self.wait_for(to))).group(0)
+
+
+@pytest.fixture(scope="module")
+def inbox():
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield box, controller.port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def mail_server(database_url, inbox):
+    _, port = inbox
+    s = start_server(
+        database_url,
+        AUTHKEEP_EMAIL__SMTP_URL=f"smtp://127.0.0.1:{port}",
+        AUTHKEEP_EMAIL__FROM="Acme <no-reply@acme.test>",
+        AUTHKEEP_EMAIL__APP_NAME="Acme",
+        AUTHKEEP_EMAIL_VERIFICATION__REQUIRED="true",
+        AUTHKEEP_EMAIL_VERIFICATION__AUTO_SIGN_IN_AFTER_VERIFICATION="true",
+    )
+    yield s
+    s.proc.terminate()
+    s.proc.wait(10)
+
+
+def new_email() -> str:
+    return f"mail-{secrets.token_hex(4)}@example.com"
+
+
+def sign_up(server, addr: str, **extra) -> httpx.Response:
+    return httpx.post(f"{server.api}/sign-up/email", json={"name": "Mail User", "email": addr, "password": "password1234", **extra})
+
+
+def test_verification_is_required_and_the_link_signs_in(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    r = sign_up(mail_server, addr, callbackURL="/welcome")
+    assert r.status_code == 200
+    assert r.json()["token"] is None and "set-cookie" not in r.headers, "no session before verification"
+    r = httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "password1234"})
+    assert (r.status_code, r.json()["code"]) == (403, "EMAIL_NOT_VERIFIED")
+
+    message = box.wait_for(addr)
+    assert message["From"] == "Acme <no-reply@acme.test>"
+    assert "Acme" in message["Subject"]
+    assert message.is_multipart() and {p.get_content_type() for p in message.walk()} >= {"text/plain", "text/html"}
+    link = re.search(r"https?://\S+", Inbox.text(message)).group(0)
+    assert link.startswith(f"{mail_server.api}/verify-email?token=") and "callbackURL=%2Fwelcome" in link
+    r = httpx.get(link)
+    assert (r.status_code, r.headers["location"]) == (302, "/welcome")
+    cookie = r.headers["set-cookie"].split(";")[0]
+    s = httpx.get(f"{mail_server.api}/get-session", headers={"cookie": cookie}).json()
+    assert s["user"]["email"] == addr and s["user"]["emailVerified"] is True
+    assert httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "password1234"}).status_code == 200
+    again = httpx.get(link)
+    assert again.status_code == 302 and "set-cookie" not in again.headers, "a used link signs no one in"
+
+
+def test_bad_verification_links(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    sign_up(mail_server, addr)
+    link = box.link(addr)
+    token = re.search(r"token=([^&]+)", link).group(1)
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    r = httpx.get(f"{mail_server.api}/verify-email", params={"token": tampered})
+    assert (r.status_code, r.json()) == (401, {"message": "Invalid token", "code": "INVALID_TOKEN"})
+    r = httpx.get(f"{mail_server.api}/verify-email", params={"token": tampered, "callbackURL": "/done"})
+    assert (r.status_code, r.headers["location"]) == (302, "/done?error=INVALID_TOKEN")
+    r = httpx.get(f"{mail_server.api}/verify-email", params={"token": token, "callbackURL": "https://evil.example/x"})
+    assert (r.status_code, r.json()["code"]) == (403, "INVALID_CALLBACK_URL")
+    r = httpx.get(f"{mail_server.api}/verify-email")
+    assert r.json()["message"] == "[query.token] Invalid input: expected string, received undefined"
+    assert httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "password1234"}).status_code == 403
+
+
+def test_sign_up_with_a_taken_address_reveals_nothing(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    first = sign_up(mail_server, addr).json()
+    box.wait_for(addr)
+    second = sign_up(mail_server, addr)
+    assert second.status_code == 200 and second.json()["token"] is None
+    assert second.json()["user"]["id"] != first["user"]["id"]
+
+
+def test_resend_verification_without_a_session(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    sign_up(mail_server, addr)
+    box.wait_for(addr)
+    for who in (addr, new_email()):
+        started = time.monotonic()
+        r = httpx.post(f"{mail_server.api}/send-verification-email", json={"email": who})
+        assert (r.status_code, r.json()) == (200, {"status": True})
+        assert time.monotonic() - started >= 0.5, "the same minimum time for every address"
+    assert "/verify-email?token=" in box.link(addr)
+
+
+def test_password_reset_end_to_end(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    sign_up(mail_server, addr)
+    httpx.get(box.link(addr))  # verify, so sign-in is possible later
+    expected = {"status": True, "message": "If this email exists in our system, check your email for the reset link"}
+    for who in (addr, new_email()):
+        started = time.monotonic()
+        r = httpx.post(f"{mail_server.api}/request-password-reset", json={"email": who, "redirectTo": "/reset"})
+        assert (r.status_code, r.json()) == (200, expected)
+        assert time.monotonic() - started >= 0.25
+    link = box.link(addr)
+    assert re.match(rf"{re.escape(mail_server.api)}/reset-password/[A-Za-z0-9]{{24}}\?callbackURL=%2Freset$", link), link
+    token = link.split("/reset-password/")[1].split("?")[0]
+    r = httpx.get(link)
+    assert (r.status_code, r.headers["location"]) == (302, f"{mail_server.origin}/reset?token={token}")
+    r = httpx.get(f"{mail_server.api}/reset-password/not-a-token", params={"callbackURL": "/reset"})
+    assert r.headers["location"] == f"{mail_server.origin}/reset?error=INVALID_TOKEN"
+    r = httpx.get(f"{mail_server.api}/reset-password/{token}", params={"callbackURL": "https://evil.example"})
+    assert r.status_code == 403
+    r = httpx.post(f"{mail_server.api}/reset-password", json={"newPassword": "short", "token": token})
+    assert r.json()["code"] == "PASSWORD_TOO_SHORT"
+    r = httpx.post(f"{mail_server.api}/reset-password", json={"newPassword": "brand-new-password"})
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_TOKEN")
+    r = httpx.post(f"{mail_server.api}/reset-password", json={"newPassword": "brand-new-password", "token": token})
+    assert (r.status_code, r.json()) == (200, {"status": True})
+    r = httpx.post(f"{mail_server.api}/reset-password", json={"newPassword": "another-password", "token": token})
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_TOKEN"), "a reset token works once"
+    assert httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "password1234"}).status_code == 401
+    assert httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "brand-new-password"}).status_code == 200
+
+
+def test_the_older_forget_password_path(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    sign_up(mail_server, addr)
+    box.wait_for(addr)
+    r = httpx.post(f"{mail_server.api}/forget-password", json={"email": addr})
+    assert r.status_code == 200
+    assert "/reset-password/" in box.link(addr)
+
+
+def test_a_dead_smtp_server_does_not_hold_or_break_requests(database_url):
+    dead = start_server(database_url, AUTHKEEP_EMAIL__SMTP_URL=f"smtp://127.0.0.1:{free_port()}", AUTHKEEP_EMAIL__TIMEOUT="2")
+    try:
+        addr = new_email()
+        assert sign_up(dead, addr).status_code == 200
+        started = time.monotonic()
+        r = httpx.post(f"{dead.api}/request-password-reset", json={"email": addr})
+        assert r.status_code == 200
+        assert time.monotonic() - started < 2, "the send runs in the background"
+        assert httpx.get(f"{dead.origin}/ready").status_code == 200
+    finally:
+        dead.proc.terminate()
+        dead.proc.wait(10)
