@@ -64,6 +64,7 @@ def mail_server(database_url, inbox):
         AUTHKEEP_EMAIL__APP_NAME="Acme",
         AUTHKEEP_EMAIL_VERIFICATION__REQUIRED="true",
         AUTHKEEP_EMAIL_VERIFICATION__AUTO_SIGN_IN_AFTER_VERIFICATION="true",
+        AUTHKEEP_MAGIC_LINK__ENABLED="true",
     )
     yield s
     s.proc.terminate()
@@ -199,3 +200,57 @@ def test_a_dead_smtp_server_does_not_hold_or_break_requests(database_url):
     finally:
         dead.proc.terminate()
         dead.proc.wait(10)
+
+
+def test_magic_link_signs_up_then_signs_in_once(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    body = {"email": addr, "callbackURL": "/dash", "newUserCallbackURL": "/welcome"}
+    r = httpx.post(f"{mail_server.api}/sign-in/magic-link", json=body)
+    assert (r.status_code, r.json()) == (200, {"status": True})
+    link = box.link(addr)
+    assert link.startswith(f"{mail_server.api}/magic-link/verify?token=") and "callbackURL=%2Fdash" in link
+    r = httpx.get(link)
+    assert (r.status_code, r.headers["location"]) == (302, f"{mail_server.origin}/welcome"), "a new user goes to newUserCallbackURL"
+    cookie = r.headers["set-cookie"].split(";")[0]
+    user = httpx.get(f"{mail_server.api}/get-session", headers={"cookie": cookie}).json()["user"]
+    assert (user["email"], user["emailVerified"], user["name"]) == (addr, True, "")
+    again = httpx.get(link)
+    assert again.headers["location"] == f"{mail_server.origin}/dash?error=INVALID_TOKEN", "single use"
+    httpx.post(f"{mail_server.api}/sign-in/magic-link", json={"email": addr, "callbackURL": "/dash"})
+    r = httpx.get(box.link(addr))
+    assert r.headers["location"] == f"{mail_server.origin}/dash", "an existing user goes to callbackURL"
+
+
+def test_magic_link_for_an_unproven_account_revokes_its_password(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    sign_up(mail_server, addr)  # unverified, with a password someone chose
+    box.wait_for(addr)
+    httpx.post(f"{mail_server.api}/sign-in/magic-link", json={"email": addr})
+    r = httpx.get(box.link(addr))
+    assert r.status_code == 302 and "set-cookie" in r.headers
+    r = httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "password1234"})
+    assert r.status_code == 401, "the unproven password no longer signs in"
+
+
+def test_magic_link_rejects_expired_and_foreign_links(mail_server, inbox, database_url):
+    import psycopg
+
+    box, _ = inbox
+    addr = new_email()
+    r = httpx.post(f"{mail_server.api}/sign-in/magic-link", json={"email": addr, "callbackURL": "https://evil.example"})
+    assert (r.status_code, r.json()["code"]) == (403, "INVALID_CALLBACK_URL")
+    httpx.post(f"{mail_server.api}/sign-in/magic-link", json={"email": addr, "callbackURL": "/in"})
+    link = box.link(addr)
+    token = re.search(r"token=([A-Za-z]+)", link).group(1)
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute('update "verification" set "expiresAt" = now() - interval \'1 second\' where "identifier" = %s', (f"magic-link:{token}",))
+    assert httpx.get(link).headers["location"] == f"{mail_server.origin}/in?error=INVALID_TOKEN"
+    r = httpx.get(f"{mail_server.api}/magic-link/verify", params={"token": "nope"})
+    assert (r.status_code, r.json()["code"]) == (401, "INVALID_TOKEN")
+
+
+def test_magic_link_is_off_unless_enabled(server):
+    r = httpx.post(f"{server.api}/sign-in/magic-link", json={"email": new_email()})
+    assert r.status_code == 404

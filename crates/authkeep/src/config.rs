@@ -42,6 +42,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub email_verification: EmailVerificationConfig,
     pub password_reset: PasswordResetConfig,
+    pub magic_link: MagicLinkConfig,
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -182,6 +183,27 @@ impl Default for PasswordResetConfig {
     }
 }
 
+/// better-auth's magic-link plugin (off by default, as a plugin is).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MagicLinkConfig {
+    pub enabled: bool,
+    /// Seconds a link is valid.
+    pub expires_in: i64,
+    /// Links only sign in existing users.
+    pub disable_sign_up: bool,
+}
+
+impl Default for MagicLinkConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            expires_in: 300,
+            disable_sign_up: false,
+        }
+    }
+}
+
 /// better-auth's jwt plugin: `GET /token`, `GET /jwks` and the `set-auth-jwt` header.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -272,6 +294,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             email_verification: EmailVerificationConfig::default(),
             password_reset: PasswordResetConfig::default(),
+            magic_link: MagicLinkConfig::default(),
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),

@@ -6,6 +6,7 @@ pub mod email;
 pub mod email_verification;
 pub mod error;
 pub mod jwt;
+pub mod magic_link;
 pub mod password;
 pub mod password_reset;
 pub mod session;
@@ -66,6 +67,7 @@ pub struct Auth {
     pub mailer: crate::email::Mailer,
     pub verification: VerificationPolicy,
     pub reset: password_reset::ResetPolicy,
+    pub magic_link: magic_link::MagicLinkPolicy,
     /// Signs email-verification tokens (better-auth's secret).
     pub secret: String,
     /// `<base URL><base path>`: where links in emails point.
@@ -124,6 +126,11 @@ impl Auth {
                 enabled: cfg.password_reset.enabled,
                 expires_in: Duration::seconds(cfg.password_reset.token_expires_in),
                 revoke_sessions: cfg.password_reset.revoke_sessions_on_reset,
+            },
+            magic_link: magic_link::MagicLinkPolicy {
+                enabled: cfg.magic_link.enabled,
+                expires_in: Duration::seconds(cfg.magic_link.expires_in),
+                disable_sign_up: cfg.magic_link.disable_sign_up,
             },
             secret: secret.expose().to_owned(),
             api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),

@@ -9,6 +9,7 @@ use std::path::Path;
 pub enum Kind {
     VerifyEmail,
     ResetPassword,
+    MagicLink,
 }
 
 impl Kind {
@@ -16,6 +17,7 @@ impl Kind {
         match self {
             Kind::VerifyEmail => "verify-email",
             Kind::ResetPassword => "reset-password",
+            Kind::MagicLink => "magic-link",
         }
     }
 
@@ -25,6 +27,11 @@ impl Kind {
                 "Verify your email for {{app_name}}",
                 "Hello {{name}},\n\nConfirm your email address for {{app_name}} by opening this link:\n\n{{url}}\n\nIf you did not sign up, ignore this message.\n",
                 "<p>Hello {{name}},</p><p>Confirm your email address for {{app_name}}:</p><p><a href=\"{{url}}\">Verify my email</a></p><p>If you did not sign up, ignore this message.</p>",
+            ),
+            Kind::MagicLink => (
+                "Sign in to {{app_name}}",
+                "Hello,\n\nOpen this link to sign in to {{app_name}}. It works once, for a few minutes:\n\n{{url}}\n\nIf you did not ask for it, ignore this message.\n",
+                "<p>Hello,</p><p><a href=\"{{url}}\">Sign in to {{app_name}}</a></p><p>The link works once, for a few minutes. If you did not ask for it, ignore this message.</p>",
             ),
             Kind::ResetPassword => (
                 "Reset your {{app_name}} password",

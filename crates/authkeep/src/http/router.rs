@@ -9,8 +9,8 @@ use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
 use super::routes::{
-    account, email_verification, jwt, ok, password, session, sign_in, sign_out, sign_up,
-    update_user,
+    account, email_verification, jwt, magic_link, ok, password, session, sign_in, sign_out,
+    sign_up, update_user,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub enum Route {
     DeleteUser,
     Token,
     Jwks,
+    SignInMagicLink,
+    MagicLinkVerify,
     SendVerificationEmail,
     VerifyEmail,
     RequestPasswordReset,
@@ -61,6 +63,8 @@ impl Route {
             "/verify-password" if post => Route::VerifyPassword,
             "/change-password" if post => Route::ChangePassword,
             "/delete-user" if post => Route::DeleteUser,
+            "/sign-in/magic-link" if post => Route::SignInMagicLink,
+            "/magic-link/verify" if get => Route::MagicLinkVerify,
             "/send-verification-email" if post => Route::SendVerificationEmail,
             "/verify-email" if get => Route::VerifyEmail,
             "/request-password-reset" | "/forget-password" if post => Route::RequestPasswordReset,
@@ -98,6 +102,8 @@ impl Route {
             Route::VerifyPassword => update_user::verify_password(app, ex).await,
             Route::ChangePassword => update_user::change_password(app, ex).await,
             Route::DeleteUser => update_user::delete_user(app, ex).await,
+            Route::SignInMagicLink => magic_link::sign_in_magic_link(app, ex).await,
+            Route::MagicLinkVerify => magic_link::verify(app, ex).await,
             Route::SendVerificationEmail => {
                 email_verification::send_verification_email(app, ex).await
             }

@@ -307,6 +307,19 @@ impl Store {
     ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
         dispatch!(self.consume_verification(identifier))
     }
+    /// A user without any account (passwordless sign-up).
+    pub async fn create_user(&self, user: &User) -> StoreResult<()> {
+        dispatch!(self.create_user(user))
+    }
+    /// Deletes all accounts and sessions of the user and marks the email verified, in one
+    /// transaction (better-auth's `revokeUnprovenAccountAccess`).
+    pub async fn revoke_unproven_access(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self.revoke_unproven_access(user_id, now))
+    }
     pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self.mark_email_verified(user_id, now))
     }

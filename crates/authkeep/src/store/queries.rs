@@ -319,6 +319,37 @@ macro_rules! backend_queries {
                 Ok(rows.into_iter().max_by_key(|(_, e)| *e))
             }
 
+            pub async fn create_user(pool: &Pool, u: &User) -> StoreResult<()> {
+                sqlx::query(
+                    r#"insert into "user" ("id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt")
+                       values ($1, $2, $3, $4, $5, $6, $7)"#,
+                )
+                .bind(&u.id)
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(u.email_verified)
+                .bind(&u.image)
+                .bind($ts(u.created_at))
+                .bind($ts(u.updated_at))
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn revoke_unproven_access(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                let mut tx = pool.begin().await?;
+                sqlx::query(r#"delete from "account" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
+                sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
+                sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
+                    .bind(true)
+                    .bind($ts(now))
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             pub async fn mark_email_verified(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
                 sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
                     .bind(true)

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod email_verification;
 pub mod jwt;
+pub mod magic_link;
 pub mod ok;
 pub mod password;
 pub mod session;
