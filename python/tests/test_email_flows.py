@@ -65,6 +65,9 @@ def mail_server(database_url, inbox):
         AUTHKEEP_EMAIL_VERIFICATION__REQUIRED="true",
         AUTHKEEP_EMAIL_VERIFICATION__AUTO_SIGN_IN_AFTER_VERIFICATION="true",
         AUTHKEEP_MAGIC_LINK__ENABLED="true",
+        AUTHKEEP_USER__CHANGE_EMAIL="true",
+        AUTHKEEP_USER__DELETE_USER="true",
+        AUTHKEEP_USER__DELETE_USER_VERIFICATION="true",
     )
     yield s
     s.proc.terminate()
@@ -254,3 +257,53 @@ def test_magic_link_rejects_expired_and_foreign_links(mail_server, inbox, databa
 def test_magic_link_is_off_unless_enabled(server):
     r = httpx.post(f"{server.api}/sign-in/magic-link", json={"email": new_email()})
     assert r.status_code == 404
+
+
+def verified_session(server, box) -> tuple[str, str]:
+    """A new, verified, signed-in user: (email, cookie)."""
+    addr = new_email()
+    sign_up(server, addr)
+    r = httpx.get(box.link(addr))
+    return addr, r.headers["set-cookie"].split(";")[0]
+
+
+def test_change_of_email_is_confirmed_by_the_new_address(mail_server, inbox):
+    box, _ = inbox
+    addr, cookie = verified_session(mail_server, box)
+    headers = {"cookie": cookie, "origin": mail_server.origin}
+    r = httpx.post(f"{mail_server.api}/change-email", json={"newEmail": addr}, headers=headers)
+    assert (r.status_code, r.json()) == (400, {"message": "Email is the same"})
+    taken, _ = verified_session(mail_server, box)
+    r = httpx.post(f"{mail_server.api}/change-email", json={"newEmail": taken}, headers=headers)
+    assert (r.status_code, r.json()) == (200, {"status": True}), "a taken address answers like a free one"
+    new = new_email()
+    r = httpx.post(f"{mail_server.api}/change-email", json={"newEmail": new, "callbackURL": "/profile"}, headers=headers)
+    assert (r.status_code, r.json()) == (200, {"status": True})
+    message = box.wait_for(new)
+    link = re.search(r"https?://\S+", Inbox.text(message)).group(0)
+    assert httpx.get(f"{mail_server.api}/get-session", headers={"cookie": cookie}).json()["user"]["email"] == addr, "nothing changes before the link"
+    r = httpx.get(link, headers={"cookie": cookie})
+    assert (r.status_code, r.headers["location"]) == (302, "/profile")
+    user = httpx.get(f"{mail_server.api}/get-session", headers={"cookie": cookie}).json()["user"]
+    assert (user["email"], user["emailVerified"]) == (new, True)
+    assert httpx.post(f"{mail_server.api}/sign-in/email", json={"email": new, "password": "password1234"}).status_code == 200
+    assert not [m for m in box.messages if m["To"] == taken]
+
+
+def test_deletion_confirmed_by_email(mail_server, inbox):
+    box, _ = inbox
+    addr, cookie = verified_session(mail_server, box)
+    headers = {"cookie": cookie, "origin": mail_server.origin}
+    r = httpx.post(f"{mail_server.api}/delete-user", json={"callbackURL": "/goodbye"}, headers=headers)
+    assert (r.status_code, r.json()) == (200, {"success": True, "message": "Verification email sent"})
+    assert httpx.get(f"{mail_server.api}/get-session", headers={"cookie": cookie}).json()["user"]["email"] == addr
+    link = box.link(addr)
+    assert link.startswith(f"{mail_server.api}/delete-user/callback?token=")
+    r = httpx.get(link)
+    assert (r.status_code, r.json()["code"]) == (404, "FAILED_TO_GET_USER_INFO"), "the link needs the user's session"
+    bad = re.sub(r"token=[a-z0-9]+", "token=" + "0" * 32, link)
+    assert httpx.get(bad, headers={"cookie": cookie}).json()["code"] == "INVALID_TOKEN"
+    r = httpx.get(link, headers={"cookie": cookie})
+    assert (r.status_code, r.headers["location"]) == (302, "/goodbye")
+    assert httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "password1234"}).status_code == 401
+    assert httpx.get(link, headers={"cookie": cookie}).status_code == 404, "used once"

@@ -85,6 +85,14 @@ pub struct EmailAndPasswordConfig {
 pub struct UserConfig {
     /// Serve `POST /delete-user` (`user.deleteUser.enabled`; off by default, as in better-auth).
     pub delete_user: bool,
+    /// Deletion waits for the user to follow a link mailed to them (`sendDeleteAccountVerification`).
+    pub delete_user_verification: bool,
+    /// Serve `POST /change-email` (`user.changeEmail.enabled`).
+    pub change_email: bool,
+    /// Ask the old address to confirm a change first (`sendChangeEmailConfirmation`).
+    pub change_email_confirmation: bool,
+    /// An unverified account changes its email at once (`updateEmailWithoutVerification`).
+    pub update_email_without_verification: bool,
 }
 
 /// better-auth's bearer plugin: `Authorization: Bearer` wherever a session cookie is accepted.

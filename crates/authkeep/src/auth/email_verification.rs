@@ -17,13 +17,20 @@ fn mac(secret: &str) -> Hmac<Sha256> {
 }
 
 pub fn create_token(secret: &str, email: &str, user_id: &str, expires_in: i64) -> String {
+    sign_claims(
+        secret,
+        json!({ "email": email, "userId": user_id }),
+        expires_in,
+    )
+}
+
+/// Signs `claims` plus `iat`/`exp` as better-auth's HS256 email token.
+pub fn sign_claims(secret: &str, mut claims: Value, expires_in: i64) -> String {
     let iat = chrono::Utc::now().timestamp();
+    claims["iat"] = iat.into();
+    claims["exp"] = (iat + expires_in).into();
     let header = B64.encode(r#"{"alg":"HS256"}"#);
-    let claims = B64.encode(
-        json!({ "email": email, "userId": user_id, "iat": iat, "exp": iat + expires_in })
-            .to_string(),
-    );
-    let input = format!("{header}.{claims}");
+    let input = format!("{header}.{}", B64.encode(claims.to_string()));
     let mut m = mac(secret);
     m.update(input.as_bytes());
     format!("{input}.{}", B64.encode(m.finalize().into_bytes()))
@@ -129,12 +136,21 @@ pub async fn request(
 /// What following a verification link did.
 #[derive(Debug)]
 pub struct Verified {
-    /// A new session when `auto_sign_in_after_verification` is on and the email was not yet verified.
+    /// A new session when `auto_sign_in_after_verification` is on and the email was not yet
+    /// verified, or when a change of email completes without one.
     pub session: Option<Session>,
+    /// The updated user, when a change of email completed (better-auth returns it then).
+    pub user: Option<User>,
 }
 
-/// `verify-email`: marks the token's user verified (once), optionally signing them in.
-pub async fn verify(auth: &Auth, token: &str, client: &ClientInfo) -> Result<Verified, AuthError> {
+/// `verify-email`: marks the token's user verified (once), optionally signing them in; or,
+/// for a change-of-email token, moves the account to the new address.
+pub async fn verify(
+    auth: &Auth,
+    token: &str,
+    client: &ClientInfo,
+    caller: Option<&User>,
+) -> Result<Verified, AuthError> {
     let claims = verify_token(&auth.secret, token)?;
     let email = claims["email"].as_str().ok_or(ErrorCode::InvalidToken)?;
     let user = auth
@@ -142,8 +158,25 @@ pub async fn verify(auth: &Auth, token: &str, client: &ClientInfo) -> Result<Ver
         .find_user_by_email(&super::email::normalize(email))
         .await?
         .ok_or(ErrorCode::UserNotFound)?;
+    if let Some(new_email) = claims["updateTo"].as_str() {
+        if caller.is_some_and(|c| c.id != user.id) {
+            return Err(ErrorCode::InvalidUser.into());
+        }
+        return super::change_email::apply(
+            auth,
+            &user,
+            new_email,
+            claims["requestType"].as_str(),
+            client,
+            caller.is_some(),
+        )
+        .await;
+    }
     if user.email_verified {
-        return Ok(Verified { session: None });
+        return Ok(Verified {
+            session: None,
+            user: None,
+        });
     }
     auth.store.mark_email_verified(&user.id, now_ms()).await?;
     let session = if auth.verification.auto_sign_in {
@@ -151,7 +184,10 @@ pub async fn verify(auth: &Auth, token: &str, client: &ClientInfo) -> Result<Ver
     } else {
         None
     };
-    Ok(Verified { session })
+    Ok(Verified {
+        session,
+        user: None,
+    })
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     EmailMismatch,
     EmailAlreadyVerified,
     ResetPasswordDisabled,
+    InvalidUser,
+    ChangeEmailDisabled,
 }
 
 impl ErrorCode {
@@ -104,6 +106,8 @@ impl ErrorCode {
             EmailMismatch => ("EMAIL_MISMATCH", "Email mismatch"),
             EmailAlreadyVerified => ("EMAIL_ALREADY_VERIFIED", "Email is already verified"),
             ResetPasswordDisabled => ("RESET_PASSWORD_DISABLED", "Reset password isn't enabled"),
+            InvalidUser => ("INVALID_USER", "Invalid user"),
+            ChangeEmailDisabled => ("CHANGE_EMAIL_DISABLED", "Change email is disabled"),
             MethodNotAllowedDeferSessionRequired => (
                 "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
                 "POST method requires deferSessionRefresh to be enabled in session config",

@@ -1,6 +1,7 @@
 //! The auth domain: better-auth's email/password and session rules as plain async functions
 //! over the store. Nothing here knows about HTTP, cookies or JSON.
 
+pub mod change_email;
 pub mod crypto;
 pub mod email;
 pub mod email_verification;
@@ -68,6 +69,9 @@ pub struct Auth {
     pub verification: VerificationPolicy,
     pub reset: password_reset::ResetPolicy,
     pub magic_link: magic_link::MagicLinkPolicy,
+    pub change_email: change_email::ChangeEmailPolicy,
+    /// Deletion waits for a link mailed to the user (`sendDeleteAccountVerification`).
+    pub delete_user_by_email: bool,
     /// Signs email-verification tokens (better-auth's secret).
     pub secret: String,
     /// `<base URL><base path>`: where links in emails point.
@@ -132,6 +136,12 @@ impl Auth {
                 expires_in: Duration::seconds(cfg.magic_link.expires_in),
                 disable_sign_up: cfg.magic_link.disable_sign_up,
             },
+            change_email: change_email::ChangeEmailPolicy {
+                enabled: cfg.user.change_email,
+                confirm_with_old_email: cfg.user.change_email_confirmation,
+                update_without_verification: cfg.user.update_email_without_verification,
+            },
+            delete_user_by_email: cfg.user.delete_user_verification,
             secret: secret.expose().to_owned(),
             api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),
             store,

@@ -77,6 +77,57 @@ pub async fn verify_password(auth: &Auth, user_id: &str, password: &str) -> Resu
     }
 }
 
+const DELETE_PREFIX: &str = "delete-account-";
+const LOWER_ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// Mails a deletion link (`/delete-user/callback?token=…`) instead of deleting at once.
+pub async fn request_deletion(
+    auth: &Auth,
+    user: &User,
+    callback: Option<&str>,
+) -> Result<(), AuthError> {
+    let token = super::crypto::random_string(32, LOWER_ALNUM);
+    let now = now_ms();
+    auth.store
+        .insert_verification(
+            &format!("{DELETE_PREFIX}{token}"),
+            &user.id,
+            now + chrono::Duration::days(1),
+            now,
+        )
+        .await?;
+    let callback =
+        super::email_verification::urlencoding(callback.filter(|c| !c.is_empty()).unwrap_or("/"));
+    let url = format!(
+        "{}/delete-user/callback?token={token}&callbackURL={callback}",
+        auth.api_url
+    );
+    let values = crate::email::Values {
+        url: &url,
+        name: &user.name,
+        email: &user.email,
+        token: &token,
+        ..Default::default()
+    };
+    auth.mailer
+        .send(crate::email::Kind::DeleteAccount, &user.email, values);
+    Ok(())
+}
+
+/// `delete-user/callback`: the token must be live and the signed-in user's; it is used up.
+pub async fn confirm_deletion(auth: &Auth, user: &User, token: &str) -> Result<(), AuthError> {
+    let consumed = auth
+        .store
+        .consume_verification(&format!("{DELETE_PREFIX}{token}"))
+        .await?;
+    match consumed {
+        Some((user_id, expires)) if user_id == user.id && expires > now_ms() => {
+            Ok(auth.store.delete_user(&user.id).await?)
+        }
+        _ => Err(ErrorCode::InvalidToken.into()),
+    }
+}
+
 /// Deletes the user: with a correct password, or without one from a fresh session.
 pub async fn delete_user(
     auth: &Auth,

@@ -10,6 +10,8 @@ pub enum Kind {
     VerifyEmail,
     ResetPassword,
     MagicLink,
+    ChangeEmail,
+    DeleteAccount,
 }
 
 impl Kind {
@@ -18,6 +20,8 @@ impl Kind {
             Kind::VerifyEmail => "verify-email",
             Kind::ResetPassword => "reset-password",
             Kind::MagicLink => "magic-link",
+            Kind::ChangeEmail => "change-email",
+            Kind::DeleteAccount => "delete-account",
         }
     }
 
@@ -27,6 +31,16 @@ impl Kind {
                 "Verify your email for {{app_name}}",
                 "Hello {{name}},\n\nConfirm your email address for {{app_name}} by opening this link:\n\n{{url}}\n\nIf you did not sign up, ignore this message.\n",
                 "<p>Hello {{name}},</p><p>Confirm your email address for {{app_name}}:</p><p><a href=\"{{url}}\">Verify my email</a></p><p>If you did not sign up, ignore this message.</p>",
+            ),
+            Kind::ChangeEmail => (
+                "Confirm the change of your {{app_name}} email",
+                "Hello {{name}},\n\nTo change the email of your {{app_name}} account to {{email}}, open:\n\n{{url}}\n\nIf you did not ask for this, ignore this message.\n",
+                "<p>Hello {{name}},</p><p>To change the email of your {{app_name}} account to {{email}}:</p><p><a href=\"{{url}}\">Confirm the change</a></p><p>If you did not ask for this, ignore this message.</p>",
+            ),
+            Kind::DeleteAccount => (
+                "Confirm the deletion of your {{app_name}} account",
+                "Hello {{name}},\n\nTo delete your {{app_name}} account for good, open:\n\n{{url}}\n\nIf you did not ask for this, ignore this message; nothing will be deleted.\n",
+                "<p>Hello {{name}},</p><p><a href=\"{{url}}\">Delete my {{app_name}} account</a></p><p>If you did not ask for this, ignore this message; nothing will be deleted.</p>",
             ),
             Kind::MagicLink => (
                 "Sign in to {{app_name}}",

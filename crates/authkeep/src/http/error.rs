@@ -56,7 +56,9 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidToken
         | EmailMismatch
         | EmailAlreadyVerified
-        | ResetPasswordDisabled => StatusCode::BAD_REQUEST,
+        | ResetPasswordDisabled
+        | ChangeEmailDisabled => StatusCode::BAD_REQUEST,
+        InvalidUser => StatusCode::UNAUTHORIZED,
         TokenExpired => StatusCode::UNAUTHORIZED,
     }
 }

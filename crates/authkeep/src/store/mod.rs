@@ -320,6 +320,16 @@ impl Store {
     ) -> StoreResult<()> {
         dispatch!(self.revoke_unproven_access(user_id, now))
     }
+    /// Moves the user to a new email address (a taken one is `UniqueViolation`).
+    pub async fn update_email(
+        &self,
+        user_id: &str,
+        email: &str,
+        verified: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        dispatch!(self.update_email(user_id, email, verified, now))
+    }
     pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self.mark_email_verified(user_id, now))
     }

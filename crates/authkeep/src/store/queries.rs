@@ -350,6 +350,23 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
+            pub async fn update_email(
+                pool: &Pool,
+                user_id: &str,
+                email: &str,
+                verified: bool,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<User>> {
+                sqlx::query(r#"update "user" set "email" = $1, "emailVerified" = $2, "updatedAt" = $3 where "id" = $4"#)
+                    .bind(email)
+                    .bind(verified)
+                    .bind($ts(now))
+                    .bind(user_id)
+                    .execute(pool)
+                    .await?;
+                find_user_by_id(pool, user_id).await
+            }
+
             pub async fn mark_email_verified(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
                 sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
                     .bind(true)

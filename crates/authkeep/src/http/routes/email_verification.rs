@@ -28,14 +28,20 @@ pub async fn send_verification_email(app: &App, ex: &mut Exchange) -> Result<Rep
 pub async fn verify_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let token = origin::required_query(ex, "token")?;
     let callback = origin::checked_callback(app, ex, "callbackURL")?;
-    match email_verification::verify(&app.auth, &token, &ex.client).await {
+    let caller = session::current(app, ex, true).await?;
+    let caller_user = caller.as_ref().map(|c| &c.user);
+    match email_verification::verify(&app.auth, &token, &ex.client, caller_user).await {
         Ok(verified) => {
-            if let Some(s) = &verified.session {
-                session::set_cookie(app, ex, &s.token, false);
+            match (&verified.session, &caller) {
+                (Some(s), _) => session::set_cookie(app, ex, &s.token, false),
+                (None, Some(c)) if verified.user.is_some() => {
+                    session::set_cookie(app, ex, &c.session.token, false)
+                }
+                _ => {}
             }
             Ok(match callback {
                 Some(cb) => Reply::redirect(cb),
-                None => Reply::json(json!({ "status": true, "user": null })),
+                None => Reply::json(json!({ "status": true, "user": verified.user })),
             })
         }
         Err(AuthError::Rule(code)) => match callback {

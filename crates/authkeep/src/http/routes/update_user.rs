@@ -6,7 +6,7 @@ use crate::auth::user::{self, ChangePassword};
 use crate::http::body::Fields;
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
-use crate::http::{App, session};
+use crate::http::{App, origin, session};
 
 /// `POST /update-user`: name and image. Unknown fields are ignored, as better-auth ignores
 /// fields that are not user-settable; `email` is refused.
@@ -75,7 +75,7 @@ pub async fn change_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiE
 pub async fn delete_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let limits = &app.limits;
     let mut f = Fields::optional_object(ex.body.as_ref());
-    f.optional_string("callbackURL", limits.max_url_length);
+    let callback = f.optional_string("callbackURL", limits.max_url_length);
     let password = f.optional_string("password", app.auth.password.max_length.max(1024));
     let token = f.optional_string("token", 256);
     f.finish()?;
@@ -83,18 +83,88 @@ pub async fn delete_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     if !app.auth.delete_user_enabled {
         return Err(ApiError::not_found());
     }
-    if token.is_some() {
-        // Deletion tokens come from the email confirmation flow, which this server does not
-        // issue yet; any token is therefore unknown, as better-auth answers for one.
-        return Err(ApiError::Coded {
-            status: StatusCode::NOT_FOUND,
-            code: "INVALID_TOKEN",
-            message: "Invalid token".into(),
-        });
+    let deleted = json!({ "success": true, "message": "User deleted" });
+    if let Some(token) = token {
+        confirm(app, ex, &c.user, &token).await?;
+        return Ok(Reply::json(deleted));
+    }
+    if app.auth.delete_user_by_email {
+        if let Some(pw) = &password {
+            user::verify_password(&app.auth, &c.user.id, pw).await?;
+        }
+        user::request_deletion(&app.auth, &c.user, callback.as_deref()).await?;
+        return Ok(Reply::json(
+            json!({ "success": true, "message": "Verification email sent" }),
+        ));
     }
     user::delete_user(&app.auth, &c.user, &c.session, password.as_deref()).await?;
     ex.set_cookies.extend(app.cookies.clear_session());
-    Ok(Reply::json(
-        json!({ "success": true, "message": "User deleted" }),
-    ))
+    Ok(Reply::json(deleted))
+}
+
+/// Uses up a deletion token for the signed-in user and signs them out; 404 `INVALID_TOKEN` otherwise.
+async fn confirm(
+    app: &App,
+    ex: &mut Exchange,
+    user: &crate::model::User,
+    token: &str,
+) -> Result<(), ApiError> {
+    user::confirm_deletion(&app.auth, user, token)
+        .await
+        .map_err(|e| match e {
+            crate::auth::AuthError::Rule(ErrorCode::InvalidToken) => ApiError::Coded {
+                status: StatusCode::NOT_FOUND,
+                code: "INVALID_TOKEN",
+                message: "Invalid token".into(),
+            },
+            other => other.into(),
+        })?;
+    ex.set_cookies.extend(app.cookies.clear_session());
+    Ok(())
+}
+
+/// `GET /delete-user/callback?token=…&callbackURL=…`: the link from the deletion email.
+pub async fn delete_user_callback(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    if !app.auth.delete_user_enabled {
+        return Err(ApiError::Coded {
+            status: StatusCode::NOT_FOUND,
+            code: "NOT_FOUND",
+            message: "Not found".into(),
+        });
+    }
+    let token = origin::required_query(ex, "token")?;
+    let callback = origin::checked_callback(app, ex, "callbackURL")?;
+    let Some(c) = session::current(app, ex, false).await? else {
+        return Err(ApiError::Coded {
+            status: StatusCode::NOT_FOUND,
+            code: "FAILED_TO_GET_USER_INFO",
+            message: "Failed to get user info".into(),
+        });
+    };
+    confirm(app, ex, &c.user, &token).await?;
+    Ok(match callback {
+        Some(cb) => Reply::redirect(cb),
+        None => Reply::json(json!({ "success": true, "message": "User deleted" })),
+    })
+}
+
+/// `POST /change-email` `{newEmail, callbackURL?}`: confirmed through a link mailed to the new
+/// address (or first to the old one); a taken address answers like a free one.
+pub async fn change_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    let mut f = Fields::object(ex.body.as_ref(), false);
+    let new_email = f.email("newEmail", app.limits.max_email_length);
+    let callback = f.optional_string("callbackURL", app.limits.max_url_length);
+    f.finish()?;
+    let c = session::require(app, ex).await?;
+    let changed = crate::auth::change_email::request(
+        &app.auth,
+        &c.user,
+        &new_email.unwrap_or_default(),
+        callback.as_deref(),
+    )
+    .await?;
+    if changed.is_some() {
+        session::set_cookie(app, ex, &c.session.token, false);
+    }
+    Ok(Reply::json(json!({ "status": true })))
 }
