@@ -7,17 +7,38 @@ import { toNodeHandler } from "better-auth/node";
 import { getMigrations } from "better-auth/db/migration";
 import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
+import { magicLink } from "better-auth/plugins/magic-link";
+import nodemailer from "nodemailer";
 
 const port = Number(process.env.PORT);
+// With SMTP_PORT set, email flows are on and mail goes to that SMTP server (the tests' mailbox).
+const smtpPort = process.env.SMTP_PORT ? Number(process.env.SMTP_PORT) : null;
+const transport = smtpPort ? nodemailer.createTransport({ host: "127.0.0.1", port: smtpPort, secure: false, ignoreTLS: true }) : null;
+const mail = (to, subject, url) => transport.sendMail({ from: "Acme <no-reply@acme.test>", to, subject, text: `${subject}\n\n${url}\n` });
+const emailOptions = smtpPort
+  ? {
+      emailAndPassword: {
+        enabled: true,
+        requireEmailVerification: true,
+        sendResetPassword: async ({ user, url }) => mail(user.email, "Reset your password", url),
+      },
+      emailVerification: {
+        sendOnSignUp: true,
+        autoSignInAfterVerification: true,
+        sendVerificationEmail: async ({ user, url }) => mail(user.email, "Verify your email", url),
+      },
+    }
+  : {};
 const baseURL = `http://127.0.0.1:${port}`;
 const auth = betterAuth({
   baseURL,
   secret: process.env.BETTER_AUTH_SECRET,
   database: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
   emailAndPassword: { enabled: true },
+  ...emailOptions,
   user: { deleteUser: { enabled: true } },
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
-  plugins: [bearer(), jwt()],
+  plugins: [bearer(), jwt(), ...(smtpPort ? [magicLink({ sendMagicLink: async ({ email, url }) => mail(email, "Sign in", url) })] : [])],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

@@ -1,7 +1,7 @@
 // A "browser" for better-auth's real client in Node: it keeps cookies, sends an Origin like a
 // browser does, and records every exchange so two servers' answers can be compared.
 import { createAuthClient } from "better-auth/client";
-import { jwtClient } from "better-auth/client/plugins";
+import { jwtClient, magicLinkClient } from "better-auth/client/plugins";
 
 const RECORDED_HEADERS = ["content-type", "cache-control", "pragma", "location", "set-auth-token", "set-auth-jwt"];
 
@@ -13,7 +13,7 @@ export class Browser {
     this.transcript = [];
     this.client = createAuthClient({
       baseURL: server.baseURL,
-      plugins: [jwtClient()],
+      plugins: [jwtClient(), magicLinkClient()],
       fetchOptions: { customFetchImpl: (url, init) => this.fetch(url, init) },
     });
   }
@@ -97,6 +97,13 @@ function normalizeJwks(e) {
   return { ...e, headers, body: { keys } };
 }
 
+/** One-time tokens in URLs, and each server's own origin in redirects. */
+function normalizeUrls(e) {
+  const mask = (u) => u.replace(/https?:\/\/127\.0\.0\.1:\d+/g, "<origin>").replace(/token=[^&]+/g, "token=<token>").replace(/\/reset-password\/[A-Za-z0-9]+/, "/reset-password/<token>");
+  const headers = e.headers.location ? { ...e.headers, location: mask(e.headers.location) } : e.headers;
+  return { ...e, request: mask(e.request), headers };
+}
+
 export function normalizeTranscript(t) {
-  return t.map((e) => normalizeJwks({ ...e, body: normalize(e.body), headers: normalizeHeaders(e.headers), setCookies: e.setCookies.map(normalizeCookie) }));
+  return t.map((e) => normalizeUrls(normalizeJwks({ ...e, body: normalize(e.body), headers: normalizeHeaders(e.headers), setCookies: e.setCookies.map(normalizeCookie) })));
 }

@@ -93,10 +93,23 @@ export async function startAuthkeep({ databaseUrl, env = {} }) {
   }, `authkeep(${databaseUrl.split(":")[0]})`);
 }
 
+/** authkeep's settings for the email flows, matching better-auth-server.mjs with SMTP_PORT. */
+export function authkeepEmailEnv(smtpPort) {
+  return {
+    AUTHKEEP_EMAIL__SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    AUTHKEEP_EMAIL__FROM: "Acme <no-reply@acme.test>",
+    AUTHKEEP_EMAIL_VERIFICATION__REQUIRED: "true",
+    AUTHKEEP_EMAIL_VERIFICATION__SEND_ON_SIGN_UP: "true",
+    AUTHKEEP_EMAIL_VERIFICATION__AUTO_SIGN_IN_AFTER_VERIFICATION: "true",
+    AUTHKEEP_MAGIC_LINK__ENABLED: "true",
+  };
+}
+
 /** A real better-auth 1.7.25 server on PostgreSQL. */
-export async function startBetterAuth({ databaseUrl }) {
+export async function startBetterAuth({ databaseUrl, env = {} }) {
   const port = await freePort();
   return launch(process.execPath, [path.join(here, "better-auth-server.mjs")], {
+    ...env,
     PORT: String(port),
     DATABASE_URL: databaseUrl,
     BETTER_AUTH_SECRET: SECRET,
