@@ -68,6 +68,7 @@ def mail_server(database_url, inbox):
         AUTHKEEP_USER__CHANGE_EMAIL="true",
         AUTHKEEP_USER__DELETE_USER="true",
         AUTHKEEP_USER__DELETE_USER_VERIFICATION="true",
+        AUTHKEEP_EMAIL_OTP__ENABLED="true",
     )
     yield s
     s.proc.terminate()
@@ -307,3 +308,81 @@ def test_deletion_confirmed_by_email(mail_server, inbox):
     assert (r.status_code, r.headers["location"]) == (302, "/goodbye")
     assert httpx.post(f"{mail_server.api}/sign-in/email", json={"email": addr, "password": "password1234"}).status_code == 401
     assert httpx.get(link, headers={"cookie": cookie}).status_code == 404, "used once"
+
+
+def otp_for(box, addr: str) -> str:
+    message = box.wait_for(addr)
+    return re.search(r"\b(\d{6})\b", message["Subject"]).group(1)
+
+
+def test_sign_in_by_code_creates_and_signs_in_once(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    api = mail_server.api
+    assert httpx.post(f"{api}/email-otp/send-verification-otp", json={"email": addr, "type": "sign-in"}).json() == {"success": True}
+    code = otp_for(box, addr)
+    wrong = "000000" if code != "000000" else "111111"
+    r = httpx.post(f"{api}/sign-in/email-otp", json={"email": addr, "otp": wrong})
+    assert (r.status_code, r.json()) == (400, {"message": "Invalid OTP", "code": "INVALID_OTP"})
+    r = httpx.post(f"{api}/email-otp/check-verification-otp", json={"email": addr, "type": "sign-in", "otp": code})
+    assert (r.status_code, r.json()["code"]) == (400, "USER_NOT_FOUND"), "a right code for an address with no account yet"
+    r = httpx.post(f"{api}/sign-in/email-otp", json={"email": addr, "otp": code, "name": "Coded"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["user"]["emailVerified"], r.json()["user"]["name"]) == (True, "Coded")
+    cookie = r.headers["set-cookie"].split(";")[0]
+    assert httpx.get(f"{api}/get-session", headers={"cookie": cookie}).json()["session"]["token"] == r.json()["token"]
+    assert httpx.post(f"{api}/sign-in/email-otp", json={"email": addr, "otp": code}).json()["code"] == "INVALID_OTP", "single use"
+
+
+def test_codes_burn_after_too_many_wrong_guesses(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    api = mail_server.api
+    httpx.post(f"{api}/email-otp/send-verification-otp", json={"email": addr, "type": "sign-in"})
+    code = otp_for(box, addr)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(3):
+        assert httpx.post(f"{api}/sign-in/email-otp", json={"email": addr, "otp": wrong}).json()["code"] == "INVALID_OTP"
+    r = httpx.post(f"{api}/sign-in/email-otp", json={"email": addr, "otp": code})
+    assert (r.status_code, r.json()) == (403, {"message": "Too many attempts", "code": "TOO_MANY_ATTEMPTS"})
+    assert httpx.post(f"{api}/sign-in/email-otp", json={"email": addr, "otp": code}).json()["code"] == "INVALID_OTP"
+
+
+def test_verify_email_and_reset_password_by_code(mail_server, inbox, database_url):
+    import psycopg
+
+    box, _ = inbox
+    addr = new_email()
+    api = mail_server.api
+    sign_up(mail_server, addr)
+    box.wait_for(addr)  # the verification link, not used here
+    httpx.post(f"{api}/email-otp/send-verification-otp", json={"email": addr, "type": "email-verification"})
+    code = otp_for(box, addr)
+    r = httpx.post(f"{api}/email-otp/verify-email", json={"email": addr, "otp": code})
+    assert r.status_code == 200 and r.json()["status"] is True and r.json()["user"]["emailVerified"] is True
+    assert isinstance(r.json()["token"], str), "auto sign-in after verification is on"
+
+    assert httpx.post(f"{api}/email-otp/request-password-reset", json={"email": addr}).json() == {"success": True}
+    code = otp_for(box, addr)
+    r = httpx.post(f"{api}/email-otp/reset-password", json={"email": addr, "otp": code, "password": "short"})
+    assert r.json()["code"] == "PASSWORD_TOO_SHORT"
+    r = httpx.post(f"{api}/email-otp/reset-password", json={"email": addr, "otp": code, "password": "otp-new-password"})
+    assert r.json() == {"success": True}
+    assert httpx.post(f"{api}/sign-in/email", json={"email": addr, "password": "otp-new-password"}).status_code == 200
+
+    httpx.post(f"{api}/forget-password/email-otp", json={"email": addr})
+    code = otp_for(box, addr)
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute('update "verification" set "expiresAt" = now() - interval \'1 second\' where "identifier" = %s', (f"forget-password-otp-{addr}",))
+    r = httpx.post(f"{api}/email-otp/reset-password", json={"email": addr, "otp": code, "password": "otp-newer-password"})
+    assert (r.status_code, r.json()["code"]) == (400, "OTP_EXPIRED")
+
+
+def test_otp_request_validation(mail_server):
+    api = mail_server.api
+    r = httpx.post(f"{api}/email-otp/send-verification-otp", json={"email": new_email(), "type": "bogus"})
+    assert r.json()["message"] == '[body.type] Invalid option: expected one of "email-verification"|"sign-in"|"forget-password"|"change-email"'
+    r = httpx.post(f"{api}/email-otp/send-verification-otp", json={"email": new_email(), "type": "change-email"})
+    assert (r.status_code, r.json()) == (400, {"message": "Invalid OTP type"})
+    r = httpx.post(f"{api}/email-otp/send-verification-otp", json={"email": new_email(), "type": "forget-password"})
+    assert r.json() == {"success": True}, "an unknown address gets the same answer"

@@ -43,6 +43,7 @@ pub struct Config {
     pub email_verification: EmailVerificationConfig,
     pub password_reset: PasswordResetConfig,
     pub magic_link: MagicLinkConfig,
+    pub email_otp: EmailOtpConfig,
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -212,6 +213,33 @@ impl Default for MagicLinkConfig {
     }
 }
 
+/// better-auth's email-otp plugin (off by default, as a plugin is).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailOtpConfig {
+    pub enabled: bool,
+    /// Digits per code (4 to 12).
+    pub otp_length: usize,
+    /// Seconds a code is valid.
+    pub expires_in: i64,
+    /// Wrong guesses allowed before the code is burnt.
+    pub allowed_attempts: u32,
+    /// Codes only sign in existing users.
+    pub disable_sign_up: bool,
+}
+
+impl Default for EmailOtpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            otp_length: 6,
+            expires_in: 300,
+            allowed_attempts: 3,
+            disable_sign_up: false,
+        }
+    }
+}
+
 /// better-auth's jwt plugin: `GET /token`, `GET /jwks` and the `set-auth-jwt` header.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -303,6 +331,7 @@ impl Default for Config {
             email_verification: EmailVerificationConfig::default(),
             password_reset: PasswordResetConfig::default(),
             magic_link: MagicLinkConfig::default(),
+            email_otp: EmailOtpConfig::default(),
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),

@@ -39,6 +39,9 @@ pub enum ErrorCode {
     ResetPasswordDisabled,
     InvalidUser,
     ChangeEmailDisabled,
+    InvalidOtp,
+    OtpExpired,
+    TooManyAttempts,
 }
 
 impl ErrorCode {
@@ -108,6 +111,9 @@ impl ErrorCode {
             ResetPasswordDisabled => ("RESET_PASSWORD_DISABLED", "Reset password isn't enabled"),
             InvalidUser => ("INVALID_USER", "Invalid user"),
             ChangeEmailDisabled => ("CHANGE_EMAIL_DISABLED", "Change email is disabled"),
+            InvalidOtp => ("INVALID_OTP", "Invalid OTP"),
+            OtpExpired => ("OTP_EXPIRED", "OTP expired"),
+            TooManyAttempts => ("TOO_MANY_ATTEMPTS", "Too many attempts"),
             MethodNotAllowedDeferSessionRequired => (
                 "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
                 "POST method requires deferSessionRefresh to be enabled in session config",

@@ -4,6 +4,7 @@
 pub mod change_email;
 pub mod crypto;
 pub mod email;
+pub mod email_otp;
 pub mod email_verification;
 pub mod error;
 pub mod jwt;
@@ -69,6 +70,7 @@ pub struct Auth {
     pub verification: VerificationPolicy,
     pub reset: password_reset::ResetPolicy,
     pub magic_link: magic_link::MagicLinkPolicy,
+    pub otp: email_otp::OtpPolicy,
     pub change_email: change_email::ChangeEmailPolicy,
     /// Deletion waits for a link mailed to the user (`sendDeleteAccountVerification`).
     pub delete_user_by_email: bool,
@@ -135,6 +137,13 @@ impl Auth {
                 enabled: cfg.magic_link.enabled,
                 expires_in: Duration::seconds(cfg.magic_link.expires_in),
                 disable_sign_up: cfg.magic_link.disable_sign_up,
+            },
+            otp: email_otp::OtpPolicy {
+                enabled: cfg.email_otp.enabled,
+                length: cfg.email_otp.otp_length.clamp(4, 12),
+                expires_in: Duration::seconds(cfg.email_otp.expires_in),
+                allowed_attempts: cfg.email_otp.allowed_attempts.max(1),
+                disable_sign_up: cfg.email_otp.disable_sign_up,
             },
             change_email: change_email::ChangeEmailPolicy {
                 enabled: cfg.user.change_email,

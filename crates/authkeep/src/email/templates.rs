@@ -12,6 +12,7 @@ pub enum Kind {
     MagicLink,
     ChangeEmail,
     DeleteAccount,
+    Otp,
 }
 
 impl Kind {
@@ -22,6 +23,7 @@ impl Kind {
             Kind::MagicLink => "magic-link",
             Kind::ChangeEmail => "change-email",
             Kind::DeleteAccount => "delete-account",
+            Kind::Otp => "otp",
         }
     }
 
@@ -41,6 +43,11 @@ impl Kind {
                 "Confirm the deletion of your {{app_name}} account",
                 "Hello {{name}},\n\nTo delete your {{app_name}} account for good, open:\n\n{{url}}\n\nIf you did not ask for this, ignore this message; nothing will be deleted.\n",
                 "<p>Hello {{name}},</p><p><a href=\"{{url}}\">Delete my {{app_name}} account</a></p><p>If you did not ask for this, ignore this message; nothing will be deleted.</p>",
+            ),
+            Kind::Otp => (
+                "Your {{app_name}} code: {{token}}",
+                "Hello,\n\nYour {{app_name}} code is {{token}}. It works once, for a few minutes.\n\nIf you did not ask for it, ignore this message.\n",
+                "<p>Hello,</p><p>Your {{app_name}} code is <strong>{{token}}</strong>. It works once, for a few minutes.</p><p>If you did not ask for it, ignore this message.</p>",
             ),
             Kind::MagicLink => (
                 "Sign in to {{app_name}}",

@@ -210,6 +210,13 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Records an issue found by a check of the caller's own.
+    pub fn push_issue(&mut self, key: &str, message: &str) {
+        if self.map.is_some() {
+            self.issue(key, message);
+        }
+    }
+
     /// The raw value of a key, for fields with looser schemas.
     pub fn raw(&self, key: &str) -> Option<&'a Value> {
         self.get(key)

@@ -57,7 +57,10 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | EmailMismatch
         | EmailAlreadyVerified
         | ResetPasswordDisabled
-        | ChangeEmailDisabled => StatusCode::BAD_REQUEST,
+        | ChangeEmailDisabled
+        | InvalidOtp
+        | OtpExpired => StatusCode::BAD_REQUEST,
+        TooManyAttempts => StatusCode::FORBIDDEN,
         InvalidUser => StatusCode::UNAUTHORIZED,
         TokenExpired => StatusCode::UNAUTHORIZED,
     }

@@ -9,8 +9,8 @@ use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
 use super::routes::{
-    account, email_verification, jwt, magic_link, ok, password, session, sign_in, sign_out,
-    sign_up, update_user,
+    account, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
+    sign_out, sign_up, update_user,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,12 @@ pub enum Route {
     DeleteUser,
     Token,
     Jwks,
+    OtpSend,
+    OtpCheck,
+    OtpVerifyEmail,
+    OtpSignIn,
+    OtpRequestReset,
+    OtpResetPassword,
     ChangeEmail,
     DeleteUserCallback,
     SignInMagicLink,
@@ -65,6 +71,14 @@ impl Route {
             "/verify-password" if post => Route::VerifyPassword,
             "/change-password" if post => Route::ChangePassword,
             "/delete-user" if post => Route::DeleteUser,
+            "/email-otp/send-verification-otp" if post => Route::OtpSend,
+            "/email-otp/check-verification-otp" if post => Route::OtpCheck,
+            "/email-otp/verify-email" if post => Route::OtpVerifyEmail,
+            "/sign-in/email-otp" if post => Route::OtpSignIn,
+            "/email-otp/request-password-reset" | "/forget-password/email-otp" if post => {
+                Route::OtpRequestReset
+            }
+            "/email-otp/reset-password" if post => Route::OtpResetPassword,
             "/change-email" if post => Route::ChangeEmail,
             "/delete-user/callback" if get => Route::DeleteUserCallback,
             "/sign-in/magic-link" if post => Route::SignInMagicLink,
@@ -106,6 +120,12 @@ impl Route {
             Route::VerifyPassword => update_user::verify_password(app, ex).await,
             Route::ChangePassword => update_user::change_password(app, ex).await,
             Route::DeleteUser => update_user::delete_user(app, ex).await,
+            Route::OtpSend => email_otp::send_verification_otp(app, ex).await,
+            Route::OtpCheck => email_otp::check_verification_otp(app, ex).await,
+            Route::OtpVerifyEmail => email_otp::verify_email(app, ex).await,
+            Route::OtpSignIn => email_otp::sign_in(app, ex).await,
+            Route::OtpRequestReset => email_otp::request_password_reset(app, ex).await,
+            Route::OtpResetPassword => email_otp::reset_password(app, ex).await,
             Route::ChangeEmail => update_user::change_email(app, ex).await,
             Route::DeleteUserCallback => update_user::delete_user_callback(app, ex).await,
             Route::SignInMagicLink => magic_link::sign_in_magic_link(app, ex).await,

@@ -330,6 +330,13 @@ impl Store {
     ) -> StoreResult<Option<User>> {
         dispatch!(self.update_email(user_id, email, verified, now))
     }
+    pub async fn update_verification_value(
+        &self,
+        identifier: &str,
+        value: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self.update_verification_value(identifier, value))
+    }
     pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self.mark_email_verified(user_id, now))
     }

@@ -367,6 +367,15 @@ macro_rules! backend_queries {
                 find_user_by_id(pool, user_id).await
             }
 
+            pub async fn update_verification_value(pool: &Pool, identifier: &str, value: &str) -> StoreResult<()> {
+                sqlx::query(r#"update "verification" set "value" = $1 where "identifier" = $2"#)
+                    .bind(value)
+                    .bind(identifier)
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+
             pub async fn mark_email_verified(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
                 sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
                     .bind(true)

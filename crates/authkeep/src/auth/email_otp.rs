@@ -1,0 +1,219 @@
+//! better-auth's email-otp plugin: six-digit codes mailed for sign-in, email verification and
+//! password reset. Stored as the verification row `<type>-otp-<email>` → `<otp>:<attempts>`,
+//! as better-auth stores them; a wrong guess counts, and too many burn the code.
+
+use chrono::Duration;
+use subtle::ConstantTimeEq;
+
+use super::{Auth, AuthError, ClientInfo, ErrorCode, crypto, email, session};
+use crate::email::{Kind, Values};
+use crate::model::{Session, User, now_ms};
+
+#[derive(Debug, Clone)]
+pub struct OtpPolicy {
+    pub enabled: bool,
+    pub length: usize,
+    pub expires_in: Duration,
+    pub allowed_attempts: u32,
+    pub disable_sign_up: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpType {
+    EmailVerification,
+    SignIn,
+    ForgetPassword,
+}
+
+impl OtpType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "email-verification" => Some(OtpType::EmailVerification),
+            "sign-in" => Some(OtpType::SignIn),
+            "forget-password" => Some(OtpType::ForgetPassword),
+            _ => None,
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            OtpType::EmailVerification => "email-verification",
+            OtpType::SignIn => "sign-in",
+            OtpType::ForgetPassword => "forget-password",
+        }
+    }
+}
+
+fn identifier(kind: OtpType, address: &str) -> String {
+    format!("{}-otp-{address}", kind.as_str())
+}
+
+/// Mails a fresh code. Nothing is stored or sent for an unknown address, except a sign-in code
+/// when sign-up by code is allowed; the answer is the same either way.
+pub async fn send(auth: &Auth, address: &str, kind: OtpType) -> Result<(), AuthError> {
+    let address = email::normalize(address);
+    let user = auth.store.find_user_by_email(&address).await?;
+    if user.is_none() && !(kind == OtpType::SignIn && !auth.otp.disable_sign_up) {
+        return Ok(());
+    }
+    let otp = crypto::random_string(auth.otp.length, b"0123456789");
+    let id = identifier(kind, &address);
+    let now = now_ms();
+    auth.store.consume_verification(&id).await?; // a new code replaces the old one
+    auth.store
+        .insert_verification(&id, &format!("{otp}:0"), now + auth.otp.expires_in, now)
+        .await?;
+    let name = user.as_ref().map_or("", |u| u.name.as_str());
+    auth.mailer.send(
+        Kind::Otp,
+        &address,
+        Values {
+            url: "",
+            name,
+            email: &address,
+            token: &otp,
+            ..Default::default()
+        },
+    );
+    Ok(())
+}
+
+/// Checks a code; with `consume`, a correct code is used up. Wrong codes are counted.
+async fn check(
+    auth: &Auth,
+    address: &str,
+    kind: OtpType,
+    otp: &str,
+    consume: bool,
+) -> Result<(), AuthError> {
+    let id = identifier(kind, &email::normalize(address));
+    let Some((value, expires)) = auth.store.find_verification(&id).await? else {
+        return Err(ErrorCode::InvalidOtp.into());
+    };
+    if expires <= now_ms() {
+        auth.store.consume_verification(&id).await?;
+        return Err(ErrorCode::OtpExpired.into());
+    }
+    let (stored, attempts) = value.rsplit_once(':').unwrap_or((value.as_str(), "0"));
+    let attempts: u32 = attempts.parse().unwrap_or(u32::MAX);
+    if attempts >= auth.otp.allowed_attempts {
+        auth.store.consume_verification(&id).await?;
+        return Err(ErrorCode::TooManyAttempts.into());
+    }
+    if !bool::from(stored.as_bytes().ct_eq(otp.as_bytes())) {
+        auth.store
+            .update_verification_value(&id, &format!("{stored}:{}", attempts + 1))
+            .await?;
+        return Err(ErrorCode::InvalidOtp.into());
+    }
+    if consume && auth.store.consume_verification(&id).await?.is_none() {
+        return Err(ErrorCode::InvalidOtp.into()); // a concurrent request used it first
+    }
+    Ok(())
+}
+
+/// `check-verification-otp`: the code is right and the user exists; the code stays usable.
+pub async fn check_only(
+    auth: &Auth,
+    address: &str,
+    kind: OtpType,
+    otp: &str,
+) -> Result<(), AuthError> {
+    check(auth, address, kind, otp, false).await?;
+    auth.store
+        .find_user_by_email(&email::normalize(address))
+        .await?
+        .ok_or(ErrorCode::UserNotFound)?;
+    Ok(())
+}
+
+/// `email-otp/verify-email`: marks the address verified; signs in with auto sign-in.
+pub async fn verify_email(
+    auth: &Auth,
+    address: &str,
+    otp: &str,
+    client: &ClientInfo,
+) -> Result<(User, Option<Session>), AuthError> {
+    check(auth, address, OtpType::EmailVerification, otp, true).await?;
+    let mut user = auth
+        .store
+        .find_user_by_email(&email::normalize(address))
+        .await?
+        .ok_or(ErrorCode::UserNotFound)?;
+    let now = now_ms();
+    auth.store.mark_email_verified(&user.id, now).await?;
+    user.email_verified = true;
+    user.updated_at = now;
+    let session = if auth.verification.auto_sign_in {
+        Some(session::create(auth, &user.id, client, true).await?)
+    } else {
+        None
+    };
+    Ok((user, session))
+}
+
+/// `sign-in/email-otp`: signs in, creating a verified user on first use (unless sign-up by code
+/// is off); an unverified account loses its unproven ways in, as with magic links.
+pub async fn sign_in(
+    auth: &Auth,
+    address: &str,
+    otp: &str,
+    name: Option<&str>,
+    image: Option<&str>,
+    client: &ClientInfo,
+) -> Result<(User, Session), AuthError> {
+    check(auth, address, OtpType::SignIn, otp, true).await?;
+    let address = email::normalize(address);
+    let now = now_ms();
+    let user = match auth.store.find_user_by_email(&address).await? {
+        Some(u) if u.email_verified => u,
+        Some(mut u) => {
+            auth.store.revoke_unproven_access(&u.id, now).await?;
+            u.email_verified = true;
+            u.updated_at = now;
+            u
+        }
+        None if auth.otp.disable_sign_up => return Err(ErrorCode::InvalidOtp.into()),
+        None => {
+            let u = User {
+                id: crypto::generate_id(),
+                name: name.unwrap_or("").to_owned(),
+                email: address,
+                email_verified: true,
+                image: image.map(str::to_owned),
+                created_at: now,
+                updated_at: now,
+            };
+            auth.store.create_user(&u).await?;
+            u
+        }
+    };
+    let session = session::create(auth, &user.id, client, true).await?;
+    Ok((user, session))
+}
+
+/// `email-otp/reset-password`: sets a new password with a forget-password code.
+pub async fn reset_password(
+    auth: &Auth,
+    address: &str,
+    otp: &str,
+    password: &str,
+) -> Result<(), AuthError> {
+    auth.password.check(password)?;
+    check(auth, address, OtpType::ForgetPassword, otp, true).await?;
+    let user = auth
+        .store
+        .find_user_by_email(&email::normalize(address))
+        .await?
+        .ok_or(ErrorCode::UserNotFound)?;
+    let hash = auth.hasher.hash(password).await?;
+    auth.store
+        .set_password(
+            &user.id,
+            &crypto::generate_id(),
+            &hash,
+            now_ms(),
+            auth.reset.revoke_sessions,
+        )
+        .await?;
+    Ok(())
+}
