@@ -8,6 +8,7 @@ import { getMigrations } from "better-auth/db/migration";
 import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
 import { magicLink } from "better-auth/plugins/magic-link";
+import { emailOTP } from "better-auth/plugins/email-otp";
 import nodemailer from "nodemailer";
 
 const port = Number(process.env.PORT);
@@ -38,7 +39,12 @@ const auth = betterAuth({
   ...emailOptions,
   user: { deleteUser: { enabled: true } },
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
-  plugins: [bearer(), jwt(), ...(smtpPort ? [magicLink({ sendMagicLink: async ({ email, url }) => mail(email, "Sign in", url) })] : [])],
+  plugins: [bearer(), jwt(), ...(smtpPort
+    ? [
+        magicLink({ sendMagicLink: async ({ email, url }) => mail(email, "Sign in", url) }),
+        emailOTP({ sendVerificationOTP: async ({ email, otp }) => mail(email, `Your code ${otp}`, otp) }),
+      ]
+    : [])],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });

@@ -1,7 +1,7 @@
 // A "browser" for better-auth's real client in Node: it keeps cookies, sends an Origin like a
 // browser does, and records every exchange so two servers' answers can be compared.
 import { createAuthClient } from "better-auth/client";
-import { jwtClient, magicLinkClient } from "better-auth/client/plugins";
+import { emailOTPClient, jwtClient, magicLinkClient } from "better-auth/client/plugins";
 
 const RECORDED_HEADERS = ["content-type", "cache-control", "pragma", "location", "set-auth-token", "set-auth-jwt"];
 
@@ -13,7 +13,7 @@ export class Browser {
     this.transcript = [];
     this.client = createAuthClient({
       baseURL: server.baseURL,
-      plugins: [jwtClient(), magicLinkClient()],
+      plugins: [jwtClient(), magicLinkClient(), emailOTPClient()],
       fetchOptions: { customFetchImpl: (url, init) => this.fetch(url, init) },
     });
   }

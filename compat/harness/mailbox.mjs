@@ -41,5 +41,13 @@ export async function startMailbox() {
     return url;
   }
 
-  return { port, next, link, messages, close: () => new Promise((r) => server.close(r)) };
+  /** The six-digit code in the subject of the next message to `to`. */
+  async function code(to) {
+    const m = await next(to);
+    const found = /\b(\d{6})\b/.exec(m.subject ?? "")?.[1];
+    if (!found) throw new Error(`no code in mail to ${to}: ${m.subject}`);
+    return found;
+  }
+
+  return { port, next, link, code, messages, close: () => new Promise((r) => server.close(r)) };
 }

@@ -102,6 +102,7 @@ export function authkeepEmailEnv(smtpPort) {
     AUTHKEEP_EMAIL_VERIFICATION__SEND_ON_SIGN_UP: "true",
     AUTHKEEP_EMAIL_VERIFICATION__AUTO_SIGN_IN_AFTER_VERIFICATION: "true",
     AUTHKEEP_MAGIC_LINK__ENABLED: "true",
+    AUTHKEEP_EMAIL_OTP__ENABLED: "true",
   };
 }
 

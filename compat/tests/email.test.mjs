@@ -76,6 +76,29 @@ const scenarios = [
       return b.transcript;
     },
   },
+  {
+    name: "email OTP: sign-in, attempts, verification and reset",
+    async run(server) {
+      const b = new Browser(server);
+      assert.deepEqual((await b.client.emailOtp.sendVerificationOtp({ email: "o@example.com", type: "sign-in" })).data, { success: true });
+      const code = await mailbox.code("o@example.com");
+      const wrong = code === "000000" ? "111111" : "000000";
+      assert.equal((await b.client.signIn.emailOtp({ email: "o@example.com", otp: wrong })).error.code, "INVALID_OTP");
+      const inn = await b.client.signIn.emailOtp({ email: "o@example.com", otp: code });
+      assert.equal(inn.data.user.emailVerified, true);
+      assert.equal((await b.client.getSession()).data.user.email, "o@example.com");
+      await b.client.emailOtp.sendVerificationOtp({ email: "o@example.com", type: "sign-in" });
+      const burnt = await mailbox.code("o@example.com");
+      const bad = burnt === "000000" ? "111111" : "000000";
+      for (let i = 0; i < 3; i++) await b.client.signIn.emailOtp({ email: "o@example.com", otp: bad });
+      assert.equal((await b.client.signIn.emailOtp({ email: "o@example.com", otp: burnt })).error.code, "TOO_MANY_ATTEMPTS");
+      await b.client.emailOtp.requestPasswordReset({ email: "o@example.com" });
+      const resetCode = await mailbox.code("o@example.com");
+      assert.deepEqual((await b.client.emailOtp.resetPassword({ email: "o@example.com", otp: resetCode, password: "otp-password-1" })).data, { success: true });
+      assert.equal((await new Browser(server).client.signIn.email({ email: "o@example.com", password: "otp-password-1" })).error, null);
+      return b.transcript;
+    },
+  },
 ];
 
 describe("email flows: authkeep and better-auth answer alike", () => {

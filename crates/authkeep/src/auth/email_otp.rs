@@ -52,7 +52,8 @@ fn identifier(kind: OtpType, address: &str) -> String {
 pub async fn send(auth: &Auth, address: &str, kind: OtpType) -> Result<(), AuthError> {
     let address = email::normalize(address);
     let user = auth.store.find_user_by_email(&address).await?;
-    if user.is_none() && !(kind == OtpType::SignIn && !auth.otp.disable_sign_up) {
+    let may_sign_up = kind == OtpType::SignIn && !auth.otp.disable_sign_up;
+    if user.is_none() && !may_sign_up {
         return Ok(());
     }
     let otp = crypto::random_string(auth.otp.length, b"0123456789");
