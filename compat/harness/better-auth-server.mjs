@@ -23,6 +23,10 @@ const emailOptions = smtpPort
         requireEmailVerification: true,
         sendResetPassword: async ({ user, url }) => mail(user.email, "Reset your password", url),
       },
+      user: {
+        deleteUser: { enabled: true, sendDeleteAccountVerification: async ({ user, url }) => mail(user.email, "Delete your account", url) },
+        changeEmail: { enabled: true },
+      },
       emailVerification: {
         sendOnSignUp: true,
         autoSignInAfterVerification: true,
@@ -37,7 +41,7 @@ const auth = betterAuth({
   database: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
   emailAndPassword: { enabled: true },
   ...emailOptions,
-  user: { deleteUser: { enabled: true } },
+  user: emailOptions.user ?? { deleteUser: { enabled: true } },
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
   plugins: [bearer(), jwt(), ...(smtpPort
     ? [

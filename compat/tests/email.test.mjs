@@ -99,6 +99,38 @@ const scenarios = [
       return b.transcript;
     },
   },
+  {
+    name: "change of email, confirmed by the new address",
+    async run(server) {
+      const b = await verifiedUser(server, "c1@example.com");
+      b.transcript.length = 0;
+      assert.equal((await b.client.changeEmail({ newEmail: "c1@example.com" })).error.message, "Email is the same");
+      assert.deepEqual((await b.client.changeEmail({ newEmail: "c2@example.com", callbackURL: "/profile" })).data, { status: true });
+      const r = await b.fetch(await mailbox.link("c2@example.com"));
+      assert.equal(r.status, 302);
+      assert.equal(r.headers.get("location"), "/profile");
+      const user = (await b.client.getSession()).data.user;
+      assert.equal(user.email, "c2@example.com");
+      assert.equal(user.emailVerified, true);
+      return b.transcript;
+    },
+  },
+  {
+    name: "account deletion, confirmed by email",
+    async run(server) {
+      const b = await verifiedUser(server, "d1@example.com");
+      b.transcript.length = 0;
+      const asked = await b.client.deleteUser({ callbackURL: "/bye" });
+      assert.deepEqual(asked.data, { success: true, message: "Verification email sent" });
+      const link = await mailbox.link("d1@example.com");
+      assert.match(link, /\/delete-user\/callback\?token=[a-z0-9]+&callbackURL=%2Fbye$/);
+      const r = await b.fetch(link);
+      assert.equal(r.status, 302);
+      assert.equal(r.headers.get("location"), "/bye");
+      assert.equal((await b.client.getSession()).data, null);
+      return b.transcript;
+    },
+  },
 ];
 
 describe("email flows: authkeep and better-auth answer alike", () => {

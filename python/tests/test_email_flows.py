@@ -386,3 +386,41 @@ def test_otp_request_validation(mail_server):
     assert (r.status_code, r.json()) == (400, {"message": "Invalid OTP type"})
     r = httpx.post(f"{api}/email-otp/send-verification-otp", json={"email": new_email(), "type": "forget-password"})
     assert r.json() == {"success": True}, "an unknown address gets the same answer"
+
+
+class Refusing:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # aiosmtpd hook
+        return "550 5.1.1 mailbox unavailable"
+
+
+def test_a_refusing_smtp_server_leaves_nothing_half_done(database_url):
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    s = start_server(database_url, AUTHKEEP_EMAIL__SMTP_URL=f"smtp://127.0.0.1:{controller.port}", AUTHKEEP_EMAIL_VERIFICATION__REQUIRED="true")
+    try:
+        addr = new_email()
+        r = sign_up(s, addr)
+        assert r.status_code == 200 and r.json()["token"] is None
+        assert httpx.post(f"{s.api}/sign-in/email", json={"email": addr, "password": "password1234"}).status_code == 403, "still unverified, no session"
+        r = httpx.post(f"{s.api}/request-password-reset", json={"email": addr})
+        assert r.status_code == 200
+    finally:
+        s.proc.terminate()
+        s.proc.wait(10)
+        controller.stop()
+
+
+def test_tokens_only_work_for_their_own_flow(mail_server, inbox):
+    box, _ = inbox
+    addr = new_email()
+    api = mail_server.api
+    sign_up(mail_server, addr)
+    verification_token = re.search(r"token=([^&]+)", box.link(addr)).group(1)
+    r = httpx.post(f"{api}/reset-password", json={"newPassword": "sneaky-password", "token": verification_token})
+    assert r.json()["code"] == "INVALID_TOKEN", "a verification token does not reset a password"
+    httpx.post(f"{api}/request-password-reset", json={"email": addr})
+    reset_token = box.link(addr).split("/reset-password/")[1].split("?")[0]
+    r = httpx.get(f"{api}/verify-email", params={"token": reset_token})
+    assert r.json()["code"] == "INVALID_TOKEN", "a reset token does not verify an email"
+    r = httpx.get(f"{api}/magic-link/verify", params={"token": reset_token})
+    assert r.json()["code"] == "INVALID_TOKEN"
