@@ -18,6 +18,27 @@ pub struct User {
     pub id: String,
 }
 
+impl User {
+    /// A new user with a fresh id, created and updated `now`.
+    pub fn new(
+        name: String,
+        email: String,
+        image: Option<String>,
+        email_verified: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        User {
+            id: crate::auth::crypto::generate_id(),
+            name,
+            email,
+            email_verified,
+            image,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 #[sqlx(rename_all = "camelCase")]

@@ -175,15 +175,13 @@ pub async fn sign_in(
         }
         None if auth.otp.disable_sign_up => return Err(ErrorCode::InvalidOtp.into()),
         None => {
-            let u = User {
-                id: crypto::generate_id(),
-                name: name.unwrap_or("").to_owned(),
-                email: address,
-                email_verified: true,
-                image: image.map(str::to_owned),
-                created_at: now,
-                updated_at: now,
-            };
+            let u = User::new(
+                name.unwrap_or("").to_owned(),
+                address,
+                image.map(str::to_owned),
+                true,
+                now,
+            );
             auth.store.create_user(&u).await?;
             u
         }
@@ -206,15 +204,5 @@ pub async fn reset_password(
         .find_user_by_email(&email::normalize(address))
         .await?
         .ok_or(ErrorCode::UserNotFound)?;
-    let hash = auth.hasher.hash(password).await?;
-    auth.store
-        .set_password(
-            &user.id,
-            &crypto::generate_id(),
-            &hash,
-            now_ms(),
-            auth.reset.revoke_sessions,
-        )
-        .await?;
-    Ok(())
+    super::password_reset::set_new_password(auth, &user.id, password).await
 }

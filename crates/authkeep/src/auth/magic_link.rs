@@ -133,15 +133,13 @@ pub async fn verify(
             return Ok(Err(LinkError::NewUserSignupDisabled));
         }
         None => {
-            let user = User {
-                id: crypto::generate_id(),
-                name: value["name"].as_str().unwrap_or("").to_owned(),
-                email: address.to_owned(),
-                email_verified: true,
-                image: None,
-                created_at: now,
-                updated_at: now,
-            };
+            let user = User::new(
+                value["name"].as_str().unwrap_or("").to_owned(),
+                address.to_owned(),
+                None,
+                true,
+                now,
+            );
             auth.store.create_user(&user).await?;
             (user, true)
         }

@@ -94,15 +94,16 @@ pub async fn reset(auth: &Auth, token: &str, new_password: &str) -> Result<(), A
         .find_user_by_id(&user_id)
         .await?
         .ok_or(ErrorCode::UserNotFound)?;
-    let hash = auth.hasher.hash(new_password).await?;
+    set_new_password(auth, &user.id, new_password).await
+}
+
+/// Hashes and stores a new password for a user proven by a reset token or code (creating the
+/// credential account if missing), signing them out everywhere when so configured.
+pub async fn set_new_password(auth: &Auth, user_id: &str, password: &str) -> Result<(), AuthError> {
+    let hash = auth.hasher.hash(password).await?;
+    let (account_id, revoke) = (crypto::generate_id(), auth.reset.revoke_sessions);
     auth.store
-        .set_password(
-            &user.id,
-            &crypto::generate_id(),
-            &hash,
-            now_ms(),
-            auth.reset.revoke_sessions,
-        )
+        .set_password(user_id, &account_id, &hash, now_ms(), revoke)
         .await?;
     Ok(())
 }

@@ -35,29 +35,12 @@ pub async fn sign_up_email(
             // As better-auth: when sign-up cannot sign anyone in, a taken address gets the same
             // answer as a free one (a user that was never stored), so it cannot be probed.
             let _ = auth.hasher.hash(&input.password).await?;
-            let ghost = User {
-                id: crypto::generate_id(),
-                name: input.name,
-                email,
-                email_verified: false,
-                image: input.image,
-                created_at: now,
-                updated_at: now,
-            };
-            return Ok((ghost, None));
+            return Ok((User::new(input.name, email, input.image, false, now), None));
         }
         return Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into());
     }
     let hash = auth.hasher.hash(&input.password).await?;
-    let user = User {
-        id: crypto::generate_id(),
-        name: input.name,
-        email,
-        email_verified: false,
-        image: input.image,
-        created_at: now,
-        updated_at: now,
-    };
+    let user = User::new(input.name, email, input.image, false, now);
     let account = Account {
         id: crypto::generate_id(),
         account_id: user.id.clone(),

@@ -70,6 +70,40 @@ macro_rules! backend_queries {
                 Ok(sqlx::query_as(sql).bind(id).fetch_optional(pool).await?)
             }
 
+            async fn insert_user(conn: &mut Conn, u: &User) -> StoreResult<()> {
+                sqlx::query(
+                    r#"insert into "user" ("id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt")
+                       values ($1, $2, $3, $4, $5, $6, $7)"#,
+                )
+                .bind(&u.id)
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(u.email_verified)
+                .bind(&u.image)
+                .bind($ts(u.created_at))
+                .bind($ts(u.updated_at))
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_account(conn: &mut Conn, a: &Account) -> StoreResult<()> {
+                sqlx::query(
+                    r#"insert into "account" ("id", "accountId", "providerId", "userId", "password", "createdAt", "updatedAt")
+                       values ($1, $2, $3, $4, $5, $6, $7)"#,
+                )
+                .bind(&a.id)
+                .bind(&a.account_id)
+                .bind(&a.provider_id)
+                .bind(&a.user_id)
+                .bind(&a.password)
+                .bind($ts(a.created_at))
+                .bind($ts(a.updated_at))
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
             async fn insert_session(conn: &mut Conn, s: &Session) -> StoreResult<()> {
                 sqlx::query(
                     r#"insert into "session" ("id", "token", "userId", "expiresAt", "ipAddress", "userAgent", "createdAt", "updatedAt")
@@ -95,32 +129,8 @@ macro_rules! backend_queries {
                 session: Option<&Session>,
             ) -> StoreResult<()> {
                 let mut tx = pool.begin().await?;
-                sqlx::query(
-                    r#"insert into "user" ("id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt")
-                       values ($1, $2, $3, $4, $5, $6, $7)"#,
-                )
-                .bind(&u.id)
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(u.email_verified)
-                .bind(&u.image)
-                .bind($ts(u.created_at))
-                .bind($ts(u.updated_at))
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    r#"insert into "account" ("id", "accountId", "providerId", "userId", "password", "createdAt", "updatedAt")
-                       values ($1, $2, $3, $4, $5, $6, $7)"#,
-                )
-                .bind(&a.id)
-                .bind(&a.account_id)
-                .bind(&a.provider_id)
-                .bind(&a.user_id)
-                .bind(&a.password)
-                .bind($ts(a.created_at))
-                .bind($ts(a.updated_at))
-                .execute(&mut *tx)
-                .await?;
+                insert_user(&mut tx, u).await?;
+                insert_account(&mut tx, a).await?;
                 if let Some(s) = session {
                     insert_session(&mut tx, s).await?;
                 }
@@ -320,20 +330,8 @@ macro_rules! backend_queries {
             }
 
             pub async fn create_user(pool: &Pool, u: &User) -> StoreResult<()> {
-                sqlx::query(
-                    r#"insert into "user" ("id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt")
-                       values ($1, $2, $3, $4, $5, $6, $7)"#,
-                )
-                .bind(&u.id)
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(u.email_verified)
-                .bind(&u.image)
-                .bind($ts(u.created_at))
-                .bind($ts(u.updated_at))
-                .execute(pool)
-                .await?;
-                Ok(())
+                let mut conn = pool.acquire().await?;
+                insert_user(&mut conn, u).await
             }
 
             pub async fn revoke_unproven_access(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -405,19 +403,17 @@ macro_rules! backend_queries {
                 .execute(&mut *tx)
                 .await?;
                 if updated.rows_affected() == 0 {
-                    sqlx::query(
-                        r#"insert into "account" ("id", "accountId", "providerId", "userId", "password", "createdAt", "updatedAt")
-                           values ($1, $2, $3, $4, $5, $6, $7)"#,
-                    )
-                    .bind(new_account_id)
-                    .bind(user_id)
-                    .bind(CREDENTIAL_PROVIDER)
-                    .bind(user_id)
-                    .bind(hash)
-                    .bind($ts(now))
-                    .bind($ts(now))
-                    .execute(&mut *tx)
-                    .await?;
+                    let account = Account {
+                        id: new_account_id.to_owned(),
+                        account_id: user_id.to_owned(),
+                        provider_id: CREDENTIAL_PROVIDER.to_owned(),
+                        user_id: user_id.to_owned(),
+                        password: Some(hash.to_owned()),
+                        scope: None,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    insert_account(&mut tx, &account).await?;
                 }
                 if revoke_sessions {
                     sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
