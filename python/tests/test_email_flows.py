@@ -424,3 +424,28 @@ def test_tokens_only_work_for_their_own_flow(mail_server, inbox):
     assert r.json()["code"] == "INVALID_TOKEN", "a reset token does not verify an email"
     r = httpx.get(f"{api}/magic-link/verify", params={"token": reset_token})
     assert r.json()["code"] == "INVALID_TOKEN"
+
+
+class Slow:
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd hook
+        import asyncio
+
+        await asyncio.sleep(6)
+        return "250 OK"
+
+
+def test_a_slow_smtp_server_never_holds_a_request(database_url):
+    controller = Controller(Slow(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    s = start_server(database_url, AUTHKEEP_EMAIL__SMTP_URL=f"smtp://127.0.0.1:{controller.port}", AUTHKEEP_EMAIL__TIMEOUT="2")
+    try:
+        addr = new_email()
+        assert sign_up(s, addr).status_code == 200
+        started = time.monotonic()
+        assert httpx.post(f"{s.api}/request-password-reset", json={"email": addr}).status_code == 200
+        assert httpx.post(f"{s.api}/send-verification-email", json={"email": addr}).status_code == 200
+        assert time.monotonic() - started < 2.5, "both answered without waiting for the SMTP server"
+    finally:
+        s.proc.terminate()
+        s.proc.wait(10)
+        controller.stop()
