@@ -1,5 +1,5 @@
 // A real better-auth server, configured like authkeep's defaults (bearer and jwt plugins on), for differential tests.
-// Env: PORT, DATABASE_URL (PostgreSQL), BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list).
+// Env: PORT, DATABASE_URL (PostgreSQL) or SQLITE_PATH, BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list), SMTP_PORT.
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -38,7 +38,10 @@ const baseURL = `http://127.0.0.1:${port}`;
 const auth = betterAuth({
   baseURL,
   secret: process.env.BETTER_AUTH_SECRET,
-  database: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
+  // PostgreSQL, or a SQLite file (SQLITE_PATH) for the shared-file test.
+  database: process.env.SQLITE_PATH
+    ? new (await import("better-sqlite3")).default(process.env.SQLITE_PATH)
+    : new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
   emailAndPassword: { enabled: true },
   ...emailOptions,
   user: emailOptions.user ?? { deleteUser: { enabled: true } },

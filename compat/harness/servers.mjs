@@ -108,13 +108,13 @@ export function authkeepEmailEnv(smtpPort) {
   };
 }
 
-/** A real better-auth 1.7.25 server on PostgreSQL. */
+/** A real better-auth 1.7.25 server on PostgreSQL (or SQLite with `env.SQLITE_PATH`). */
 export async function startBetterAuth({ databaseUrl, env = {} }) {
   const port = await freePort();
   return launch(process.execPath, [path.join(here, "better-auth-server.mjs")], {
     ...env,
     PORT: String(port),
-    DATABASE_URL: databaseUrl,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     BETTER_AUTH_SECRET: SECRET,
     TRUSTED_ORIGINS: TRUSTED,
   }, "better-auth");
