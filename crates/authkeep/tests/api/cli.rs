@@ -269,3 +269,49 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
         "access log lines are there"
     );
 }
+
+#[tokio::test]
+async fn serve_reads_the_config_file_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("custom.toml");
+    std::fs::write(
+        &config,
+        "[email]\nfrom = \"Acme <no-reply@acme.test>\"\n[email_verification]\nrequired = true\nsend_on_sign_up = true\n\
+         auto_sign_in_after_verification = true\n[magic_link]\nenabled = true\n",
+    )
+    .unwrap();
+    let mut cmd = authkeep(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config);
+    let (mut child, addr, logs) = start(cmd);
+    assert!(
+        logs.iter().any(|l| l.contains("log (messages are printed")),
+        "says mail goes to the log: {logs:?}"
+    );
+    let http = reqwest::Client::new();
+    let api = format!("http://{addr}/api/auth");
+    let r = http
+        .post(format!("{api}/sign-in/magic-link"))
+        .json(&serde_json::json!({"email": "cfg@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "magic links are on, as the file says");
+    let body =
+        serde_json::json!({"name": "Cfg", "email": "cfg2@example.com", "password": "password1234"});
+    let r: serde_json::Value = http
+        .post(format!("{api}/sign-up/email"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        r["token"].is_null(),
+        "verification is required, as the file says"
+    );
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
