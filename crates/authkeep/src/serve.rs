@@ -29,7 +29,7 @@ pub async fn build_app(cfg: &Config) -> anyhow::Result<Arc<App>> {
     let secret = crate::secret::resolve(cfg)?;
     let store = open_store(cfg).await?;
     let hasher = Hasher::new(system_memory_bytes());
-    let mailer = crate::email::Mailer::from_config(&cfg.email)?;
+    let mailer = crate::email::Mailer::from_config(&cfg.email, cfg.is_production())?;
     tracing::info!(transport = mailer.describe(), "email");
     let auth = Auth::new(store, hasher, cfg, &secret, mailer);
     Ok(Arc::new(App::new(auth, cfg, secret)))

@@ -17,7 +17,11 @@ pub use templates::{Kind, Values};
 
 #[derive(Debug, Clone)]
 enum Transport {
-    Log,
+    /// Prints each message; with `reveal`, its body and link too (development only: links
+    /// carry sign-in and reset tokens, which must never reach production logs).
+    Log {
+        reveal: bool,
+    },
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -38,14 +42,17 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn from_config(cfg: &EmailConfig) -> Result<Mailer, MailError> {
+    /// `production` hides message bodies (and so their tokens) from the log transport.
+    pub fn from_config(cfg: &EmailConfig, production: bool) -> Result<Mailer, MailError> {
         let from: Mailbox = cfg
             .from
             .parse()
             .map_err(|e| MailError::Config(format!("from {:?}: {e}", cfg.from)))?;
         let timeout = Duration::from_secs(cfg.timeout.max(1));
         let transport = if cfg.smtp_url.expose().trim().is_empty() {
-            Transport::Log
+            Transport::Log {
+                reveal: !production,
+            }
         } else {
             let builder =
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(cfg.smtp_url.expose().trim())
@@ -66,8 +73,11 @@ impl Mailer {
     /// Where mail goes, for the startup log (never the password).
     pub fn describe(&self) -> &'static str {
         match self.transport {
-            Transport::Log => {
+            Transport::Log { reveal: true } => {
                 "log (messages are printed to the log; set [email] smtp_url to deliver them)"
+            }
+            Transport::Log { reveal: false } => {
+                "log (NOT delivered; production logs omit bodies and links; set [email] smtp_url)"
             }
             Transport::Smtp(_) => "smtp",
         }
@@ -97,9 +107,15 @@ impl Mailer {
 
     async fn deliver(&self, to: &str, r: templates::Rendered) -> Result<(), String> {
         match &self.transport {
-            Transport::Log => {
-                // Development only: the whole point is to show the link.
+            Transport::Log { reveal: true } => {
+                // Development: the whole point is to show the link.
                 tracing::warn!(to, subject = %r.subject, body = %r.text, "email (log transport)");
+                Ok(())
+            }
+            Transport::Log { reveal: false } => {
+                // Not even the subject: a one-time code's subject carries the code.
+                let _ = r;
+                tracing::warn!("email not delivered: no SMTP server is configured");
                 Ok(())
             }
             Transport::Smtp(smtp) => {

@@ -248,6 +248,15 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The log transport is the default; in production it must not print reset links.
+    let r = http
+        .post(format!("{api}/request-password-reset"))
+        .json(&serde_json::json!({"email": "logs@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
     while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
@@ -264,6 +273,14 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     assert!(!all.contains(password), "a password reached the logs");
     assert!(!all.contains(secret), "the secret reached the logs");
     assert!(!all.contains(&token), "a session token reached the logs");
+    assert!(
+        !all.contains("reset-password/"),
+        "a reset link reached the logs"
+    );
+    assert!(
+        all.contains("email not delivered"),
+        "the undelivered mail is reported"
+    );
     assert!(
         all.contains("\"status\":200") || all.contains("\"status\": 200"),
         "access log lines are there"
