@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::{Auth, AuthError, ClientInfo, ErrorCode, session};
-use crate::email::{Kind, Values};
+use crate::email::Kind;
 use crate::model::{Session, User, now_ms};
 
 fn mac(secret: &str) -> Hmac<Sha256> {
@@ -82,17 +82,8 @@ pub fn send(auth: &Auth, user: &User, callback: Option<&str>) {
         auth.api_url,
         urlencoding(callback)
     );
-    auth.mailer.send(
-        Kind::VerifyEmail,
-        &user.email,
-        Values {
-            url: &url,
-            name: &user.name,
-            email: &user.email,
-            token: &token,
-            ..Default::default()
-        },
-    );
+    auth.mailer
+        .send_to_user(Kind::VerifyEmail, &user, &url, &token);
 }
 
 pub fn urlencoding(s: &str) -> String {

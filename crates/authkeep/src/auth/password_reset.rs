@@ -6,7 +6,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 
 use super::{Auth, AuthError, ErrorCode, crypto};
-use crate::email::{Kind, Values};
+use crate::email::Kind;
 use crate::model::now_ms;
 
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -48,17 +48,8 @@ pub async fn request(auth: &Auth, email: &str, redirect_to: Option<&str>) -> Res
             "{}/reset-password/{token}?callbackURL={callback}",
             auth.api_url
         );
-        auth.mailer.send(
-            Kind::ResetPassword,
-            &user.email,
-            Values {
-                url: &url,
-                name: &user.name,
-                email: &user.email,
-                token: &token,
-                ..Default::default()
-            },
-        );
+        auth.mailer
+            .send_to_user(Kind::ResetPassword, &user, &url, &token);
         Ok(())
     }
     .await;

@@ -102,15 +102,8 @@ pub async fn request_deletion(
         "{}/delete-user/callback?token={token}&callbackURL={callback}",
         auth.api_url
     );
-    let values = crate::email::Values {
-        url: &url,
-        name: &user.name,
-        email: &user.email,
-        token: &token,
-        ..Default::default()
-    };
     auth.mailer
-        .send(crate::email::Kind::DeleteAccount, &user.email, values);
+        .send_to_user(crate::email::Kind::DeleteAccount, user, &url, &token);
     Ok(())
 }
 

@@ -83,6 +83,18 @@ impl Mailer {
         }
     }
 
+    /// Mails `user` a message of `kind` carrying `url` (and `token`, for templates that show it).
+    pub fn send_to_user(&self, kind: Kind, user: &crate::model::User, url: &str, token: &str) {
+        let values = Values {
+            url,
+            name: &user.name,
+            email: &user.email,
+            token,
+            ..Default::default()
+        };
+        self.send(kind, &user.email, values);
+    }
+
     /// Queues a message; returns at once. The send gets `timeout` to finish.
     pub fn send(&self, kind: Kind, to: &str, values: Values<'_>) {
         let values = Values {
