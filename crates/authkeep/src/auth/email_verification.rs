@@ -83,7 +83,7 @@ pub fn send(auth: &Auth, user: &User, callback: Option<&str>) {
         urlencoding(callback)
     );
     auth.mailer
-        .send_to_user(Kind::VerifyEmail, &user, &url, &token);
+        .send_to_user(Kind::VerifyEmail, user, &url, &token);
 }
 
 pub fn urlencoding(s: &str) -> String {
