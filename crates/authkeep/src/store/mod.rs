@@ -135,13 +135,6 @@ impl Store {
         }
     }
 
-    pub fn backend(&self) -> Backend {
-        match self {
-            Store::Postgres(_) => Backend::Postgres,
-            Store::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         match self {
             Store::Postgres(_) => &PG_MIGRATOR,

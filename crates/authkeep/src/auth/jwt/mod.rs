@@ -194,9 +194,4 @@ impl Jwt {
             .collect();
         Ok(json!({ "keys": keys }))
     }
-
-    /// Forgets the cached signing key (after rotation by another replica, or in tests).
-    pub async fn forget_cached_key(&self) {
-        *self.current.lock().await = None;
-    }
 }
