@@ -1,4 +1,5 @@
 //! Black-box tests: a real server over a real database (SQLite and PostgreSQL), driven over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)] // test code: a panic is a failed test
 
 mod helpers;
 
