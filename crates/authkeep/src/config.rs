@@ -44,6 +44,7 @@ pub struct Config {
     pub password_reset: PasswordResetConfig,
     pub magic_link: MagicLinkConfig,
     pub email_otp: EmailOtpConfig,
+    pub verification: VerificationConfig,
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -240,6 +241,26 @@ impl Default for EmailOtpConfig {
     }
 }
 
+/// The `verification` table: links and codes waiting to be used.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerificationConfig {
+    /// Seconds between sweeps that delete expired verification rows; 0 turns the sweep off.
+    pub purge_interval: u64,
+    /// Links or codes of one kind that may be outstanding for one address; older ones are
+    /// withdrawn when a new one is sent.
+    pub max_outstanding_per_address: u32,
+}
+
+impl Default for VerificationConfig {
+    fn default() -> Self {
+        Self {
+            purge_interval: 300,
+            max_outstanding_per_address: 5,
+        }
+    }
+}
+
 /// better-auth's jwt plugin: `GET /token`, `GET /jwks` and the `set-auth-jwt` header.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -332,6 +353,7 @@ impl Default for Config {
             password_reset: PasswordResetConfig::default(),
             magic_link: MagicLinkConfig::default(),
             email_otp: EmailOtpConfig::default(),
+            verification: VerificationConfig::default(),
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),

@@ -108,6 +108,42 @@ impl From<Account> for AccountInfo {
     }
 }
 
+/// A row of better-auth's `verification` table: a link's or code's secret part (in
+/// `identifier` or `value`, depending on the flow) waiting to be used.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[sqlx(rename_all = "camelCase")]
+pub struct Verification {
+    pub id: String,
+    pub identifier: String,
+    pub value: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Verification {
+    /// A new row with a fresh id, valid for `lifetime` from `now`.
+    pub fn new(
+        identifier: String,
+        value: String,
+        now: DateTime<Utc>,
+        lifetime: chrono::Duration,
+    ) -> Self {
+        Verification {
+            id: crate::auth::crypto::generate_id(),
+            identifier,
+            value,
+            expires_at: now + lifetime,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at <= now
+    }
+}
+
 /// A row of better-auth's `jwks` table: a JWT signing key pair.
 #[derive(Debug, Clone, sqlx::FromRow)]
 #[sqlx(rename_all = "camelCase")]

@@ -51,12 +51,39 @@ pub async fn run(
         "authkeep is serving better-auth's API"
     );
     let store = app.auth.store.clone();
+    let sweeper = (cfg.verification.purge_interval > 0).then(|| {
+        tokio::spawn(purge_expired_verifications(
+            store.clone(),
+            std::time::Duration::from_secs(cfg.verification.purge_interval),
+        ))
+    });
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown)
         .await?;
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Deletes expired links and codes every `every`, so abandoned ones do not pile up. Each replica
+/// runs its own sweep; they are idempotent. A failed sweep is logged and retried next time.
+async fn purge_expired_verifications(store: Store, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store
+            .delete_expired_verifications(crate::model::now_ms())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired verification rows"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired verification rows"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

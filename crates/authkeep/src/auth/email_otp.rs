@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::{Auth, AuthError, ClientInfo, ErrorCode, crypto, email, session};
 use crate::email::{Kind, Values};
-use crate::model::{Session, User, now_ms};
+use crate::model::{Session, User, Verification, now_ms};
 
 #[derive(Debug, Clone)]
 pub struct OtpPolicy {
@@ -48,37 +48,49 @@ fn identifier(kind: OtpType, address: &str) -> String {
 }
 
 /// Mails a fresh code. Nothing is stored or sent for an unknown address, except a sign-in code
-/// when sign-up by code is allowed; the answer is the same either way.
+/// when sign-up by code is allowed; the answer, and the time it takes, are the same either way.
 pub async fn send(auth: &Auth, address: &str, kind: OtpType) -> Result<(), AuthError> {
-    let address = email::normalize(address);
-    let user = auth.store.find_user_by_email(&address).await?;
-    let may_sign_up = kind == OtpType::SignIn && !auth.otp.disable_sign_up;
-    if user.is_none() && !may_sign_up {
-        return Ok(());
-    }
-    let otp = crypto::random_string(auth.otp.length, b"0123456789");
-    let id = identifier(kind, &address);
-    let now = now_ms();
-    auth.store.consume_verification(&id).await?; // a new code replaces the old one
-    auth.store
-        .insert_verification(&id, &format!("{otp}:0"), now + auth.otp.expires_in, now)
-        .await?;
-    let name = user.as_ref().map_or("", |u| u.name.as_str());
-    auth.mailer.send(
-        Kind::Otp,
-        &address,
-        Values {
-            url: "",
-            name,
-            email: &address,
-            token: &otp,
-            ..Default::default()
-        },
-    );
-    Ok(())
+    super::at_least(RESPONSE_FLOOR, async {
+        let address = email::normalize(address);
+        let user = auth.store.find_user_by_email(&address).await?;
+        let may_sign_up = kind == OtpType::SignIn && !auth.otp.disable_sign_up;
+        if user.is_none() && !may_sign_up {
+            return Ok(());
+        }
+        let otp = crypto::random_string(auth.otp.length, b"0123456789");
+        let id = identifier(kind, &address);
+        auth.store.consume_verification(&id).await?; // a new code replaces the old one
+        let row = Verification::new(id, format!("{otp}:0"), now_ms(), auth.otp.expires_in);
+        auth.store.insert_verification(&row).await?;
+        let name = user.as_ref().map_or("", |u| u.name.as_str());
+        auth.mailer.send(
+            Kind::Otp,
+            &address,
+            Values {
+                url: "",
+                name,
+                email: &address,
+                token: &otp,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    })
+    .await
 }
 
-/// Checks a code; with `consume`, a correct code is used up. Wrong codes are counted.
+/// Every send takes at least this long, so its timing does not say whether the address has an
+/// account (the mail itself goes out in the background).
+const RESPONSE_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A code guess changes the stored row (`<otp>:<attempts>`) only by compare-and-swap; a guess
+/// that loses a race re-reads the row and is judged again, so concurrent guesses count exactly
+/// as sequential ones would. Each lost race means another request changed the row, and there
+/// are only so many changes before the code is used or burnt, so a few rounds always suffice.
+const MAX_ROUNDS: usize = 16;
+
+/// Checks a code; with `consume`, a correct code is used up. Wrong codes are counted, and once
+/// `allowed_attempts` of them have been counted the code is burnt.
 async fn check(
     auth: &Auth,
     address: &str,
@@ -87,29 +99,46 @@ async fn check(
     consume: bool,
 ) -> Result<(), AuthError> {
     let id = identifier(kind, &email::normalize(address));
-    let Some((value, expires)) = auth.store.find_verification(&id).await? else {
-        return Err(ErrorCode::InvalidOtp.into());
-    };
-    if expires <= now_ms() {
-        auth.store.consume_verification(&id).await?;
-        return Err(ErrorCode::OtpExpired.into());
+    for _ in 0..MAX_ROUNDS {
+        let Some(row) = auth.store.find_verification(&id).await? else {
+            return Err(ErrorCode::InvalidOtp.into());
+        };
+        let now = now_ms();
+        if row.is_expired(now) {
+            auth.store.delete_verification(&row.id).await?;
+            return Err(ErrorCode::OtpExpired.into());
+        }
+        let (stored, attempts) = row
+            .value
+            .rsplit_once(':')
+            .unwrap_or((row.value.as_str(), "0"));
+        let attempts: u32 = attempts.parse().unwrap_or(u32::MAX);
+        if attempts >= auth.otp.allowed_attempts {
+            auth.store.delete_verification(&row.id).await?;
+            return Err(ErrorCode::TooManyAttempts.into());
+        }
+        let store = &auth.store;
+        if !bool::from(stored.as_bytes().ct_eq(otp.as_bytes())) {
+            let counted = format!("{stored}:{}", attempts + 1);
+            if store
+                .swap_verification_value(&row.id, &row.value, &counted, now)
+                .await?
+            {
+                return Err(ErrorCode::InvalidOtp.into());
+            }
+        } else if consume {
+            if store.delete_verification_if(&row.id, &row.value).await? {
+                return Ok(());
+            }
+        } else if store
+            .swap_verification_value(&row.id, &row.value, &row.value, now)
+            .await?
+        {
+            // Still unchanged at this instant: no wrong guess was counted in between.
+            return Ok(());
+        }
     }
-    let (stored, attempts) = value.rsplit_once(':').unwrap_or((value.as_str(), "0"));
-    let attempts: u32 = attempts.parse().unwrap_or(u32::MAX);
-    if attempts >= auth.otp.allowed_attempts {
-        auth.store.consume_verification(&id).await?;
-        return Err(ErrorCode::TooManyAttempts.into());
-    }
-    if !bool::from(stored.as_bytes().ct_eq(otp.as_bytes())) {
-        auth.store
-            .update_verification_value(&id, &format!("{stored}:{}", attempts + 1))
-            .await?;
-        return Err(ErrorCode::InvalidOtp.into());
-    }
-    if consume && auth.store.consume_verification(&id).await?.is_none() {
-        return Err(ErrorCode::InvalidOtp.into()); // a concurrent request used it first
-    }
-    Ok(())
+    Err(ErrorCode::InvalidOtp.into())
 }
 
 /// `check-verification-otp`: the code is right and the user exists; the code stays usable.

@@ -113,15 +113,15 @@ pub async fn request(
     }
     // Anonymous requests take at least half a second whatever happens, as in better-auth, so
     // the timing does not reveal whether the address has an unverified account.
-    let started = tokio::time::Instant::now();
-    let found = auth.store.find_user_by_email(&email).await;
-    if let Ok(Some(user)) = &found
-        && !user.email_verified
-    {
-        send(auth, user, callback);
-    }
-    tokio::time::sleep_until(started + std::time::Duration::from_millis(500)).await;
-    found.map(|_| ()).map_err(Into::into)
+    super::at_least(std::time::Duration::from_millis(500), async {
+        if let Some(user) = auth.store.find_user_by_email(&email).await?
+            && !user.email_verified
+        {
+            send(auth, &user, callback);
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// What following a verification link did.

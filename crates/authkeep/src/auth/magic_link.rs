@@ -7,8 +7,10 @@ use serde_json::{Value, json};
 
 use super::{Auth, AuthError, ClientInfo, crypto, email, session};
 use crate::email::{Kind, Values};
-use crate::model::{Session, User, now_ms};
+use crate::model::{Session, User, Verification, now_ms};
+use crate::store::ValueMatch;
 
+const PREFIX: &str = "magic-link:";
 const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 #[derive(Debug, Clone)]
@@ -39,15 +41,24 @@ pub async fn send(
     if let Some(n) = name {
         value["name"] = n.into();
     }
-    let now = now_ms();
+    // Each request adds a row; only the newest few per address stay valid, so flooding one
+    // address cannot grow the table.
+    let owner = json!({ "email": address }).to_string();
+    let owner = owner.trim_start_matches('{').trim_end_matches('}');
     auth.store
-        .insert_verification(
-            &format!("magic-link:{token}"),
-            &value.to_string(),
-            now + auth.magic_link.expires_in,
-            now,
+        .withdraw_older_verifications(
+            PREFIX,
+            ValueMatch::Contains(owner),
+            auth.max_outstanding_per_address - 1,
         )
         .await?;
+    let row = Verification::new(
+        format!("{PREFIX}{token}"),
+        value.to_string(),
+        now_ms(),
+        auth.magic_link.expires_in,
+    );
+    auth.store.insert_verification(&row).await?;
     let enc = super::email_verification::urlencoding;
     let mut url = format!(
         "{}/magic-link/verify?token={token}&callbackURL={}",
@@ -104,17 +115,17 @@ pub async fn verify(
     token: &str,
     client: &ClientInfo,
 ) -> Result<Result<SignedIn, LinkError>, AuthError> {
-    let Some((value, expires)) = auth
+    let Some(row) = auth
         .store
-        .consume_verification(&format!("magic-link:{token}"))
+        .consume_verification(&format!("{PREFIX}{token}"))
         .await?
     else {
         return Ok(Err(LinkError::InvalidToken));
     };
-    if expires <= now_ms() {
+    if row.is_expired(now_ms()) {
         return Ok(Err(LinkError::InvalidToken));
     }
-    let Ok(value) = serde_json::from_str::<Value>(&value) else {
+    let Ok(value) = serde_json::from_str::<Value>(&row.value) else {
         return Ok(Err(LinkError::InvalidToken));
     };
     let Some(address) = value["email"].as_str() else {

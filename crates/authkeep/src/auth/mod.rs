@@ -74,6 +74,8 @@ pub struct Auth {
     pub change_email: change_email::ChangeEmailPolicy,
     /// Deletion waits for a link mailed to the user (`sendDeleteAccountVerification`).
     pub delete_user_by_email: bool,
+    /// Links or codes of one kind that may be outstanding for one address (at least 1).
+    pub max_outstanding_per_address: usize,
     /// Signs email-verification tokens (better-auth's secret).
     pub secret: String,
     /// `<base URL><base path>`: where links in emails point.
@@ -151,6 +153,8 @@ impl Auth {
                 update_without_verification: cfg.user.update_email_without_verification,
             },
             delete_user_by_email: cfg.user.delete_user_verification,
+            max_outstanding_per_address: (cfg.verification.max_outstanding_per_address as usize)
+                .max(1),
             secret: secret.expose().to_owned(),
             api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),
             store,
@@ -172,6 +176,18 @@ impl Auth {
             delete_user_enabled: cfg.user.delete_user,
         }
     }
+}
+
+/// Runs `work` and answers no sooner than `floor` after it started, so an endpoint's timing
+/// does not reveal which branch it took (whether an address has an account, say).
+pub async fn at_least<T>(
+    floor: std::time::Duration,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let started = tokio::time::Instant::now();
+    let out = work.await;
+    tokio::time::sleep_until(started + floor).await;
+    out
 }
 
 /// Who is asking: stored on new sessions as better-auth does (`""` when unknown).

@@ -7,7 +7,8 @@ use chrono::Duration;
 
 use super::{Auth, AuthError, ErrorCode, crypto};
 use crate::email::Kind;
-use crate::model::now_ms;
+use crate::model::{Verification, now_ms};
+use crate::store::ValueMatch;
 
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -15,8 +16,10 @@ const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 /// address has an account (the mail itself is sent in the background).
 const RESPONSE_FLOOR: StdDuration = StdDuration::from_millis(250);
 
+const PREFIX: &str = "reset-password:";
+
 fn identifier(token: &str) -> String {
-    format!("reset-password:{token}")
+    format!("{PREFIX}{token}")
 }
 
 /// `request-password-reset`: mails a link to a known address; same answer and timing otherwise.
@@ -24,8 +27,7 @@ pub async fn request(auth: &Auth, email: &str, redirect_to: Option<&str>) -> Res
     if !auth.reset.enabled {
         return Err(ErrorCode::ResetPasswordDisabled.into());
     }
-    let started = tokio::time::Instant::now();
-    let outcome = async {
+    super::at_least(RESPONSE_FLOOR, async {
         let Some(user) = auth
             .store
             .find_user_by_email(&super::email::normalize(email))
@@ -34,15 +36,20 @@ pub async fn request(auth: &Auth, email: &str, redirect_to: Option<&str>) -> Res
             return Ok::<(), AuthError>(());
         };
         let token = crypto::random_string(24, ALNUM);
-        let now = now_ms();
         auth.store
-            .insert_verification(
-                &identifier(&token),
-                &user.id,
-                now + auth.reset.expires_in,
-                now,
+            .withdraw_older_verifications(
+                PREFIX,
+                ValueMatch::Exact(&user.id),
+                auth.max_outstanding_per_address - 1,
             )
             .await?;
+        let row = Verification::new(
+            identifier(&token),
+            user.id.clone(),
+            now_ms(),
+            auth.reset.expires_in,
+        );
+        auth.store.insert_verification(&row).await?;
         let callback = super::email_verification::urlencoding(redirect_to.unwrap_or(""));
         let url = format!(
             "{}/reset-password/{token}?callbackURL={callback}",
@@ -51,19 +58,20 @@ pub async fn request(auth: &Auth, email: &str, redirect_to: Option<&str>) -> Res
         auth.mailer
             .send_to_user(Kind::ResetPassword, &user, &url, &token);
         Ok(())
-    }
-    .await;
-    tokio::time::sleep_until(started + RESPONSE_FLOOR).await;
-    outcome
+    })
+    .await
 }
 
 /// Whether a reset token is live (the `GET reset-password/:token` redirect; does not consume it).
 pub async fn is_valid(auth: &Auth, token: &str) -> Result<bool, AuthError> {
-    Ok(auth
-        .store
-        .find_verification(&identifier(token))
-        .await?
-        .is_some_and(|(_, expires)| expires > now_ms()))
+    let Some(row) = auth.store.find_verification(&identifier(token)).await? else {
+        return Ok(false);
+    };
+    if row.is_expired(now_ms()) {
+        auth.store.delete_verification(&row.id).await?;
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// `reset-password`: consumes the token and sets the new password (creating the credential
@@ -73,16 +81,15 @@ pub async fn reset(auth: &Auth, token: &str, new_password: &str) -> Result<(), A
         return Err(ErrorCode::InvalidToken.into());
     }
     auth.password.check(new_password)?;
-    let Some((user_id, expires)) = auth.store.consume_verification(&identifier(token)).await?
-    else {
+    let Some(row) = auth.store.consume_verification(&identifier(token)).await? else {
         return Err(ErrorCode::InvalidToken.into());
     };
-    if expires <= now_ms() {
+    if row.is_expired(now_ms()) {
         return Err(ErrorCode::InvalidToken.into());
     }
     let user = auth
         .store
-        .find_user_by_id(&user_id)
+        .find_user_by_id(&row.value)
         .await?
         .ok_or(ErrorCode::UserNotFound)?;
     set_new_password(auth, &user.id, new_password).await

@@ -2,7 +2,8 @@
 
 use super::sign_in::check_password;
 use super::{Auth, AuthError, ClientInfo, ErrorCode, session};
-use crate::model::{AccountInfo, Session, User, now_ms};
+use crate::model::{AccountInfo, Session, User, Verification, now_ms};
+use crate::store::ValueMatch;
 
 /// Sets `name` and/or `image` (`Some(None)` clears the image).
 pub async fn update_user(
@@ -87,15 +88,20 @@ pub async fn request_deletion(
     callback: Option<&str>,
 ) -> Result<(), AuthError> {
     let token = super::crypto::random_string(32, LOWER_ALNUM);
-    let now = now_ms();
     auth.store
-        .insert_verification(
-            &format!("{DELETE_PREFIX}{token}"),
-            &user.id,
-            now + chrono::Duration::days(1),
-            now,
+        .withdraw_older_verifications(
+            DELETE_PREFIX,
+            ValueMatch::Exact(&user.id),
+            auth.max_outstanding_per_address - 1,
         )
         .await?;
+    let row = Verification::new(
+        format!("{DELETE_PREFIX}{token}"),
+        user.id.clone(),
+        now_ms(),
+        chrono::Duration::days(1),
+    );
+    auth.store.insert_verification(&row).await?;
     let callback =
         super::email_verification::urlencoding(callback.filter(|c| !c.is_empty()).unwrap_or("/"));
     let url = format!(
@@ -114,7 +120,7 @@ pub async fn confirm_deletion(auth: &Auth, user: &User, token: &str) -> Result<(
         .consume_verification(&format!("{DELETE_PREFIX}{token}"))
         .await?;
     match consumed {
-        Some((user_id, expires)) if user_id == user.id && expires > now_ms() => {
+        Some(row) if row.value == user.id && !row.is_expired(now_ms()) => {
             Ok(auth.store.delete_user(&user.id).await?)
         }
         _ => Err(ErrorCode::InvalidToken.into()),

@@ -31,18 +31,18 @@ impl Kind {
         match self {
             Kind::VerifyEmail => (
                 "Verify your email for {{app_name}}",
-                "Hello {{name}},\n\nConfirm your email address for {{app_name}} by opening this link:\n\n{{url}}\n\nIf you did not sign up, ignore this message.\n",
-                "<p>Hello {{name}},</p><p>Confirm your email address for {{app_name}}:</p><p><a href=\"{{url}}\">Verify my email</a></p><p>If you did not sign up, ignore this message.</p>",
+                "Hello,\n\nConfirm your email address for {{app_name}} by opening this link:\n\n{{url}}\n\nIf you did not sign up, ignore this message.\n",
+                "<p>Hello,</p><p>Confirm your email address for {{app_name}}:</p><p><a href=\"{{url}}\">Verify my email</a></p><p>If you did not sign up, ignore this message.</p>",
             ),
             Kind::ChangeEmail => (
                 "Confirm the change of your {{app_name}} email",
-                "Hello {{name}},\n\nTo change the email of your {{app_name}} account to {{email}}, open:\n\n{{url}}\n\nIf you did not ask for this, ignore this message.\n",
-                "<p>Hello {{name}},</p><p>To change the email of your {{app_name}} account to {{email}}:</p><p><a href=\"{{url}}\">Confirm the change</a></p><p>If you did not ask for this, ignore this message.</p>",
+                "Hello,\n\nTo change the email of your {{app_name}} account to {{email}}, open:\n\n{{url}}\n\nIf you did not ask for this, ignore this message.\n",
+                "<p>Hello,</p><p>To change the email of your {{app_name}} account to {{email}}:</p><p><a href=\"{{url}}\">Confirm the change</a></p><p>If you did not ask for this, ignore this message.</p>",
             ),
             Kind::DeleteAccount => (
                 "Confirm the deletion of your {{app_name}} account",
-                "Hello {{name}},\n\nTo delete your {{app_name}} account for good, open:\n\n{{url}}\n\nIf you did not ask for this, ignore this message; nothing will be deleted.\n",
-                "<p>Hello {{name}},</p><p><a href=\"{{url}}\">Delete my {{app_name}} account</a></p><p>If you did not ask for this, ignore this message; nothing will be deleted.</p>",
+                "Hello,\n\nTo delete your {{app_name}} account for good, open:\n\n{{url}}\n\nIf you did not ask for this, ignore this message; nothing will be deleted.\n",
+                "<p>Hello,</p><p><a href=\"{{url}}\">Delete my {{app_name}} account</a></p><p>If you did not ask for this, ignore this message; nothing will be deleted.</p>",
             ),
             Kind::Otp => (
                 "Your {{app_name}} code: {{token}}",
@@ -56,8 +56,8 @@ impl Kind {
             ),
             Kind::ResetPassword => (
                 "Reset your {{app_name}} password",
-                "Hello {{name}},\n\nSomeone asked to reset the password of your {{app_name}} account. To choose a new one, open:\n\n{{url}}\n\nIf it was not you, ignore this message; your password stays as it is.\n",
-                "<p>Hello {{name}},</p><p>Someone asked to reset the password of your {{app_name}} account.</p><p><a href=\"{{url}}\">Choose a new password</a></p><p>If it was not you, ignore this message; your password stays as it is.</p>",
+                "Hello,\n\nSomeone asked to reset the password of your {{app_name}} account. To choose a new one, open:\n\n{{url}}\n\nIf it was not you, ignore this message; your password stays as it is.\n",
+                "<p>Hello,</p><p>Someone asked to reset the password of your {{app_name}} account.</p><p><a href=\"{{url}}\">Choose a new password</a></p><p>If it was not you, ignore this message; your password stays as it is.</p>",
             ),
         }
     }
@@ -88,8 +88,19 @@ fn escape_html(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Control characters in a value become spaces: a stored name (perhaps written by another
+/// server) must not add lines to a message.
+fn single_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 fn fill(template: &str, v: &Values<'_>, escape: bool) -> String {
-    let e = |s: &str| if escape { escape_html(s) } else { s.to_owned() };
+    let e = |s: &str| {
+        let s = single_line(s);
+        if escape { escape_html(&s) } else { s }
+    };
     template
         .replace("{{app_name}}", &e(v.app_name))
         .replace("{{url}}", &e(v.url))
@@ -119,6 +130,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn values_cannot_add_lines() {
+        let v = Values {
+            name: "Ann\n\nSECURITY ALERT: https://evil.example\r\u{1b}[0m",
+            ..Default::default()
+        };
+        let r = render(Kind::VerifyEmail, None, &v);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("verify-email.txt"),
+            "Dear {{name}}:\n{{url}}\n",
+        )
+        .unwrap();
+        let custom = render(Kind::VerifyEmail, Some(dir.path()), &v);
+        assert!(!r.text.contains("SECURITY"));
+        assert_eq!(custom.text.lines().count(), 2, "{:?}", custom.text);
+        assert!(custom.text.starts_with("Dear Ann  SECURITY ALERT"));
+    }
+
+    #[test]
     fn defaults_and_overrides() {
         let v = Values {
             app_name: "Acme",
@@ -129,8 +159,12 @@ mod tests {
         };
         let r = render(Kind::VerifyEmail, None, &v);
         assert_eq!(r.subject, "Verify your email for Acme");
-        assert!(r.text.contains("https://a.test/x?a=1&b=2") && r.text.contains("<Ann>"));
-        assert!(r.html.contains("https://a.test/x?a=1&amp;b=2") && r.html.contains("&lt;Ann&gt;"));
+        assert!(r.text.contains("https://a.test/x?a=1&b=2"));
+        assert!(r.html.contains("https://a.test/x?a=1&amp;b=2"));
+        assert!(
+            !r.text.contains("Ann"),
+            "security mail does not quote the user's name"
+        );
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("reset-password.subject"),

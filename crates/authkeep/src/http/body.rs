@@ -182,6 +182,18 @@ impl<'a> Fields<'a> {
         self.typed_string(key, false, max)
     }
 
+    /// A person's name: a string without control characters (line breaks, NUL, ESC), which
+    /// have no place in a name and would let it rewrite the lines of a mail it appears in.
+    /// Tabs pass. better-auth accepts anything; this is authkeep's hardening.
+    pub fn name(&mut self, key: &str, required: bool, max: usize) -> Option<String> {
+        let s = self.typed_string(key, required, max)?;
+        if s.chars().any(|c| c.is_control() && c != '\t') {
+            self.issue(key, "Invalid input: control characters are not allowed");
+            return None;
+        }
+        Some(s)
+    }
+
     /// A required string in zod's email format.
     pub fn email(&mut self, key: &str, max: usize) -> Option<String> {
         let s = self.typed_string(key, true, max)?;

@@ -16,8 +16,11 @@ pub enum ApiError {
     },
     /// `{"message"}` only, as some better-auth errors are.
     MessageOnly { status: StatusCode, message: String },
-    /// A status with an empty body and no content type (better-auth's 404).
+    /// A status with an empty body and no content type (better-auth's 404 for unknown paths).
     Empty(StatusCode),
+    /// A core endpoint switched off by configuration (`delete-user` by default): better-auth
+    /// answers 404 with `content-type: application/json` and an empty body.
+    Disabled,
     /// The database is unreachable: 503, retry later.
     Unavailable,
     /// A fault on our side. The detail is logged with the request id, never sent.
@@ -101,6 +104,7 @@ impl ApiError {
             Self::Coded { status, .. } | Self::MessageOnly { status, .. } | Self::Empty(status) => {
                 *status
             }
+            Self::Disabled => StatusCode::NOT_FOUND,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -111,7 +115,7 @@ impl ApiError {
         match self {
             Self::Coded { code, message, .. } => Some(json!({ "message": message, "code": code })),
             Self::MessageOnly { message, .. } => Some(json!({ "message": message })),
-            Self::Empty(_) => None,
+            Self::Empty(_) | Self::Disabled => None,
             Self::Unavailable => Some(json!({
                 "message": "The service is temporarily unavailable. Try again shortly.",
                 "code": "SERVICE_UNAVAILABLE"

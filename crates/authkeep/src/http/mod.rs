@@ -131,17 +131,17 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
 /// Routes a request under the base path to its better-auth endpoint.
 async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Some(path) = parts
+    let route = parts
         .uri
         .path()
         .strip_prefix(app.base_path.as_str())
         .filter(|p| p.starts_with('/'))
-    else {
+        .and_then(|path| Some((path, Route::find(&parts.method, path)?)));
+    let Some((path, route)) = route else {
+        tracing::Span::current().record("route", "unmatched");
         return empty(StatusCode::NOT_FOUND);
     };
-    let Some(route) = Route::find(&parts.method, path) else {
-        return empty(StatusCode::NOT_FOUND);
-    };
+    tracing::Span::current().record("route", route.template());
     let bytes = if parts.method == Method::GET {
         Default::default()
     } else {
@@ -275,6 +275,9 @@ fn finish(
             }
             let mut r = match e.body() {
                 Some(b) => json_response(e.status(), &b),
+                None if matches!(e, ApiError::Disabled) => {
+                    (e.status(), [(header::CONTENT_TYPE, "application/json")]).into_response()
+                }
                 None => empty(e.status()),
             };
             if matches!(e, ApiError::Unavailable) {
@@ -297,8 +300,9 @@ fn finish(
 }
 
 /// A request id (the caller's `x-request-id` when it is short and plain, else a new one) on
-/// the log span and the response, and one access-log line per request. Query strings are not
-/// logged: they can carry tokens.
+/// the log span and the response, and one access-log line per request. The span names the
+/// route's template (`/reset-password/:token`), never the raw path or query: both can carry
+/// tokens. The endpoint fills the template in once it has matched the route.
 async fn request_context(req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -312,8 +316,10 @@ async fn request_context(req: Request, next: Next) -> Response {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| crate::auth::crypto::random_hex(8));
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), route = tracing::field::Empty);
+    if let probe @ ("/health" | "/ready") = req.uri().path() {
+        span.record("route", probe);
+    }
     let start = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {

@@ -8,6 +8,9 @@ use serde_json::Value;
 use super::error::ApiError;
 use crate::auth::ErrorCode;
 
+/// The longest origin, referer or callback URL that is checked at all.
+pub const MAX_URL_LENGTH: usize = 4096;
+
 /// The base URL's origin plus configured origins; entries may hold `*` and `?` wildcards.
 #[derive(Debug, Clone)]
 pub struct TrustedOrigins {
@@ -27,7 +30,11 @@ impl TrustedOrigins {
     }
 
     /// Whether `url` (an origin, a full URL, or, for callbacks, a safe relative path) is trusted.
+    /// Anything longer than [`MAX_URL_LENGTH`] is not: the work per request stays bounded.
     pub fn is_trusted(&self, url: &str, allow_relative: bool) -> bool {
+        if url.len() > MAX_URL_LENGTH {
+            return false;
+        }
         if url.starts_with('/') {
             return allow_relative && is_safe_relative(url);
         }
@@ -66,17 +73,43 @@ fn matches_pattern(url: &url::Url, pattern: &str) -> bool {
     base.is_empty() || url.path() == base || url.path().starts_with(&format!("{base}/"))
 }
 
-/// `*` is any run of characters other than `/` and `\`; `?` is one such character.
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match (p.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob(&p[1..], s) || (s.first().is_some_and(|c| !b"/\\".contains(c)) && glob(p, &s[1..]))
+/// `*` is any run of characters other than `/` and `\`; `?` is one such character; other
+/// characters match themselves, ignoring ASCII case. Runs the pattern as a set of positions
+/// over the subject, one pass: time is subject length × pattern length whatever the input,
+/// where a backtracking matcher is exponential in the number of `*`.
+fn glob(pattern: &[u8], subject: &[u8]) -> bool {
+    let m = pattern.len();
+    let segment_char = |c: u8| !b"/\\".contains(&c);
+    // Positions reachable so far; a `*` may also match nothing, so it lets the next one in.
+    let close = |set: &mut Vec<bool>| {
+        for p in 0..m {
+            if set[p] && pattern[p] == b'*' {
+                set[p + 1] = true;
+            }
         }
-        (Some(b'?'), Some(c)) if !b"/\\".contains(c) => glob(&p[1..], &s[1..]),
-        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => glob(&p[1..], &s[1..]),
-        _ => false,
+    };
+    let mut current = vec![false; m + 1];
+    current[0] = true;
+    close(&mut current);
+    for &c in subject {
+        let mut next = vec![false; m + 1];
+        for p in (0..m).filter(|&p| current[p]) {
+            match pattern[p] {
+                b'*' if segment_char(c) => next[p] = true,
+                b'*' => {}
+                b'?' if segment_char(c) => next[p + 1] = true,
+                b'?' => {}
+                lit if lit.eq_ignore_ascii_case(&c) => next[p + 1] = true,
+                _ => {}
+            }
+        }
+        close(&mut next);
+        if !next.contains(&true) {
+            return false;
+        }
+        current = next;
     }
+    current[m]
 }
 
 /// A same-site path: `/` not followed by `/`, `\` or an encoded slash, then only path and query
@@ -223,9 +256,19 @@ pub fn checked_callback(
 ) -> Result<Option<String>, ApiError> {
     match ex.query.get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(url) if app.origins.is_trusted(url, true) => Ok(Some(url.clone())),
+        Some(url) if app.origins.is_trusted(url, true) => Ok(Some(normalized(url))),
         Some(_) => Err(ErrorCode::InvalidCallbackUrl.into()),
     }
+}
+
+/// A trusted callback as it will be sent in `Location`: a safe relative path as given, an
+/// absolute URL as its parsed form. The check above ran on the parsed form; echoing the raw
+/// text instead would let clients that parse differently (`http://host\@evil`) go elsewhere.
+fn normalized(url: &str) -> String {
+    if url.starts_with('/') {
+        return url.to_owned();
+    }
+    url::Url::parse(url).map_or_else(|_| url.to_owned(), |u| u.to_string())
 }
 
 /// `url` with `error=<code>` appended, as better-auth builds its error redirects.
@@ -263,6 +306,24 @@ mod tests {
         assert!(t.is_trusted("http://app.test:5173", false));
         assert!(t.is_trusted("myapp://callback", false));
         assert!(!t.is_trusted("evil://x", false));
+    }
+
+    #[test]
+    fn globs_match_in_linear_time() {
+        assert!(glob(b"https://*.example.com", b"https://a.b.example.com"));
+        assert!(!glob(b"https://*.example.com", b"https://a/.example.com"));
+        assert!(glob(b"*.example.com", b"a.example.com"));
+        assert!(glob(b"a?c", b"ABC"));
+        assert!(!glob(b"a?c", b"a/c"));
+        assert!(!glob(b"*", b"a/b"));
+        assert!(glob(b"**", b""));
+        // Exponential for a backtracking matcher; one pass here.
+        let pattern = "*a".repeat(30) + "!";
+        assert!(!glob(pattern.as_bytes(), "a".repeat(5000).as_bytes()));
+        assert!(!t().is_trusted(
+            &format!("https://{}.example.com", "a".repeat(MAX_URL_LENGTH)),
+            false
+        ));
     }
 
     #[test]

@@ -96,6 +96,46 @@ impl Route {
         })
     }
 
+    /// The path as logged: the route's own path, with `:token` for the one that carries a
+    /// secret in it. Raw request paths are never logged.
+    pub fn template(self) -> &'static str {
+        match self {
+            Route::SignUpEmail => "/sign-up/email",
+            Route::SignInEmail => "/sign-in/email",
+            Route::SignOut => "/sign-out",
+            Route::GetSession => "/get-session",
+            Route::ListSessions => "/list-sessions",
+            Route::RevokeSession => "/revoke-session",
+            Route::RevokeSessions => "/revoke-sessions",
+            Route::RevokeOtherSessions => "/revoke-other-sessions",
+            Route::UpdateUser => "/update-user",
+            Route::UpdateSession => "/update-session",
+            Route::ListAccounts => "/list-accounts",
+            Route::VerifyPassword => "/verify-password",
+            Route::ChangePassword => "/change-password",
+            Route::DeleteUser => "/delete-user",
+            Route::Token => "/token",
+            Route::Jwks => "/jwks",
+            Route::OtpSend => "/email-otp/send-verification-otp",
+            Route::OtpCheck => "/email-otp/check-verification-otp",
+            Route::OtpVerifyEmail => "/email-otp/verify-email",
+            Route::OtpSignIn => "/sign-in/email-otp",
+            Route::OtpRequestReset => "/email-otp/request-password-reset",
+            Route::OtpResetPassword => "/email-otp/reset-password",
+            Route::ChangeEmail => "/change-email",
+            Route::DeleteUserCallback => "/delete-user/callback",
+            Route::SignInMagicLink => "/sign-in/magic-link",
+            Route::MagicLinkVerify => "/magic-link/verify",
+            Route::SendVerificationEmail => "/send-verification-email",
+            Route::VerifyEmail => "/verify-email",
+            Route::RequestPasswordReset => "/request-password-reset",
+            Route::ResetPasswordCallback => "/reset-password/:token",
+            Route::ResetPassword => "/reset-password",
+            Route::Ok => "/ok",
+            Route::Error => "/error",
+        }
+    }
+
     /// Sign-in and sign-up also take HTML form posts.
     pub fn media(self) -> Media {
         match self {

@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
-use crate::model::{Account, Session, User};
+use crate::model::{Account, Session, User, Verification};
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -56,6 +56,25 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How a verification row's value must match in [`Store::withdraw_older_verifications`].
+#[derive(Debug, Clone, Copy)]
+pub enum ValueMatch<'a> {
+    Exact(&'a str),
+    Contains(&'a str),
+}
+
+/// `s` as a literal inside a LIKE pattern with `\` as the escape character.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,28 +296,56 @@ impl Store {
     ) -> StoreResult<Option<User>> {
         dispatch!(self.update_user_profile(user_id, name, image, now))
     }
-    pub async fn insert_verification(
-        &self,
-        identifier: &str,
-        value: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        dispatch!(self.insert_verification(identifier, value, expires_at, now))
+    pub async fn insert_verification(&self, v: &Verification) -> StoreResult<()> {
+        dispatch!(self.insert_verification(v))
     }
-    /// The newest verification value for `identifier`, with its expiry.
-    pub async fn find_verification(
-        &self,
-        identifier: &str,
-    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+    /// The newest verification row for `identifier`.
+    pub async fn find_verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
         dispatch!(self.find_verification(identifier))
     }
     /// Deletes the verification rows for `identifier` and returns the newest, atomically.
     pub async fn consume_verification(
         &self,
         identifier: &str,
-    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+    ) -> StoreResult<Option<Verification>> {
         dispatch!(self.consume_verification(identifier))
+    }
+    /// Compare-and-swap on a verification row's value: false when the row no longer holds
+    /// `expected` (someone else changed or used it first).
+    pub async fn swap_verification_value(
+        &self,
+        id: &str,
+        expected: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        dispatch!(self.swap_verification_value(id, expected, value, now))
+    }
+    /// Uses a verification row up, only while it still holds `expected`.
+    pub async fn delete_verification_if(&self, id: &str, expected: &str) -> StoreResult<bool> {
+        dispatch!(self.delete_verification_if(id, expected))
+    }
+    pub async fn delete_verification(&self, id: &str) -> StoreResult<()> {
+        dispatch!(self.delete_verification(id))
+    }
+    /// Deletes every expired verification row; returns how many.
+    pub async fn delete_expired_verifications(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        dispatch!(self.delete_expired_verifications(now))
+    }
+    /// Keeps only the newest `keep` outstanding rows of one kind (`identifier_prefix`) for one
+    /// owner (the row's value equals `value`, or contains it with [`ValueMatch::Contains`]).
+    pub async fn withdraw_older_verifications(
+        &self,
+        identifier_prefix: &str,
+        value: ValueMatch<'_>,
+        keep: usize,
+    ) -> StoreResult<()> {
+        let prefix = format!("{}%", escape_like(identifier_prefix));
+        let value = match value {
+            ValueMatch::Exact(v) => escape_like(v),
+            ValueMatch::Contains(v) => format!("%{}%", escape_like(v)),
+        };
+        dispatch!(self.withdraw_older_verifications(&prefix, &value, keep))
     }
     /// A user without any account (passwordless sign-up).
     pub async fn create_user(&self, user: &User) -> StoreResult<()> {
@@ -322,13 +369,6 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
         dispatch!(self.update_email(user_id, email, verified, now))
-    }
-    pub async fn update_verification_value(
-        &self,
-        identifier: &str,
-        value: &str,
-    ) -> StoreResult<()> {
-        dispatch!(self.update_verification_value(identifier, value))
     }
     pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self.mark_email_verified(user_id, now))

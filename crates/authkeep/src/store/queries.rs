@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::StoreResult;
-use crate::model::{Account, CREDENTIAL_PROVIDER, Jwk, Session, User, to_js_iso};
+use crate::model::{Account, CREDENTIAL_PROVIDER, Jwk, Session, User, Verification, to_js_iso};
 
 fn pg_ts(d: DateTime<Utc>) -> DateTime<Utc> {
     d
@@ -30,6 +30,11 @@ macro_rules! session_columns {
         r#""id", "token", "userId", "expiresAt", "ipAddress", "userAgent", "createdAt", "updatedAt""#
     };
 }
+macro_rules! verification_columns {
+    () => {
+        r#""id", "identifier", "value", "expiresAt", "createdAt", "updatedAt""#
+    };
+}
 macro_rules! account_columns {
     () => {
         r#""id", "accountId", "providerId", "userId", "password", "scope", "createdAt", "updatedAt""#
@@ -43,12 +48,12 @@ macro_rules! backend_queries {
             type Pool = sqlx::Pool<$db>;
             type Conn = <$db as sqlx::Database>::Connection;
 
-            pub async fn ping(pool: &Pool) -> StoreResult<()> {
+            pub(in crate::store) async fn ping(pool: &Pool) -> StoreResult<()> {
                 sqlx::query("select 1").execute(pool).await?;
                 Ok(())
             }
 
-            pub async fn applied_migrations(pool: &Pool) -> StoreResult<Vec<i64>> {
+            pub(in crate::store) async fn applied_migrations(pool: &Pool) -> StoreResult<Vec<i64>> {
                 let rows = sqlx::query("select version from _sqlx_migrations where success = true order by version")
                     .fetch_all(pool)
                     .await;
@@ -60,12 +65,12 @@ macro_rules! backend_queries {
                 }
             }
 
-            pub async fn find_user_by_email(pool: &Pool, email: &str) -> StoreResult<Option<User>> {
+            pub(in crate::store) async fn find_user_by_email(pool: &Pool, email: &str) -> StoreResult<Option<User>> {
                 let sql = concat!("select ", user_columns!(), r#" from "user" where "email" = $1"#);
                 Ok(sqlx::query_as(sql).bind(email).fetch_optional(pool).await?)
             }
 
-            pub async fn find_user_by_id(pool: &Pool, id: &str) -> StoreResult<Option<User>> {
+            pub(in crate::store) async fn find_user_by_id(pool: &Pool, id: &str) -> StoreResult<Option<User>> {
                 let sql = concat!("select ", user_columns!(), r#" from "user" where "id" = $1"#);
                 Ok(sqlx::query_as(sql).bind(id).fetch_optional(pool).await?)
             }
@@ -122,7 +127,7 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn create_user_with_credential(
+            pub(in crate::store) async fn create_user_with_credential(
                 pool: &Pool,
                 u: &User,
                 a: &Account,
@@ -138,7 +143,7 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn find_credential_account(pool: &Pool, user_id: &str) -> StoreResult<Option<Account>> {
+            pub(in crate::store) async fn find_credential_account(pool: &Pool, user_id: &str) -> StoreResult<Option<Account>> {
                 let sql = concat!(
                     "select ",
                     account_columns!(),
@@ -147,12 +152,12 @@ macro_rules! backend_queries {
                 Ok(sqlx::query_as(sql).bind(user_id).bind(CREDENTIAL_PROVIDER).fetch_optional(pool).await?)
             }
 
-            pub async fn list_accounts(pool: &Pool, user_id: &str) -> StoreResult<Vec<Account>> {
+            pub(in crate::store) async fn list_accounts(pool: &Pool, user_id: &str) -> StoreResult<Vec<Account>> {
                 let sql = concat!("select ", account_columns!(), r#" from "account" where "userId" = $1 order by "createdAt""#);
                 Ok(sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?)
             }
 
-            pub async fn update_password(
+            pub(in crate::store) async fn update_password(
                 pool: &Pool,
                 account_id: &str,
                 hash: &str,
@@ -177,12 +182,12 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn create_session(pool: &Pool, s: &Session) -> StoreResult<()> {
+            pub(in crate::store) async fn create_session(pool: &Pool, s: &Session) -> StoreResult<()> {
                 let mut conn = pool.acquire().await?;
                 insert_session(&mut conn, s).await
             }
 
-            pub async fn find_session_with_user(pool: &Pool, token: &str) -> StoreResult<Option<(Session, User)>> {
+            pub(in crate::store) async fn find_session_with_user(pool: &Pool, token: &str) -> StoreResult<Option<(Session, User)>> {
                 let row = sqlx::query(
                     r#"select s."id", s."token", s."userId", s."expiresAt", s."ipAddress", s."userAgent",
                               s."createdAt", s."updatedAt",
@@ -217,7 +222,7 @@ macro_rules! backend_queries {
                 Ok(Some((session, user)))
             }
 
-            pub async fn refresh_session(
+            pub(in crate::store) async fn refresh_session(
                 pool: &Pool,
                 token: &str,
                 expires_at: DateTime<Utc>,
@@ -232,12 +237,12 @@ macro_rules! backend_queries {
                 Ok(done.rows_affected() > 0)
             }
 
-            pub async fn delete_session(pool: &Pool, token: &str) -> StoreResult<()> {
+            pub(in crate::store) async fn delete_session(pool: &Pool, token: &str) -> StoreResult<()> {
                 sqlx::query(r#"delete from "session" where "token" = $1"#).bind(token).execute(pool).await?;
                 Ok(())
             }
 
-            pub async fn delete_user_session(pool: &Pool, user_id: &str, token: &str) -> StoreResult<()> {
+            pub(in crate::store) async fn delete_user_session(pool: &Pool, user_id: &str, token: &str) -> StoreResult<()> {
                 sqlx::query(r#"delete from "session" where "userId" = $1 and "token" = $2"#)
                     .bind(user_id)
                     .bind(token)
@@ -246,7 +251,7 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn list_active_sessions(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Session>> {
+            pub(in crate::store) async fn list_active_sessions(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Session>> {
                 let sql = concat!(
                     "select ",
                     session_columns!(),
@@ -255,12 +260,12 @@ macro_rules! backend_queries {
                 Ok(sqlx::query_as(sql).bind(user_id).bind($ts(now)).fetch_all(pool).await?)
             }
 
-            pub async fn delete_user_sessions(pool: &Pool, user_id: &str) -> StoreResult<()> {
+            pub(in crate::store) async fn delete_user_sessions(pool: &Pool, user_id: &str) -> StoreResult<()> {
                 sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(pool).await?;
                 Ok(())
             }
 
-            pub async fn delete_user_sessions_except(pool: &Pool, user_id: &str, keep: &str) -> StoreResult<()> {
+            pub(in crate::store) async fn delete_user_sessions_except(pool: &Pool, user_id: &str, keep: &str) -> StoreResult<()> {
                 sqlx::query(r#"delete from "session" where "userId" = $1 and "token" <> $2"#)
                     .bind(user_id)
                     .bind(keep)
@@ -269,7 +274,7 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn update_user_profile(
+            pub(in crate::store) async fn update_user_profile(
                 pool: &Pool,
                 user_id: &str,
                 name: Option<&str>,
@@ -295,46 +300,92 @@ macro_rules! backend_queries {
                 find_user_by_id(pool, user_id).await
             }
 
-            pub async fn insert_verification(
-                pool: &Pool,
-                identifier: &str,
-                value: &str,
-                expires_at: DateTime<Utc>,
-                now: DateTime<Utc>,
-            ) -> StoreResult<()> {
+            pub(in crate::store) async fn insert_verification(pool: &Pool, v: &Verification) -> StoreResult<()> {
                 sqlx::query(
                     r#"insert into "verification" ("id", "identifier", "value", "expiresAt", "createdAt", "updatedAt")
                        values ($1, $2, $3, $4, $5, $6)"#,
                 )
-                .bind(crate::auth::crypto::generate_id())
-                .bind(identifier)
-                .bind(value)
-                .bind($ts(expires_at))
-                .bind($ts(now))
-                .bind($ts(now))
+                .bind(&v.id)
+                .bind(&v.identifier)
+                .bind(&v.value)
+                .bind($ts(v.expires_at))
+                .bind($ts(v.created_at))
+                .bind($ts(v.updated_at))
                 .execute(pool)
                 .await?;
                 Ok(())
             }
 
-            pub async fn find_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
-                let sql = r#"select "value", "expiresAt" from "verification" where "identifier" = $1 order by "createdAt" desc limit 1"#;
+            pub(in crate::store) async fn find_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<Verification>> {
+                let sql = concat!("select ", verification_columns!(), r#" from "verification" where "identifier" = $1 order by "createdAt" desc limit 1"#);
                 Ok(sqlx::query_as(sql).bind(identifier).fetch_optional(pool).await?)
             }
 
-            /// Deletes and returns the row in one statement, so two concurrent uses cannot both win.
-            pub async fn consume_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
-                let sql = r#"delete from "verification" where "identifier" = $1 returning "value", "expiresAt""#;
-                let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(sql).bind(identifier).fetch_all(pool).await?;
-                Ok(rows.into_iter().max_by_key(|(_, e)| *e))
+            /// Deletes and returns the rows in one statement, so two concurrent uses cannot both win.
+            pub(in crate::store) async fn consume_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<Verification>> {
+                let sql = concat!(r#"delete from "verification" where "identifier" = $1 returning "#, verification_columns!());
+                let rows: Vec<Verification> = sqlx::query_as(sql).bind(identifier).fetch_all(pool).await?;
+                Ok(rows.into_iter().max_by_key(|v| v.created_at))
             }
 
-            pub async fn create_user(pool: &Pool, u: &User) -> StoreResult<()> {
+            /// Compare-and-swap: sets `value` only while the row still holds `expected`.
+            pub(in crate::store) async fn swap_verification_value(pool: &Pool, id: &str, expected: &str, value: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query(r#"update "verification" set "value" = $1, "updatedAt" = $2 where "id" = $3 and "value" = $4"#)
+                    .bind(value)
+                    .bind($ts(now))
+                    .bind(id)
+                    .bind(expected)
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Deletes the row only while it still holds `expected`; false when someone changed it first.
+            pub(in crate::store) async fn delete_verification_if(pool: &Pool, id: &str, expected: &str) -> StoreResult<bool> {
+                let done = sqlx::query(r#"delete from "verification" where "id" = $1 and "value" = $2"#)
+                    .bind(id)
+                    .bind(expected)
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(in crate::store) async fn delete_verification(pool: &Pool, id: &str) -> StoreResult<()> {
+                sqlx::query(r#"delete from "verification" where "id" = $1"#).bind(id).execute(pool).await?;
+                Ok(())
+            }
+
+            pub(in crate::store) async fn delete_expired_verifications(pool: &Pool, now: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query(r#"delete from "verification" where "expiresAt" < $1"#)
+                    .bind($ts(now))
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            /// Deletes all but the newest `keep` rows whose identifier starts with `prefix` and
+            /// whose value matches `value` (a LIKE pattern, `\` escapes).
+            pub(in crate::store) async fn withdraw_older_verifications(pool: &Pool, prefix: &str, value: &str, keep: usize) -> StoreResult<()> {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    r#"select "id" from "verification" where "identifier" like $1 escape '\' and "value" like $2 escape '\'
+                       order by "createdAt" desc"#,
+                )
+                .bind(prefix)
+                .bind(value)
+                .fetch_all(pool)
+                .await?;
+                for id in ids.iter().skip(keep) {
+                    delete_verification(pool, id).await?;
+                }
+                Ok(())
+            }
+
+            pub(in crate::store) async fn create_user(pool: &Pool, u: &User) -> StoreResult<()> {
                 let mut conn = pool.acquire().await?;
                 insert_user(&mut conn, u).await
             }
 
-            pub async fn revoke_unproven_access(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+            pub(in crate::store) async fn revoke_unproven_access(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
                 let mut tx = pool.begin().await?;
                 sqlx::query(r#"delete from "account" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
                 sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
@@ -348,7 +399,7 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn update_email(
+            pub(in crate::store) async fn update_email(
                 pool: &Pool,
                 user_id: &str,
                 email: &str,
@@ -365,16 +416,7 @@ macro_rules! backend_queries {
                 find_user_by_id(pool, user_id).await
             }
 
-            pub async fn update_verification_value(pool: &Pool, identifier: &str, value: &str) -> StoreResult<()> {
-                sqlx::query(r#"update "verification" set "value" = $1 where "identifier" = $2"#)
-                    .bind(value)
-                    .bind(identifier)
-                    .execute(pool)
-                    .await?;
-                Ok(())
-            }
-
-            pub async fn mark_email_verified(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+            pub(in crate::store) async fn mark_email_verified(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
                 sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
                     .bind(true)
                     .bind($ts(now))
@@ -384,7 +426,7 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn set_password(
+            pub(in crate::store) async fn set_password(
                 pool: &Pool,
                 user_id: &str,
                 new_account_id: &str,
@@ -422,12 +464,12 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn list_jwks(pool: &Pool) -> StoreResult<Vec<Jwk>> {
+            pub(in crate::store) async fn list_jwks(pool: &Pool) -> StoreResult<Vec<Jwk>> {
                 let sql = r#"select "id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv" from "jwks" order by "createdAt""#;
                 Ok(sqlx::query_as(sql).fetch_all(pool).await?)
             }
 
-            pub async fn insert_jwk(pool: &Pool, k: &Jwk) -> StoreResult<()> {
+            pub(in crate::store) async fn insert_jwk(pool: &Pool, k: &Jwk) -> StoreResult<()> {
                 sqlx::query(
                     r#"insert into "jwks" ("id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv")
                        values ($1, $2, $3, $4, $5, $6, $7)"#,
@@ -444,7 +486,7 @@ macro_rules! backend_queries {
                 Ok(())
             }
 
-            pub async fn delete_user(pool: &Pool, user_id: &str) -> StoreResult<()> {
+            pub(in crate::store) async fn delete_user(pool: &Pool, user_id: &str) -> StoreResult<()> {
                 // Explicit deletes, not only `on delete cascade`: a SQLite connection opened by
                 // another program may have foreign keys off.
                 let mut tx = pool.begin().await?;

@@ -191,6 +191,25 @@ fn generate_secret_prints_a_strong_secret() {
     assert_eq!(s.trim().len(), 64);
 }
 
+/// Reads one column of the newest verification row whose identifier starts with `prefix`.
+async fn newest_verification(db: &std::path::Path, prefix: &str, column: &str) -> String {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let sql = format!(
+        r#"select "{column}" from "verification" where "identifier" like $1 order by "createdAt" desc limit 1"#
+    );
+    let v: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(format!("{prefix}%"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    v
+}
+
+/// Every route that carries a token in its path, query or headers is called at trace level in
+/// production; no token, password or secret may reach the log.
 #[tokio::test]
 async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,6 +218,10 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .env("AUTHKEEP_ENV", "production")
         .env("BETTER_AUTH_SECRET", secret)
+        .env("AUTHKEEP_MAGIC_LINK__ENABLED", "true")
+        .env("AUTHKEEP_EMAIL_OTP__ENABLED", "true")
+        .env("AUTHKEEP_USER__DELETE_USER", "true")
+        .env("AUTHKEEP_USER__DELETE_USER_VERIFICATION", "true")
         .env("RUST_LOG", "trace");
     let mut child = cmd
         .stderr(Stdio::piped())
@@ -224,38 +247,154 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
             break a.to_owned();
         }
     };
+    let db = dir.path().join("authkeep.sqlite");
     let password = "hunter2-correct-horse-battery";
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let api = format!("http://{addr}/api/auth");
+    // No Origin: these are server-to-server calls without cookies (the base URL here is the
+    // unknown `--listen` port, so no origin would be trusted anyway).
+    let post = |path: &str, body: serde_json::Value| http.post(format!("{api}{path}")).json(&body);
     let body =
         serde_json::json!({"name": "Logs", "email": "logs@example.com", "password": password});
-    assert_eq!(
-        http.post(format!("{api}/sign-up/email"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let r = http
-        .post(format!("{api}/sign-in/email"))
-        .json(&serde_json::json!({"email": "logs@example.com", "password": password}))
-        .send()
-        .await
-        .unwrap();
+    let r = post("/sign-up/email", body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let user_id = r.json::<serde_json::Value>().await.unwrap()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = post(
+        "/sign-in/email",
+        serde_json::json!({"email": "logs@example.com", "password": password}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let signed = r.headers()["set-auth-token"].to_str().unwrap().to_owned();
     let token = r.json::<serde_json::Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    // The log transport is the default; in production it must not print reset links.
+    let mut secrets = vec![password.to_owned(), secret.to_owned(), token.clone()];
+    let bearer = format!("Bearer {signed}");
+    let get = |path: String| {
+        http.get(format!("{api}{path}"))
+            .header("authorization", &bearer)
+            .send()
+    };
+
+    // Bearer session and JWT.
+    let r = get("/token".into()).await.unwrap();
+    secrets.push(
+        r.json::<serde_json::Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let r = get("/get-session".into()).await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A reset link: the token is in the path, then in the body.
+    let r = post(
+        "/request-password-reset",
+        serde_json::json!({"email": "logs@example.com"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let reset = newest_verification(&db, "reset-password:", "identifier").await;
+    let reset = reset.trim_start_matches("reset-password:").to_owned();
+    let r = get(format!("/reset-password/{reset}?callbackURL=/new-password"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let r = post(
+        "/reset-password",
+        serde_json::json!({"token": reset, "newPassword": "another-password-1"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    secrets.push(reset);
+
+    // An email-verification link (stateless token in the query).
+    let verify = authkeep::auth::email_verification::create_token(
+        secret,
+        "logs@example.com",
+        &user_id,
+        3600,
+    );
+    let r = get(format!("/verify-email?token={verify}&callbackURL=/welcome"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    secrets.push(verify);
+
+    // A magic link (token in the query).
+    let r = post(
+        "/sign-in/magic-link",
+        serde_json::json!({"email": "logs@example.com"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let link = newest_verification(&db, "magic-link:", "identifier").await;
+    let link = link.trim_start_matches("magic-link:").to_owned();
+    let r = get(format!("/magic-link/verify?token={link}&callbackURL=/home"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    secrets.push(link);
+
+    // A one-time code (in the body).
+    let r = post(
+        "/email-otp/send-verification-otp",
+        serde_json::json!({"email": "logs@example.com", "type": "sign-in"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let otp = newest_verification(&db, "sign-in-otp-", "value").await;
+    let otp = otp.split(':').next().unwrap().to_owned();
+    let r = post(
+        "/sign-in/email-otp",
+        serde_json::json!({"email": "logs@example.com", "otp": otp}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let otp_session = r.headers()["set-auth-token"].to_str().unwrap().to_owned();
+    secrets.push(otp_session.clone());
+
+    // Deletion confirmed by a link (token in the query), with the signed-in session.
     let r = http
-        .post(format!("{api}/request-password-reset"))
-        .json(&serde_json::json!({"email": "logs@example.com"}))
+        .post(format!("{api}/delete-user"))
+        .header("authorization", format!("Bearer {otp_session}"))
+        .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let deletion = newest_verification(&db, "delete-account-", "identifier").await;
+    let deletion = deletion.trim_start_matches("delete-account-").to_owned();
+    let r = http
+        .get(format!(
+            "{api}/delete-user/callback?token={deletion}&callbackURL=/bye"
+        ))
+        .header("authorization", format!("Bearer {otp_session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    secrets.push(deletion);
+
     tokio::time::sleep(Duration::from_millis(300)).await;
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
@@ -270,12 +409,16 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
             "every line is JSON: {line}"
         );
     }
-    assert!(!all.contains(password), "a password reached the logs");
-    assert!(!all.contains(secret), "the secret reached the logs");
-    assert!(!all.contains(&token), "a session token reached the logs");
+    for s in &secrets {
+        assert!(!all.contains(s.as_str()), "{s:?} reached the logs");
+    }
     assert!(
-        !all.contains("reset-password/"),
-        "a reset link reached the logs"
+        !all.contains("token="),
+        "a query string with a token reached the logs"
+    );
+    assert!(
+        all.contains("/reset-password/:token"),
+        "routes are logged by template"
     );
     assert!(
         all.contains("email not delivered"),

@@ -245,6 +245,26 @@ impl TestApp {
         .expect("count")
     }
 
+    /// The newest value stored under a verification identifier.
+    pub async fn verification_value(&self, identifier: &str) -> Option<String> {
+        let sql = r#"select "value" from "verification" where "identifier" = $1 order by "createdAt" desc limit 1"#;
+        match &self.store {
+            Store::Sqlite(p) => {
+                sqlx::query_scalar(sql)
+                    .bind(identifier)
+                    .fetch_optional(p)
+                    .await
+            }
+            Store::Postgres(p) => {
+                sqlx::query_scalar(sql)
+                    .bind(identifier)
+                    .fetch_optional(p)
+                    .await
+            }
+        }
+        .expect("verification")
+    }
+
     /// The stored password hash of a user.
     pub async fn password_hash(&self, email: &str) -> String {
         let sql = r#"select a."password" from "account" a join "user" u on u."id" = a."userId" where u."email" = $1"#;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod cli;
 mod faults;
+mod hardening;
 mod jwt;
 mod origin;
 mod routing;

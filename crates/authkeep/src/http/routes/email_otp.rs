@@ -99,7 +99,7 @@ pub async fn sign_in(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let mut f = Fields::object(ex.body.as_ref(), false);
     let email = f.email("email", l.max_email_length);
     let otp = f.string("otp", 32);
-    let name = f.optional_string("name", l.max_name_length);
+    let name = f.name("name", false, l.max_name_length);
     let image = f.optional_string("image", l.max_url_length);
     f.finish()?;
     let (user, s) = email_otp::sign_in(

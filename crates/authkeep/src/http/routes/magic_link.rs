@@ -15,7 +15,7 @@ pub async fn sign_in_magic_link(app: &App, ex: &mut Exchange) -> Result<Reply, A
     let l = &app.limits;
     let mut f = Fields::object(ex.body.as_ref(), false);
     let email = f.email("email", l.max_email_length);
-    let name = f.optional_string("name", l.max_name_length);
+    let name = f.name("name", false, l.max_name_length);
     let callback = f.optional_string("callbackURL", l.max_url_length);
     let new_user = f.optional_string("newUserCallbackURL", l.max_url_length);
     let error = f.optional_string("errorCallbackURL", l.max_url_length);

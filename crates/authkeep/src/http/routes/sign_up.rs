@@ -10,7 +10,7 @@ use crate::http::{App, origin, session};
 pub async fn sign_up_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let limits = &app.limits;
     let mut f = Fields::object(ex.body.as_ref(), true);
-    let name = f.string("name", limits.max_name_length);
+    let name = f.name("name", true, limits.max_name_length);
     let email = f.email("email", limits.max_email_length);
     let password = f.non_empty_string("password", app.auth.password.max_length.max(1024));
     let image = f.optional_string("image", limits.max_url_length);

@@ -13,7 +13,7 @@ use crate::http::{App, origin, session};
 pub async fn update_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let limits = &app.limits;
     let mut f = Fields::record(ex.body.as_ref());
-    let name = f.optional_string("name", limits.max_name_length);
+    let name = f.name("name", false, limits.max_name_length);
     // `image` may be a string or null (null clears it).
     let image = match f.raw("image") {
         Some(Value::Null) => Some(None),
@@ -81,7 +81,7 @@ pub async fn delete_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     f.finish()?;
     let c = session::require(app, ex).await?;
     if !app.auth.delete_user_enabled {
-        return Err(ApiError::not_found());
+        return Err(ApiError::Disabled);
     }
     let deleted = json!({ "success": true, "message": "User deleted" });
     if let Some(token) = token {
