@@ -11,8 +11,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Where `authkeep serve` listens with no configuration at all.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub use crate::crypto::Secret;
+
 /// The embedded default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://authkeep.sqlite";
 pub const DEFAULT_CONFIG_FILE: &str = "authkeep.toml";
@@ -28,6 +28,8 @@ pub struct Config {
     /// The public URL of this server (`BETTER_AUTH_URL`). Defaults to `http://<listen>`.
     pub base_url: Option<String>,
     pub base_path: String,
+    /// Serve a small status page at `/` (turn off when `/` on this host belongs to an app).
+    pub home_page: bool,
     pub database_url: String,
     /// Cookie-signing secret (`BETTER_AUTH_SECRET`); shared with a better-auth server on the same data.
     pub secret: Option<Secret>,
@@ -267,7 +269,7 @@ impl Default for VerificationConfig {
 pub struct JwtConfig {
     pub enabled: bool,
     /// `EdDSA` (Ed25519), `ES256` or `RS256`.
-    pub algorithm: crate::auth::jwt::Algorithm,
+    pub algorithm: crate::model::JwtAlgorithm,
     /// Seconds a JWT is valid.
     pub expiration: i64,
     /// `iss`; defaults to the base URL's origin.
@@ -286,7 +288,7 @@ impl Default for JwtConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            algorithm: crate::auth::jwt::Algorithm::EdDSA,
+            algorithm: crate::model::JwtAlgorithm::EdDSA,
             expiration: 900,
             issuer: None,
             audience: None,
@@ -336,9 +338,10 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             env: "development".into(),
-            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             base_url: None,
             base_path: "/api/auth".into(),
+            home_page: true,
             database_url: DEFAULT_DATABASE_URL.into(),
             secret: None,
             trusted_origins: Vec::new(),
@@ -421,26 +424,6 @@ impl Default for LogConfig {
             format: String::new(),
             level: "info".into(),
         }
-    }
-}
-
-/// A secret that never prints.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
     }
 }
 

@@ -6,9 +6,11 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod email;
 pub mod http;
 pub mod model;
+pub mod report;
 pub mod secret;
 pub mod serve;
 pub mod store;

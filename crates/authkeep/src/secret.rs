@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::auth::crypto::random_string;
 use crate::config::{Config, ConfigError, MIN_SECRET_LEN, Secret};
+use crate::crypto::random_string;
 
 const SECRET_FILE: &str = ".authkeep-secret";
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
@@ -54,6 +54,7 @@ pub fn resolve(cfg: &Config) -> Result<Secret, SecretError> {
         return Ok(Secret::new(generate()));
     }
     let path = dev_secret_path(cfg);
+    let path = std::path::absolute(&path).unwrap_or(path);
     let file_err = |source| SecretError::File {
         path: path.clone(),
         source,

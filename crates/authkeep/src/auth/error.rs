@@ -42,6 +42,8 @@ pub enum ErrorCode {
     InvalidOtp,
     OtpExpired,
     TooManyAttempts,
+    NotFound,
+    FailedToGetUserInfo,
 }
 
 impl ErrorCode {
@@ -114,6 +116,8 @@ impl ErrorCode {
             InvalidOtp => ("INVALID_OTP", "Invalid OTP"),
             OtpExpired => ("OTP_EXPIRED", "OTP expired"),
             TooManyAttempts => ("TOO_MANY_ATTEMPTS", "Too many attempts"),
+            NotFound => ("NOT_FOUND", "Not found"),
+            FailedToGetUserInfo => ("FAILED_TO_GET_USER_INFO", "Failed to get user info"),
             MethodNotAllowedDeferSessionRequired => (
                 "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
                 "POST method requires deferSessionRefresh to be enabled in session config",
@@ -131,32 +135,24 @@ pub enum AuthError {
     /// A better-auth error that carries only a message (no code), e.g. `No fields to update`.
     #[error("{0}")]
     Message(&'static str),
-    /// The database cannot be reached; the client gets a 503 and may retry.
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else: logged with the request id, never shown to the client.
-    #[error("internal: {0}")]
-    Internal(String),
+    /// Storage failed; when the database is unreachable the client gets a 503 and may retry.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Password(#[from] super::password::PasswordError),
+    #[error(transparent)]
+    Jwt(#[from] super::jwt::JwtError),
+}
+
+impl AuthError {
+    /// The failure is the database being out of reach, not a fault: worth a retry.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AuthError::Store(e) if e.is_unavailable())
+    }
 }
 
 impl From<ErrorCode> for AuthError {
     fn from(c: ErrorCode) -> Self {
         AuthError::Rule(c)
-    }
-}
-
-impl From<crate::store::StoreError> for AuthError {
-    fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match e {
-            StoreError::Unavailable(m) => AuthError::Unavailable(m),
-            other => AuthError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<super::password::PasswordError> for AuthError {
-    fn from(e: super::password::PasswordError) -> Self {
-        AuthError::Internal(e.to_string())
     }
 }

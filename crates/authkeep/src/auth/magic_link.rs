@@ -2,23 +2,17 @@
 //! creating the account on first use. Stored as the verification row `magic-link:<token>` →
 //! `{"type":"magic-link","email":…,"name":…}`, as better-auth 1.7.7+ stores it.
 
-use chrono::Duration;
+use crate::crypto;
 use serde_json::{Value, json};
 
-use super::{Auth, AuthError, ClientInfo, crypto, email, session};
+use super::email_token::url_component;
+use super::{Auth, AuthError, ClientInfo, Lifetime, session};
 use crate::email::{Kind, Values};
-use crate::model::{Session, User, Verification, now_ms};
+use crate::model::{Email, Session, User, Verification, now_ms};
 use crate::store::ValueMatch;
 
 const PREFIX: &str = "magic-link:";
 const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-
-#[derive(Debug, Clone)]
-pub struct MagicLinkPolicy {
-    pub enabled: bool,
-    pub expires_in: Duration,
-    pub disable_sign_up: bool,
-}
 
 /// Where the emailed link sends the browser afterwards.
 #[derive(Debug, Default)]
@@ -31,53 +25,51 @@ pub struct Callbacks<'a> {
 /// `sign-in/magic-link`: stores a token and mails the link. The same answer for every address.
 pub async fn send(
     auth: &Auth,
-    address: &str,
+    address: &Email,
     name: Option<&str>,
     cb: Callbacks<'_>,
 ) -> Result<(), AuthError> {
-    let address = email::normalize(address);
     let token = crypto::random_string(32, LETTERS);
-    let mut value = json!({ "type": "magic-link", "email": address });
+    let mut value = json!({ "type": "magic-link", "email": address.as_str() });
     if let Some(n) = name {
         value["name"] = n.into();
     }
     // Each request adds a row; only the newest few per address stay valid, so flooding one
     // address cannot grow the table.
-    let owner = json!({ "email": address }).to_string();
+    let owner = json!({ "email": address.as_str() }).to_string();
     let owner = owner.trim_start_matches('{').trim_end_matches('}');
     auth.store
         .withdraw_older_verifications(
             PREFIX,
             ValueMatch::Contains(owner),
-            auth.max_outstanding_per_address - 1,
+            auth.policy.max_outstanding_per_address - 1,
         )
         .await?;
     let row = Verification::new(
         format!("{PREFIX}{token}"),
         value.to_string(),
         now_ms(),
-        auth.magic_link.expires_in,
+        auth.policy.magic_link.expires_in,
     );
     auth.store.insert_verification(&row).await?;
-    let enc = super::email_verification::urlencoding;
     let mut url = format!(
         "{}/magic-link/verify?token={token}&callbackURL={}",
-        auth.api_url,
-        enc(cb.callback.unwrap_or("/"))
+        auth.policy.api_url,
+        url_component(cb.callback.unwrap_or("/"))
     );
     if let Some(u) = cb.new_user {
-        url.push_str(&format!("&newUserCallbackURL={}", enc(u)));
+        url.push_str(&format!("&newUserCallbackURL={}", url_component(u)));
     }
     if let Some(u) = cb.error {
-        url.push_str(&format!("&errorCallbackURL={}", enc(u)));
+        url.push_str(&format!("&errorCallbackURL={}", url_component(u)));
     }
     auth.mailer.send(
         Kind::MagicLink,
-        &address,
+        address.as_str(),
         Values {
             url: &url,
             name: name.unwrap_or(""),
-            email: &address,
+            email: address.as_str(),
             token: &token,
             ..Default::default()
         },
@@ -128,11 +120,11 @@ pub async fn verify(
     let Ok(value) = serde_json::from_str::<Value>(&row.value) else {
         return Ok(Err(LinkError::InvalidToken));
     };
-    let Some(address) = value["email"].as_str() else {
+    let Some(address) = value["email"].as_str().and_then(|e| Email::parse(e).ok()) else {
         return Ok(Err(LinkError::InvalidToken));
     };
     let now = now_ms();
-    let (user, is_new_user) = match auth.store.find_user_by_email(address).await? {
+    let (user, is_new_user) = match auth.store.find_user_by_email(address.as_str()).await? {
         Some(u) if u.email_verified => (u, false),
         Some(mut u) => {
             auth.store.revoke_unproven_access(&u.id, now).await?;
@@ -140,13 +132,13 @@ pub async fn verify(
             u.updated_at = now;
             (u, false)
         }
-        None if auth.magic_link.disable_sign_up => {
+        None if auth.policy.magic_link.disable_sign_up => {
             return Ok(Err(LinkError::NewUserSignupDisabled));
         }
         None => {
             let user = User::new(
                 value["name"].as_str().unwrap_or("").to_owned(),
-                address.to_owned(),
+                address.as_str().to_owned(),
                 None,
                 true,
                 now,
@@ -155,7 +147,7 @@ pub async fn verify(
             (user, true)
         }
     };
-    let session = session::create(auth, &user.id, client, true).await?;
+    let session = session::create(auth, &user.id, client, Lifetime::Remembered).await?;
     Ok(Ok(SignedIn {
         user,
         session,

@@ -1,13 +1,13 @@
 //! Password reset by email: a 24-character token stored as the verification row
 //! `reset-password:<token>` → user id, as better-auth stores it; consumed once.
 
+use crate::crypto;
 use std::time::Duration as StdDuration;
 
-use chrono::Duration;
-
-use super::{Auth, AuthError, ErrorCode, crypto};
+use super::email_token::url_component;
+use super::{Auth, AuthError, ErrorCode};
 use crate::email::Kind;
-use crate::model::{Verification, now_ms};
+use crate::model::{Email, Verification, now_ms};
 use crate::store::ValueMatch;
 
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -23,16 +23,16 @@ fn identifier(token: &str) -> String {
 }
 
 /// `request-password-reset`: mails a link to a known address; same answer and timing otherwise.
-pub async fn request(auth: &Auth, email: &str, redirect_to: Option<&str>) -> Result<(), AuthError> {
-    if !auth.reset.enabled {
+pub async fn request(
+    auth: &Auth,
+    email: &Email,
+    redirect_to: Option<&str>,
+) -> Result<(), AuthError> {
+    if !auth.policy.reset.enabled {
         return Err(ErrorCode::ResetPasswordDisabled.into());
     }
     super::at_least(RESPONSE_FLOOR, async {
-        let Some(user) = auth
-            .store
-            .find_user_by_email(&super::email::normalize(email))
-            .await?
-        else {
+        let Some(user) = auth.store.find_user_by_email(email.as_str()).await? else {
             return Ok::<(), AuthError>(());
         };
         let token = crypto::random_string(24, ALNUM);
@@ -40,20 +40,20 @@ pub async fn request(auth: &Auth, email: &str, redirect_to: Option<&str>) -> Res
             .withdraw_older_verifications(
                 PREFIX,
                 ValueMatch::Exact(&user.id),
-                auth.max_outstanding_per_address - 1,
+                auth.policy.max_outstanding_per_address - 1,
             )
             .await?;
         let row = Verification::new(
             identifier(&token),
             user.id.clone(),
             now_ms(),
-            auth.reset.expires_in,
+            auth.policy.reset.expires_in,
         );
         auth.store.insert_verification(&row).await?;
-        let callback = super::email_verification::urlencoding(redirect_to.unwrap_or(""));
+        let callback = url_component(redirect_to.unwrap_or(""));
         let url = format!(
             "{}/reset-password/{token}?callbackURL={callback}",
-            auth.api_url
+            auth.policy.api_url
         );
         auth.mailer
             .send_to_user(Kind::ResetPassword, &user, &url, &token);
@@ -80,7 +80,7 @@ pub async fn reset(auth: &Auth, token: &str, new_password: &str) -> Result<(), A
     if token.is_empty() {
         return Err(ErrorCode::InvalidToken.into());
     }
-    auth.password.check(new_password)?;
+    auth.policy.password.check(new_password)?;
     let Some(row) = auth.store.consume_verification(&identifier(token)).await? else {
         return Err(ErrorCode::InvalidToken.into());
     };
@@ -99,17 +99,9 @@ pub async fn reset(auth: &Auth, token: &str, new_password: &str) -> Result<(), A
 /// credential account if missing), signing them out everywhere when so configured.
 pub async fn set_new_password(auth: &Auth, user_id: &str, password: &str) -> Result<(), AuthError> {
     let hash = auth.hasher.hash(password).await?;
-    let (account_id, revoke) = (crypto::generate_id(), auth.reset.revoke_sessions);
+    let (account_id, revoke) = (crypto::generate_id(), auth.policy.reset.revoke_sessions);
     auth.store
         .set_password(user_id, &account_id, &hash, now_ms(), revoke)
         .await?;
     Ok(())
-}
-
-/// The reset policy (`emailAndPassword.*ResetPassword*`).
-#[derive(Debug, Clone)]
-pub struct ResetPolicy {
-    pub enabled: bool,
-    pub expires_in: Duration,
-    pub revoke_sessions: bool,
 }

@@ -2,23 +2,24 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Auth, AuthError, ClientInfo, ErrorCode, SessionPolicy, crypto};
+use super::policy::{Refresh, SessionPolicy};
+use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime};
+use crate::crypto;
 use crate::model::{Session, User, now_ms};
 
 /// A session created with `rememberMe: false` lives one day, whatever `expiresIn` says.
-const DONT_REMEMBER_LIFETIME: Duration = Duration::days(1);
+const BROWSER_SESSION_LIFETIME: Duration = Duration::days(1);
 
 pub fn new_session(
     policy: &SessionPolicy,
     user_id: &str,
     client: &ClientInfo,
-    remember: bool,
+    lifetime: Lifetime,
     now: DateTime<Utc>,
 ) -> Session {
-    let lifetime = if remember {
-        policy.expires_in
-    } else {
-        DONT_REMEMBER_LIFETIME
+    let lifetime = match lifetime {
+        Lifetime::Remembered => policy.expires_in,
+        Lifetime::BrowserSession => BROWSER_SESSION_LIFETIME,
     };
     Session {
         id: crypto::generate_id(),
@@ -45,8 +46,8 @@ pub enum Lookup {
 }
 
 /// Finds the session for `token`. An expired row is deleted. A live one is extended when it was
-/// last extended `updateAge` or more ago (unless `allow_refresh` is false or refresh is disabled).
-pub async fn lookup(auth: &Auth, token: &str, allow_refresh: bool) -> Result<Lookup, AuthError> {
+/// last extended `updateAge` or more ago, unless `refresh` says not to (or the policy does).
+pub async fn lookup(auth: &Auth, token: &str, refresh: Refresh) -> Result<Lookup, AuthError> {
     let now = now_ms();
     let Some((mut session, user)) = auth.store.find_session_with_user(token).await? else {
         return Ok(Lookup::Gone);
@@ -55,9 +56,10 @@ pub async fn lookup(auth: &Auth, token: &str, allow_refresh: bool) -> Result<Loo
         auth.store.delete_session(token).await?;
         return Ok(Lookup::Gone);
     }
-    let p = &auth.session;
+    let p = &auth.policy.session;
     let due = session.expires_at - p.expires_in + p.update_age <= now;
-    if !(allow_refresh && due && !p.disable_refresh) {
+    let allowed = refresh == Refresh::Allowed && p.refresh == Refresh::Allowed;
+    if !(allowed && due) {
         return Ok(Lookup::Valid {
             session: Box::new(session),
             user: Box::new(user),
@@ -88,9 +90,9 @@ pub async fn create(
     auth: &Auth,
     user_id: &str,
     client: &ClientInfo,
-    remember: bool,
+    lifetime: Lifetime,
 ) -> Result<Session, AuthError> {
-    let session = new_session(&auth.session, user_id, client, remember, now_ms());
+    let session = new_session(&auth.policy.session, user_id, client, lifetime, now_ms());
     auth.store.create_session(&session).await?;
     Ok(session)
 }

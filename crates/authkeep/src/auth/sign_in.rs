@@ -1,14 +1,16 @@
 //! `sign-in/email`. Every failure costs one scrypt verification, so timing does not reveal
 //! whether an email is registered.
 
-use super::{Auth, AuthError, ClientInfo, ErrorCode, email, session};
-use crate::model::{Session, User};
+use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification, session};
+use crate::model::{Email, Session, User};
 
 #[derive(Debug)]
 pub struct SignIn {
+    /// As sent: better-auth checks that email/password sign-in is enabled before it looks at
+    /// the address, so it is parsed here, not at the edge.
     pub email: String,
     pub password: String,
-    pub remember: bool,
+    pub lifetime: Lifetime,
     pub callback: Option<String>,
 }
 
@@ -47,26 +49,24 @@ pub async fn sign_in_email(
     input: SignIn,
     client: &ClientInfo,
 ) -> Result<(User, Session), AuthError> {
-    if !auth.email_password_enabled {
+    if !auth.policy.email_password.enabled {
         return Err(ErrorCode::EmailPasswordDisabled.into());
     }
-    if !email::is_valid(&input.email) {
-        return Err(ErrorCode::InvalidEmail.into());
-    }
-    let user = auth
-        .store
-        .find_user_by_email(&email::normalize(&input.email))
-        .await?;
-    if !check_password(auth, user.as_ref().map(|u| u.id.as_str()), &input.password).await? {
-        return Err(ErrorCode::InvalidEmailOrPassword.into());
-    }
-    let user = user.expect("a password only verifies for an existing user");
-    if auth.verification.required && !user.email_verified {
-        if auth.verification.send_on_sign_in {
-            super::email_verification::send(auth, &user, input.callback.as_deref());
+    let email = Email::parse(&input.email).map_err(|_| ErrorCode::InvalidEmail)?;
+    let user = auth.store.find_user_by_email(email.as_str()).await?;
+    let verified =
+        check_password(auth, user.as_ref().map(|u| u.id.as_str()), &input.password).await?;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => return Err(ErrorCode::InvalidEmailOrPassword.into()),
+    };
+    let v = &auth.policy.verification;
+    if v.required && !user.email_verified {
+        if v.send_on_sign_in {
+            email_verification::send(auth, &user, input.callback.as_deref());
         }
         return Err(ErrorCode::EmailNotVerified.into());
     }
-    let session = session::create(auth, &user.id, client, input.remember).await?;
+    let session = session::create(auth, &user.id, client, input.lifetime).await?;
     Ok((user, session))
 }

@@ -1,16 +1,16 @@
 //! `sign-up/email`: a user, its credential account and (with auto sign-in) a session, atomically.
 
-use super::{Auth, AuthError, ClientInfo, ErrorCode, crypto, email, session};
-use crate::model::{Account, CREDENTIAL_PROVIDER, Session, User, now_ms};
-use crate::store::StoreError;
+use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification, session};
+use crate::crypto;
+use crate::model::{Account, CREDENTIAL_PROVIDER, Email, Session, User, now_ms};
 
 #[derive(Debug)]
 pub struct SignUp {
     pub name: String,
-    pub email: String,
+    pub email: Email,
     pub password: String,
     pub image: Option<String>,
-    pub remember: bool,
+    pub lifetime: Lifetime,
     /// Where the verification link leads after verifying.
     pub callback: Option<String>,
 }
@@ -20,16 +20,14 @@ pub async fn sign_up_email(
     input: SignUp,
     client: &ClientInfo,
 ) -> Result<(User, Option<Session>), AuthError> {
-    if !auth.sign_up_enabled {
+    let p = &auth.policy;
+    if !p.email_password.sign_up_enabled {
         return Err(ErrorCode::EmailPasswordSignUpDisabled.into());
     }
-    if !email::is_valid(&input.email) {
-        return Err(ErrorCode::InvalidEmail.into());
-    }
-    auth.password.check(&input.password)?;
-    let email = email::normalize(&input.email);
+    p.password.check(&input.password)?;
     let now = now_ms();
-    let required = auth.verification.required;
+    let email = input.email.as_str().to_owned();
+    let required = p.verification.required;
     if auth.store.find_user_by_email(&email).await?.is_some() {
         if required {
             // As better-auth: when sign-up cannot sign anyone in, a taken address gets the same
@@ -51,21 +49,23 @@ pub async fn sign_up_email(
         created_at: now,
         updated_at: now,
     };
-    let session = (auth.auto_sign_in && !required)
-        .then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
+    let session = (p.email_password.auto_sign_in && !required)
+        .then(|| session::new_session(&p.session, &user.id, client, input.lifetime, now));
     match auth
         .store
         .create_user_with_credential(&user, &account, session.as_ref())
         .await
     {
         Ok(()) => {
-            if auth.verification.send_on_sign_up {
-                super::email_verification::send(auth, &user, input.callback.as_deref());
+            if p.verification.send_on_sign_up {
+                email_verification::send(auth, &user, input.callback.as_deref());
             }
             Ok((user, session))
         }
         // Lost a race with a concurrent sign-up for the same email: nothing was written.
-        Err(StoreError::UniqueViolation) => Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into()),
+        Err(e) if e.is_unique_violation() => {
+            Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into())
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -1,43 +1,58 @@
 //! Profile updates, password changes and account deletion for the signed-in user.
 
+use super::email_token::url_component;
 use super::sign_in::check_password;
-use super::{Auth, AuthError, ClientInfo, ErrorCode, session};
+use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, session};
+use crate::crypto;
 use crate::model::{AccountInfo, Session, User, Verification, now_ms};
 use crate::store::ValueMatch;
 
-/// Sets `name` and/or `image` (`Some(None)` clears the image).
+/// What `update-user` may change.
+#[derive(Debug, Default)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    /// `Some(None)` clears the image.
+    pub image: Option<Option<String>>,
+}
+
 pub async fn update_user(
     auth: &Auth,
     user_id: &str,
-    name: Option<&str>,
-    image: Option<Option<&str>>,
+    update: &ProfileUpdate,
 ) -> Result<User, AuthError> {
-    if name.is_none() && image.is_none() {
+    if update.name.is_none() && update.image.is_none() {
         return Err(AuthError::Message("No fields to update"));
     }
+    let image = update.image.as_ref().map(Option::as_deref);
     auth.store
-        .update_user_profile(user_id, name, image, now_ms())
+        .update_user_profile(user_id, update.name.as_deref(), image, now_ms())
         .await?
         .ok_or_else(|| ErrorCode::FailedToUpdateUser.into())
+}
+
+/// What happens to the user's other sessions when the password changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherSessions {
+    Keep,
+    /// All sessions end; the caller gets a new one with this lifetime.
+    Revoke(Lifetime),
 }
 
 #[derive(Debug)]
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,
-    pub revoke_other_sessions: bool,
-    /// Whether the replacement session (when others are revoked) is a remembered one.
-    pub remember: bool,
+    pub other_sessions: OtherSessions,
 }
 
-/// Returns the new session when `revoke_other_sessions` replaced all of them.
+/// Returns the new session when the other sessions were revoked (all were replaced by it).
 pub async fn change_password(
     auth: &Auth,
     user: &User,
     input: ChangePassword,
     client: &ClientInfo,
 ) -> Result<Option<Session>, AuthError> {
-    auth.password.check(&input.new_password)?;
+    auth.policy.password.check(&input.new_password)?;
     let account = auth
         .store
         .find_credential_account(&user.id)
@@ -49,9 +64,16 @@ pub async fn change_password(
     }
     let hash = auth.hasher.hash(&input.new_password).await?;
     let now = now_ms();
-    let replacement = input
-        .revoke_other_sessions
-        .then(|| session::new_session(&auth.session, &user.id, client, input.remember, now));
+    let replacement = match input.other_sessions {
+        OtherSessions::Keep => None,
+        OtherSessions::Revoke(lifetime) => Some(session::new_session(
+            &auth.policy.session,
+            &user.id,
+            client,
+            lifetime,
+            now,
+        )),
+    };
     auth.store
         .update_password(&account.id, &hash, now, replacement.as_ref())
         .await?;
@@ -87,12 +109,12 @@ pub async fn request_deletion(
     user: &User,
     callback: Option<&str>,
 ) -> Result<(), AuthError> {
-    let token = super::crypto::random_string(32, LOWER_ALNUM);
+    let token = crypto::random_string(32, LOWER_ALNUM);
     auth.store
         .withdraw_older_verifications(
             DELETE_PREFIX,
             ValueMatch::Exact(&user.id),
-            auth.max_outstanding_per_address - 1,
+            auth.policy.max_outstanding_per_address - 1,
         )
         .await?;
     let row = Verification::new(
@@ -102,11 +124,10 @@ pub async fn request_deletion(
         chrono::Duration::days(1),
     );
     auth.store.insert_verification(&row).await?;
-    let callback =
-        super::email_verification::urlencoding(callback.filter(|c| !c.is_empty()).unwrap_or("/"));
+    let callback = url_component(callback.filter(|c| !c.is_empty()).unwrap_or("/"));
     let url = format!(
         "{}/delete-user/callback?token={token}&callbackURL={callback}",
-        auth.api_url
+        auth.policy.api_url
     );
     auth.mailer
         .send_to_user(crate::email::Kind::DeleteAccount, user, &url, &token);
@@ -148,7 +169,7 @@ pub async fn delete_user(
                 return Err(ErrorCode::InvalidPassword.into());
             }
         }
-        None if !session::is_fresh(&auth.session, session) => {
+        None if !session::is_fresh(&auth.policy.session, session) => {
             return Err(ErrorCode::SessionExpired.into());
         }
         None => {}

@@ -1,34 +1,107 @@
-//! Sending mail: SMTP through lettre (pooled connections, implicit TLS, STARTTLS or plain), or
-//! the development `log` transport that prints each message with its link.
+//! Sending mail: SMTP through lettre (pooled connections, implicit TLS, STARTTLS or plain), the
+//! development `log` transport that prints each message with its link, or an in-memory outbox
+//! (for tests that read the mail an end user would get).
 //! Sends run in the background with a timeout, so a slow or dead SMTP server never holds a
 //! request; failures are logged inside the request's span (with its request id).
 
 pub mod templates;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tracing::Instrument;
 
-use crate::config::EmailConfig;
+use crate::crypto::Secret;
 pub use templates::{Kind, Values};
 
+/// Whether the log transport prints message bodies. Links carry sign-in and reset tokens, so
+/// bodies are shown in development only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogBodies {
+    Shown,
+    Hidden,
+}
+
+/// How to send mail; built from the configuration by the process layer.
 #[derive(Debug, Clone)]
+pub struct Settings {
+    /// `smtp://…`, `smtps://…`; empty for the log transport.
+    pub smtp_url: Secret,
+    pub from: String,
+    pub app_name: String,
+    pub templates_dir: Option<PathBuf>,
+    pub timeout: Duration,
+    pub log_bodies: LogBodies,
+}
+
+#[derive(Clone)]
 enum Transport {
-    /// Prints each message; with `reveal`, its body and link too (development only: links
-    /// carry sign-in and reset tokens, which must never reach production logs).
-    Log {
-        reveal: bool,
-    },
+    Log(LogBodies),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Memory(Outbox),
+}
+
+// The SMTP transport's own `Debug` would print its credentials.
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::Log(bodies) => write!(f, "Log({bodies:?})"),
+            Transport::Smtp(_) => f.write_str("Smtp(***)"),
+            Transport::Memory(_) => f.write_str("Memory"),
+        }
+    }
+}
+
+/// A message as the recipient gets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    pub kind: Kind,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Where the in-memory transport puts messages; shared by clones.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox(Arc<Mutex<Vec<SentMail>>>);
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every message sent so far, oldest first.
+    pub fn messages(&self) -> Vec<SentMail> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn push(&self, mail: SentMail) {
+        if let Ok(mut m) = self.0.lock() {
+            m.push(mail);
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("email configuration: {0}")]
-    Config(String),
+    #[error("email `from` address {from:?} is not valid")]
+    From {
+        from: String,
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    #[error("email smtp_url is not valid")]
+    SmtpUrl(#[source] lettre::transport::smtp::Error),
+    #[error("recipient address is not valid")]
+    Recipient(#[source] lettre::address::AddressError),
+    #[error("could not build the message")]
+    Build(#[source] lettre::error::Error),
+    #[error("the SMTP server refused or failed")]
+    Smtp(#[source] lettre::transport::smtp::Error),
 }
 
 /// Sends authkeep's messages.
@@ -42,44 +115,48 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// `production` hides message bodies (and so their tokens) from the log transport.
-    pub fn from_config(cfg: &EmailConfig, production: bool) -> Result<Mailer, MailError> {
-        let from: Mailbox = cfg
-            .from
-            .parse()
-            .map_err(|e| MailError::Config(format!("from {:?}: {e}", cfg.from)))?;
-        let timeout = Duration::from_secs(cfg.timeout.max(1));
-        let transport = if cfg.smtp_url.expose().trim().is_empty() {
-            Transport::Log {
-                reveal: !production,
-            }
+    pub fn new(settings: &Settings) -> Result<Mailer, MailError> {
+        let from: Mailbox = settings.from.parse().map_err(|source| MailError::From {
+            from: settings.from.clone(),
+            source,
+        })?;
+        let timeout = settings.timeout.max(Duration::from_secs(1));
+        let url = settings.smtp_url.expose().trim();
+        let transport = if url.is_empty() {
+            Transport::Log(settings.log_bodies)
         } else {
             let builder =
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(cfg.smtp_url.expose().trim())
-                    .map_err(|e| MailError::Config(format!("smtp_url: {e}")))?;
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(MailError::SmtpUrl)?;
             Transport::Smtp(builder.timeout(Some(timeout)).build())
         };
-        let templates_dir =
-            (!cfg.templates_dir.is_empty()).then(|| PathBuf::from(&cfg.templates_dir));
         Ok(Mailer {
             transport,
             from,
-            app_name: cfg.app_name.clone(),
-            templates_dir,
+            app_name: settings.app_name.clone(),
+            templates_dir: settings.templates_dir.clone(),
             timeout,
         })
+    }
+
+    /// This mailer, delivering into `outbox` instead (tests read what a user would receive).
+    pub fn into_outbox(self, outbox: Outbox) -> Mailer {
+        Mailer {
+            transport: Transport::Memory(outbox),
+            ..self
+        }
     }
 
     /// Where mail goes, for the startup log (never the password).
     pub fn describe(&self) -> &'static str {
         match self.transport {
-            Transport::Log { reveal: true } => {
+            Transport::Log(LogBodies::Shown) => {
                 "log (messages are printed to the log; set [email] smtp_url to deliver them)"
             }
-            Transport::Log { reveal: false } => {
+            Transport::Log(LogBodies::Hidden) => {
                 "log (NOT delivered; production logs omit bodies and links; set [email] smtp_url)"
             }
             Transport::Smtp(_) => "smtp",
+            Transport::Memory(_) => "memory (tests)",
         }
     }
 
@@ -107,9 +184,9 @@ impl Mailer {
         let span = tracing::Span::current();
         tokio::spawn(
             async move {
-                match tokio::time::timeout(this.timeout, this.deliver(&to, rendered)).await {
+                match tokio::time::timeout(this.timeout, this.deliver(kind, &to, rendered)).await {
                     Ok(Ok(())) => tracing::info!(kind = kind.file_stem(), "email sent"),
-                    Ok(Err(e)) => tracing::error!(kind = kind.file_stem(), error = %e, "email could not be sent"),
+                    Ok(Err(e)) => tracing::error!(kind = kind.file_stem(), error = %crate::report::Report(&e), "email could not be sent"),
                     Err(_) => tracing::error!(kind = kind.file_stem(), "email timed out"),
                 }
             }
@@ -117,31 +194,41 @@ impl Mailer {
         );
     }
 
-    async fn deliver(&self, to: &str, r: templates::Rendered) -> Result<(), String> {
+    async fn deliver(&self, kind: Kind, to: &str, r: templates::Rendered) -> Result<(), MailError> {
         match &self.transport {
-            Transport::Log { reveal: true } => {
+            Transport::Memory(outbox) => {
+                outbox.push(SentMail {
+                    kind,
+                    to: to.to_owned(),
+                    subject: r.subject,
+                    text: r.text,
+                    html: r.html,
+                });
+                Ok(())
+            }
+            Transport::Log(LogBodies::Shown) => {
                 // Development: the whole point is to show the link.
                 tracing::warn!(to, subject = %r.subject, body = %r.text, "email (log transport)");
                 Ok(())
             }
-            Transport::Log { reveal: false } => {
+            Transport::Log(LogBodies::Hidden) => {
                 // Not even the subject: a one-time code's subject carries the code.
                 let _ = r;
                 tracing::warn!("email not delivered: no SMTP server is configured");
                 Ok(())
             }
             Transport::Smtp(smtp) => {
-                let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+                let to: Mailbox = to.parse().map_err(MailError::Recipient)?;
                 let message = Message::builder()
                     .from(self.from.clone())
                     .to(to)
                     .subject(r.subject)
                     .multipart(MultiPart::alternative_plain_html(r.text, r.html))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(MailError::Build)?;
                 smtp.send(message)
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(MailError::Smtp)
             }
         }
     }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use crate::model::Email;
 
 /// Which body encodings an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,16 +22,8 @@ impl Media {
     }
 }
 
-fn unsupported(message: String) -> ApiError {
-    ApiError::Coded {
-        status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        code: "UNSUPPORTED_MEDIA_TYPE",
-        message,
-    }
-}
-
-/// Parses a body. An empty body is `None` (zod's `undefined`).
-pub fn parse(
+/// Decodes a body by its media type. An empty body is `None` (zod's `undefined`).
+pub fn parse_media(
     bytes: &[u8],
     content_type: Option<&str>,
     media: Media,
@@ -39,7 +32,7 @@ pub fn parse(
         return Ok(None);
     }
     let Some(ct) = content_type else {
-        return Err(unsupported(format!(
+        return Err(ApiError::unsupported_media_type(format!(
             "Content-Type is required. Allowed types: {}",
             media.allowed()
         )));
@@ -61,7 +54,7 @@ pub fn parse(
             .collect();
         return Ok(Some(Value::Object(map)));
     }
-    Err(unsupported(format!(
+    Err(ApiError::unsupported_media_type(format!(
         "Content-Type \"{mime}\" is not allowed. Allowed types: {}",
         media.allowed()
     )))
@@ -80,55 +73,106 @@ fn type_name(v: Option<&Value>) -> &'static str {
     }
 }
 
+/// Upper bounds on what a request may carry (each gets zod's "Too big" message beyond).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    pub max_name_length: usize,
+    pub max_email_length: usize,
+    /// `image` URLs and callback URLs.
+    pub max_url_length: usize,
+    /// Longest password read from a body: the policy's maximum, but never less than 1024, so
+    /// an overlong password gets better-auth's `PASSWORD_TOO_LONG` rather than a schema error.
+    pub max_password_input: usize,
+}
+
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+/// Session tokens, reset tokens, deletion tokens.
+const MAX_TOKEN_LENGTH: usize = 256;
+/// One-time codes.
+const MAX_CODE_LENGTH: usize = 32;
+
+/// What a body must be, in zod's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Object,
+    /// An object that is also a key/value record (sign-up): zod reports both when it is neither.
+    ObjectAndRecord,
+    /// A key/value record (`update-user`, `update-session`).
+    Record,
+    /// An object, or no body at all.
+    OptionalObject,
+}
+
+/// A request body as a typed struct: each route declares its fields once, and the handler
+/// works with the parsed values (a valid, normalised `Email`, a checked name, ...).
+pub trait Body: Sized {
+    const SHAPE: Shape;
+    /// Reads every field (so every issue is reported, as zod does) and returns the body when
+    /// all of them parsed.
+    fn read(f: &mut Fields<'_>) -> Option<Self>;
+}
+
+/// Parses the exchange's body as `B`, or answers better-call's 400 listing every issue.
+pub fn parse<B: Body>(body: Option<&Value>, limits: &Limits) -> Result<B, ApiError> {
+    let mut f = Fields::new(body, B::SHAPE, limits);
+    let parsed = B::read(&mut f);
+    f.finish()?;
+    parsed.ok_or_else(|| ApiError::validation("[body] Invalid input".into()))
+}
+
+/// A body without fields of its own.
+#[derive(Debug)]
+pub struct NoFields;
+
+impl Body for NoFields {
+    const SHAPE: Shape = Shape::OptionalObject;
+    fn read(_: &mut Fields<'_>) -> Option<Self> {
+        Some(NoFields)
+    }
+}
+
 /// Collects schema issues in field order and reports them the way better-call joins zod issues.
 #[derive(Debug)]
 pub struct Fields<'a> {
     map: Option<&'a Map<String, Value>>,
     issues: Vec<String>,
+    limits: &'a Limits,
 }
 
 impl<'a> Fields<'a> {
-    /// The body must be a JSON object. `record` adds zod's second issue for schemas that are an
-    /// intersection with a record (sign-up), so the message matches better-auth's exactly.
-    pub fn object(body: Option<&'a Value>, record: bool) -> Self {
-        let shapes: &[&str] = if record {
-            &["object", "record"]
-        } else {
-            &["object"]
-        };
-        Self::shaped(body, shapes)
-    }
-
-    /// A body that must be a key/value record (zod's `z.record`), as `update-user` takes.
-    pub fn record(body: Option<&'a Value>) -> Self {
-        Self::shaped(body, &["record"])
-    }
-
-    fn shaped(body: Option<&'a Value>, shapes: &[&str]) -> Self {
-        match body {
-            Some(Value::Object(map)) => Fields {
-                map: Some(map),
-                issues: Vec::new(),
-            },
-            other => {
-                let got = type_name(other);
-                let issues = shapes
-                    .iter()
-                    .map(|s| format!("[body] Invalid input: expected {s}, received {got}"))
-                    .collect();
-                Fields { map: None, issues }
+    pub fn new(body: Option<&'a Value>, shape: Shape, limits: &'a Limits) -> Self {
+        let shapes: &[&str] = match (shape, body) {
+            (_, Some(Value::Object(map))) => {
+                return Fields {
+                    map: Some(map),
+                    issues: Vec::new(),
+                    limits,
+                };
             }
-        }
-    }
-
-    /// An optional body: absent is fine, anything but an object is not.
-    pub fn optional_object(body: Option<&'a Value>) -> Self {
-        match body {
-            None => Fields {
-                map: None,
-                issues: Vec::new(),
-            },
-            some => Self::object(some, false),
+            // No body where none is needed reads as an empty object: every field is absent.
+            (Shape::OptionalObject, None) => {
+                return Fields {
+                    map: Some(&EMPTY),
+                    issues: Vec::new(),
+                    limits,
+                };
+            }
+            (Shape::Object | Shape::OptionalObject, _) => &["object"],
+            (Shape::ObjectAndRecord, _) => &["object", "record"],
+            (Shape::Record, _) => &["record"],
+        };
+        let got = type_name(body);
+        let issues = shapes
+            .iter()
+            .map(|s| format!("[body] Invalid input: expected {s}, received {got}"))
+            .collect();
+        Fields {
+            map: None,
+            issues,
+            limits,
         }
     }
 
@@ -140,7 +184,9 @@ impl<'a> Fields<'a> {
         self.issues.push(format!("[body.{key}] {message}"));
     }
 
-    fn typed_string(&mut self, key: &str, required: bool, max: usize) -> Option<String> {
+    /// `Some(Some(s))` for a string within `max`, `Some(None)` for an absent optional field,
+    /// `None` (with an issue recorded) otherwise.
+    fn typed_string(&mut self, key: &str, required: bool, max: usize) -> Option<Option<String>> {
         self.map?;
         match self.get(key) {
             Some(Value::String(s)) if s.chars().count() > max => {
@@ -150,8 +196,8 @@ impl<'a> Fields<'a> {
                 );
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
-            None if !required => None,
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            None if !required => Some(None),
             other => {
                 self.issue(
                     key,
@@ -165,12 +211,23 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn string(&mut self, key: &str, max: usize) -> Option<String> {
-        self.typed_string(key, true, max)
+    fn required(&mut self, key: &str, max: usize) -> Option<String> {
+        self.typed_string(key, true, max).flatten()
     }
 
-    pub fn non_empty_string(&mut self, key: &str, max: usize) -> Option<String> {
-        let s = self.typed_string(key, true, max)?;
+    /// A string field of no particular kind, up to the URL length.
+    pub fn string(&mut self, key: &str) -> Option<String> {
+        self.required(key, self.limits.max_url_length)
+    }
+
+    /// A required password (`password`, `newPassword`, `currentPassword`).
+    pub fn password(&mut self, key: &str) -> Option<String> {
+        self.required(key, self.limits.max_password_input)
+    }
+
+    /// A required, non-empty password (sign-up's schema).
+    pub fn non_empty_password(&mut self, key: &str) -> Option<String> {
+        let s = self.password(key)?;
         if s.is_empty() {
             self.issue(key, "Too small: expected string to have >=1 characters");
             return None;
@@ -178,37 +235,74 @@ impl<'a> Fields<'a> {
         Some(s)
     }
 
-    pub fn optional_string(&mut self, key: &str, max: usize) -> Option<String> {
-        self.typed_string(key, false, max)
+    pub fn optional_password(&mut self, key: &str) -> Option<Option<String>> {
+        self.typed_string(key, false, self.limits.max_password_input)
+    }
+
+    /// A token (session, reset, deletion).
+    pub fn token(&mut self, key: &str) -> Option<String> {
+        self.required(key, MAX_TOKEN_LENGTH)
+    }
+
+    pub fn optional_token(&mut self, key: &str) -> Option<Option<String>> {
+        self.typed_string(key, false, MAX_TOKEN_LENGTH)
+    }
+
+    /// A one-time code.
+    pub fn code(&mut self, key: &str) -> Option<String> {
+        self.required(key, MAX_CODE_LENGTH)
+    }
+
+    /// An address as typed, unchecked (sign-in checks it later, with its own error code).
+    pub fn raw_email(&mut self, key: &str) -> Option<String> {
+        self.required(key, self.limits.max_email_length)
+    }
+
+    /// A required address in zod's email format, normalised.
+    pub fn email(&mut self, key: &str) -> Option<Email> {
+        let s = self.raw_email(key)?;
+        match Email::parse(&s) {
+            Ok(email) => Some(email),
+            Err(_) => {
+                self.issue(key, "Invalid email address");
+                None
+            }
+        }
     }
 
     /// A person's name: a string without control characters (line breaks, NUL, ESC), which
     /// have no place in a name and would let it rewrite the lines of a mail it appears in.
     /// Tabs pass. better-auth accepts anything; this is authkeep's hardening.
-    pub fn name(&mut self, key: &str, required: bool, max: usize) -> Option<String> {
-        let s = self.typed_string(key, required, max)?;
-        if s.chars().any(|c| c.is_control() && c != '\t') {
+    pub fn name(&mut self, key: &str) -> Option<String> {
+        self.optional_name(key)?.or_else(|| {
+            self.issue(key, "Invalid input: expected string, received undefined");
+            None
+        })
+    }
+
+    pub fn optional_name(&mut self, key: &str) -> Option<Option<String>> {
+        let s = self.typed_string(key, false, self.limits.max_name_length)?;
+        if s.as_deref()
+            .is_some_and(|s| s.chars().any(|c| c.is_control() && c != '\t'))
+        {
             self.issue(key, "Invalid input: control characters are not allowed");
             return None;
         }
         Some(s)
     }
 
-    /// A required string in zod's email format.
-    pub fn email(&mut self, key: &str, max: usize) -> Option<String> {
-        let s = self.typed_string(key, true, max)?;
-        if !crate::auth::email::is_valid(&s) {
-            self.issue(key, "Invalid email address");
-            return None;
-        }
-        Some(s)
+    /// An optional URL (`image`, `callbackURL`, ...); the origin check has already vetted
+    /// callback URLs.
+    pub fn optional_url(&mut self, key: &str) -> Option<Option<String>> {
+        self.typed_string(key, false, self.limits.max_url_length)
     }
 
-    pub fn optional_bool(&mut self, key: &str) -> Option<bool> {
+    /// `Some(None)` when absent.
+    pub fn optional_bool(&mut self, key: &str) -> Option<Option<bool>> {
         self.map?;
         match self.get(key) {
-            None => None,
-            Some(Value::Bool(b)) => Some(*b),
+            None => Some(None),
+            Some(Value::Bool(b)) => Some(Some(*b)),
             other => {
                 self.issue(
                     key,
@@ -234,6 +328,11 @@ impl<'a> Fields<'a> {
         self.get(key)
     }
 
+    /// Whether the body is a map at all (when it is not, an issue is already recorded).
+    pub fn is_map(&self) -> bool {
+        self.map.is_some()
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         if self.issues.is_empty() {
             Ok(())
@@ -252,13 +351,24 @@ mod tests {
         e.body().unwrap()["message"].as_str().unwrap().to_owned()
     }
 
+    fn limits() -> Limits {
+        Limits {
+            max_body_bytes: 1000,
+            max_name_length: 10,
+            max_email_length: 10,
+            max_url_length: 10,
+            max_password_input: 10,
+        }
+    }
+
     #[test]
     fn messages_match_better_call() {
         let body = json!({"name": 5, "email": "x", "password": true});
-        let mut f = Fields::object(Some(&body), true);
-        f.string("name", 10);
-        f.email("email", 10);
-        f.non_empty_string("password", 10);
+        let l = limits();
+        let mut f = Fields::new(Some(&body), Shape::ObjectAndRecord, &l);
+        f.name("name");
+        f.email("email");
+        f.non_empty_password("password");
         assert_eq!(
             msg(f.finish().unwrap_err()),
             "[body.name] Invalid input: expected string, received number; [body.email] Invalid email address; \
@@ -266,7 +376,9 @@ mod tests {
         );
         let arr = json!([]);
         assert_eq!(
-            msg(Fields::object(Some(&arr), true).finish().unwrap_err()),
+            msg(Fields::new(Some(&arr), Shape::ObjectAndRecord, &l)
+                .finish()
+                .unwrap_err()),
             "[body] Invalid input: expected object, received array; [body] Invalid input: expected record, received array"
         );
     }
@@ -274,29 +386,29 @@ mod tests {
     #[test]
     fn media_types() {
         assert!(
-            parse(b"{}", Some("application/json; charset=utf-8"), Media::Json)
+            parse_media(b"{}", Some("application/json; charset=utf-8"), Media::Json)
                 .unwrap()
                 .is_some()
         );
         assert_eq!(
-            parse(b"x", Some("text/plain"), Media::Json)
+            parse_media(b"x", Some("text/plain"), Media::Json)
                 .unwrap_err()
                 .status(),
             415
         );
         assert_eq!(
-            parse(b"{bad", Some("application/json"), Media::Json)
+            parse_media(b"{bad", Some("application/json"), Media::Json)
                 .unwrap_err()
                 .status(),
             400
         );
         assert_eq!(
-            parse(b"\xff\xfe", Some("application/json"), Media::Json)
+            parse_media(b"\xff\xfe", Some("application/json"), Media::Json)
                 .unwrap_err()
                 .status(),
             400
         );
-        let form = parse(
+        let form = parse_media(
             b"a=1&b=x%20y",
             Some("application/x-www-form-urlencoded"),
             Media::JsonOrForm,
@@ -305,7 +417,7 @@ mod tests {
         .unwrap();
         assert_eq!(form, json!({"a": "1", "b": "x y"}));
         assert_eq!(
-            parse(
+            parse_media(
                 b"a=1",
                 Some("application/x-www-form-urlencoded"),
                 Media::Json
@@ -314,6 +426,6 @@ mod tests {
             .status(),
             415
         );
-        assert!(parse(b"", None, Media::Json).unwrap().is_none());
+        assert!(parse_media(b"", None, Media::Json).unwrap().is_none());
     }
 }

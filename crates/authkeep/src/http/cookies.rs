@@ -5,8 +5,8 @@ use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use crate::auth::crypto;
-use crate::config::Secret;
+use crate::auth::Lifetime;
+use crate::crypto::HmacKey;
 
 /// JavaScript's `encodeURIComponent` keeps these unescaped.
 const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -26,7 +26,8 @@ const DONT_REMEMBER: &str = "dont_remember";
 
 #[derive(Debug, Clone)]
 pub struct CookieSettings {
-    pub secret: Secret,
+    /// Signs and checks the cookie values.
+    pub key: HmacKey,
     pub prefix: String,
     pub secure: bool,
     /// `Max-Age` of a remembered session cookie, in seconds (`session.expiresIn`).
@@ -62,21 +63,17 @@ impl CookieSettings {
 
     /// The signed `token.signature` string, as sent in the cookie and the `set-auth-token` header.
     pub fn signed_token(&self, token: &str) -> String {
-        crypto::signed(self.secret.expose(), token)
+        self.key.signed(token)
     }
 
     /// `Set-Cookie` values for a session. A "don't remember" session gets a browser-session
     /// cookie (no `Max-Age`) and the signed `dont_remember` marker.
-    pub fn set_session(&self, token: &str, dont_remember: bool) -> Vec<String> {
+    pub fn set_session(&self, token: &str, lifetime: Lifetime) -> Vec<String> {
         let signed = self.signed_token(token);
-        if dont_remember {
+        if lifetime == Lifetime::BrowserSession {
             vec![
                 self.serialize(SESSION_TOKEN, &signed, None),
-                self.serialize(
-                    DONT_REMEMBER,
-                    &crypto::signed(self.secret.expose(), "true"),
-                    None,
-                ),
+                self.serialize(DONT_REMEMBER, &self.key.signed("true"), None),
             ]
         } else {
             vec![self.serialize(SESSION_TOKEN, &signed, Some(self.session_max_age))]
@@ -110,7 +107,7 @@ impl CookieSettings {
             } else {
                 token.to_owned()
             };
-            return crypto::verify_signed(self.secret.expose(), &decoded).map(str::to_owned);
+            return self.key.verify_signed(&decoded).map(str::to_owned);
         }
         (!require_signature).then(|| token.to_owned())
     }
@@ -118,13 +115,13 @@ impl CookieSettings {
     /// The session token from a correctly signed session cookie.
     pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
         let raw = read_cookie(headers, &self.session_token_name())?;
-        crypto::verify_signed(self.secret.expose(), &raw).map(str::to_owned)
+        self.key.verify_signed(&raw).map(str::to_owned)
     }
 
     /// Whether the request carries a valid `dont_remember` marker.
     pub fn dont_remember(&self, headers: &HeaderMap) -> bool {
         read_cookie(headers, &self.name(DONT_REMEMBER))
-            .is_some_and(|raw| crypto::verify_signed(self.secret.expose(), &raw) == Some("true"))
+            .is_some_and(|raw| self.key.verify_signed(&raw) == Some("true"))
     }
 }
 
@@ -163,7 +160,9 @@ mod tests {
 
     fn settings(secure: bool) -> CookieSettings {
         CookieSettings {
-            secret: Secret::new("peer-dev-secret-0123456789abcdef0123456789abcdef"),
+            key: HmacKey::new(&crate::crypto::Secret::new(
+                "peer-dev-secret-0123456789abcdef0123456789abcdef",
+            )),
             prefix: "better-auth".into(),
             secure,
             session_max_age: 604_800,
@@ -172,7 +171,8 @@ mod tests {
 
     #[test]
     fn session_cookie_matches_better_auth_capture() {
-        let c = settings(false).set_session("0Q8EFRf4F7INzAuKUJk3ebtNWcN5xZFv", false);
+        let c =
+            settings(false).set_session("0Q8EFRf4F7INzAuKUJk3ebtNWcN5xZFv", Lifetime::Remembered);
         assert_eq!(
             c,
             vec![
@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn dont_remember_and_secure_prefix() {
-        let c = settings(true).set_session("abc", true);
+        let c = settings(true).set_session("abc", Lifetime::BrowserSession);
         assert!(c[0].starts_with("__Secure-better-auth.session_token=abc."));
         assert!(!c[0].contains("Max-Age"));
         assert!(c[0].ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"));
@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn reads_back_what_it_writes() {
         let s = settings(false);
-        let set = s.set_session("tok123", true);
+        let set = s.set_session("tok123", Lifetime::BrowserSession);
         let header = set
             .iter()
             .map(|c| c.split(';').next().unwrap())

@@ -1,5 +1,8 @@
-//! The one place where domain failures become better-auth's HTTP errors:
-//! `{"message": ..., "code": ...}` with better-auth's status for each code.
+//! The one place where failures become better-auth's HTTP errors: `{"message", "code"}` with
+//! better-auth's status for each code. Handlers never write a status or a code themselves;
+//! they return an `ErrorCode` (or an `AuthError`) or call one of the constructors here.
+
+use std::error::Error;
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -16,22 +19,25 @@ pub enum ApiError {
     },
     /// `{"message"}` only, as some better-auth errors are.
     MessageOnly { status: StatusCode, message: String },
-    /// A status with an empty body and no content type (better-auth's 404 for unknown paths).
-    Empty(StatusCode),
+    /// 404 with an empty body and no content type: better-auth's answer to an unknown path, a
+    /// wrong method, or a plugin route while the plugin is off.
+    NotFound,
     /// A core endpoint switched off by configuration (`delete-user` by default): better-auth
     /// answers 404 with `content-type: application/json` and an empty body.
     Disabled,
-    /// The database is unreachable: 503, retry later.
-    Unavailable,
-    /// A fault on our side. The detail is logged with the request id, never sent.
-    Internal(String),
+    /// The database is unreachable: 503, retry later. The cause is logged, never sent.
+    Unavailable(AuthError),
+    /// A fault on our side. The cause is logged with the request id, never sent.
+    Internal(Box<dyn Error + Send + Sync>),
 }
 
 /// better-auth's HTTP status for each error code.
 fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        InvalidEmailOrPassword | Unauthorized | FailedToGetSession => StatusCode::UNAUTHORIZED,
+        InvalidEmailOrPassword | Unauthorized | FailedToGetSession | InvalidUser | TokenExpired => {
+            StatusCode::UNAUTHORIZED
+        }
         EmailNotVerified
         | SessionNotFresh
         | InvalidOrigin
@@ -40,10 +46,12 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidRedirectUrl
         | InvalidErrorCallbackUrl
         | InvalidNewUserCallbackUrl
-        | CrossSiteNavigationLoginBlocked => StatusCode::FORBIDDEN,
+        | CrossSiteNavigationLoginBlocked
+        | TooManyAttempts => StatusCode::FORBIDDEN,
         UserAlreadyExistsUseAnotherEmail | FailedToCreateUser => StatusCode::UNPROCESSABLE_ENTITY,
         MethodNotAllowedDeferSessionRequired => StatusCode::METHOD_NOT_ALLOWED,
         FailedToUpdateUser => StatusCode::INTERNAL_SERVER_ERROR,
+        NotFound | FailedToGetUserInfo => StatusCode::NOT_FOUND,
         UserNotFound
         | FailedToCreateSession
         | InvalidPassword
@@ -63,19 +71,31 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ChangeEmailDisabled
         | InvalidOtp
         | OtpExpired => StatusCode::BAD_REQUEST,
-        TooManyAttempts => StatusCode::FORBIDDEN,
-        InvalidUser => StatusCode::UNAUTHORIZED,
-        TokenExpired => StatusCode::UNAUTHORIZED,
     }
 }
 
 impl ApiError {
-    pub fn code(code: ErrorCode) -> Self {
+    fn with_status(code: ErrorCode, status: StatusCode) -> Self {
         Self::Coded {
-            status: status_of(code),
+            status,
             code: code.as_str(),
             message: code.message().to_owned(),
         }
+    }
+
+    pub fn code(code: ErrorCode) -> Self {
+        Self::with_status(code, status_of(code))
+    }
+
+    /// A link followed without a callback to send the error to (`verify-email`,
+    /// `magic-link/verify`): better-auth answers 401 whatever the code.
+    pub fn link_refused(code: ErrorCode) -> Self {
+        Self::with_status(code, StatusCode::UNAUTHORIZED)
+    }
+
+    /// A deletion token that is unknown, expired or someone else's: better-auth's 404.
+    pub fn deletion_token_invalid() -> Self {
+        Self::with_status(ErrorCode::InvalidToken, StatusCode::NOT_FOUND)
     }
 
     /// better-call's 400 for a body or query that fails its schema.
@@ -95,18 +115,50 @@ impl ApiError {
         }
     }
 
-    pub fn not_found() -> Self {
-        Self::Empty(StatusCode::NOT_FOUND)
+    /// A 400 that carries only a message, as some of better-auth's do.
+    pub fn message(message: impl Into<String>) -> Self {
+        Self::MessageOnly {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub fn unsupported_media_type(message: String) -> Self {
+        Self::Coded {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "UNSUPPORTED_MEDIA_TYPE",
+            message,
+        }
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::Coded {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "PAYLOAD_TOO_LARGE",
+            message: format!("Request body is larger than {limit} bytes"),
+        }
+    }
+
+    pub fn internal(cause: impl Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(cause))
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Coded { status, .. } | Self::MessageOnly { status, .. } | Self::Empty(status) => {
-                *status
-            }
-            Self::Disabled => StatusCode::NOT_FOUND,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Coded { status, .. } | Self::MessageOnly { status, .. } => *status,
+            Self::NotFound | Self::Disabled => StatusCode::NOT_FOUND,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The better-auth code, when the answer has one.
+    pub fn code_str(&self) -> Option<&'static str> {
+        match self {
+            Self::Coded { code, .. } => Some(code),
+            Self::Unavailable(_) => Some("SERVICE_UNAVAILABLE"),
+            Self::Internal(_) => Some("INTERNAL_SERVER_ERROR"),
+            _ => None,
         }
     }
 
@@ -115,8 +167,8 @@ impl ApiError {
         match self {
             Self::Coded { code, message, .. } => Some(json!({ "message": message, "code": code })),
             Self::MessageOnly { message, .. } => Some(json!({ "message": message })),
-            Self::Empty(_) | Self::Disabled => None,
-            Self::Unavailable => Some(json!({
+            Self::NotFound | Self::Disabled => None,
+            Self::Unavailable(_) => Some(json!({
                 "message": "The service is temporarily unavailable. Try again shortly.",
                 "code": "SERVICE_UNAVAILABLE"
             })),
@@ -137,15 +189,9 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Rule(c) => ApiError::code(c),
-            AuthError::Message(m) => ApiError::MessageOnly {
-                status: StatusCode::BAD_REQUEST,
-                message: m.to_owned(),
-            },
-            AuthError::Unavailable(detail) => {
-                tracing::warn!(%detail, "database unavailable");
-                ApiError::Unavailable
-            }
-            AuthError::Internal(detail) => ApiError::Internal(detail),
+            AuthError::Message(m) => ApiError::message(m),
+            e if e.is_unavailable() => ApiError::Unavailable(e),
+            e => ApiError::internal(e),
         }
     }
 }

@@ -6,6 +6,8 @@ use axum::http::{HeaderMap, Method, header};
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::exchange::Exchange;
+use super::{App, CsrfCheck};
 use crate::auth::ErrorCode;
 
 /// The longest origin, referer or callback URL that is checked at all.
@@ -29,14 +31,28 @@ impl TrustedOrigins {
         Self { patterns }
     }
 
-    /// Whether `url` (an origin, a full URL, or, for callbacks, a safe relative path) is trusted.
-    /// Anything longer than [`MAX_URL_LENGTH`] is not: the work per request stays bounded.
-    pub fn is_trusted(&self, url: &str, allow_relative: bool) -> bool {
+    /// The trusted origins, for the start-up log.
+    pub fn describe(&self) -> String {
+        self.patterns.join(", ")
+    }
+
+    /// Whether a request's `Origin` (or `Referer`, a full URL) is trusted.
+    pub fn is_trusted_origin(&self, url: &str) -> bool {
+        !url.starts_with('/') && self.is_trusted_url(url)
+    }
+
+    /// Whether a callback URL is trusted: a trusted origin, or a safe same-site relative path.
+    pub fn is_trusted_callback(&self, url: &str) -> bool {
+        if url.starts_with('/') {
+            return url.len() <= MAX_URL_LENGTH && is_safe_relative(url);
+        }
+        self.is_trusted_url(url)
+    }
+
+    /// Anything longer than [`MAX_URL_LENGTH`] is untrusted: the work per request stays bounded.
+    fn is_trusted_url(&self, url: &str) -> bool {
         if url.len() > MAX_URL_LENGTH {
             return false;
-        }
-        if url.starts_with('/') {
-            return allow_relative && is_safe_relative(url);
         }
         let Ok(parsed) = url::Url::parse(url) else {
             return false;
@@ -149,7 +165,7 @@ fn request_origin(headers: &HeaderMap) -> Option<&str> {
 fn validate_origin(trusted: &TrustedOrigins, headers: &HeaderMap) -> Result<(), ApiError> {
     match request_origin(headers) {
         None | Some("") | Some("null") => Err(ErrorCode::MissingOrNullOrigin.into()),
-        Some(o) if trusted.is_trusted(o, false) => Ok(()),
+        Some(o) if trusted.is_trusted_origin(o) => Ok(()),
         Some(_) => Err(ErrorCode::InvalidOrigin.into()),
     }
 }
@@ -175,18 +191,17 @@ const URL_FIELDS: [(&str, &str, ErrorCode); 4] = [
 /// (or `callbackURL` in the query) must point at a trusted origin or a safe relative path.
 pub fn check_request(
     trusted: &TrustedOrigins,
-    method: &Method,
-    headers: &HeaderMap,
-    body: Option<&Value>,
-    query_callback: Option<&str>,
-    csrf_disabled: bool,
+    ex: &Exchange,
+    csrf: CsrfCheck,
 ) -> Result<(), ApiError> {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || csrf_disabled {
+    if matches!(ex.method, Method::GET | Method::HEAD | Method::OPTIONS) || csrf == CsrfCheck::Off {
         return Ok(());
     }
-    if headers.contains_key(header::COOKIE) {
-        validate_origin(trusted, headers)?;
+    if ex.headers.contains_key(header::COOKIE) {
+        validate_origin(trusted, &ex.headers)?;
     }
+    let body = ex.body.as_ref();
+    let query_callback = ex.query.get("callbackURL").map(String::as_str);
     for (key, label, code) in URL_FIELDS {
         let from_body = body.and_then(|b| b.get(key));
         let value = match (from_body, key) {
@@ -196,13 +211,12 @@ pub fn check_request(
         };
         match value {
             None | Some(Value::Null) => {}
-            Some(Value::String(s)) if s.is_empty() || trusted.is_trusted(&s, true) => {}
+            Some(Value::String(s)) if s.is_empty() || trusted.is_trusted_callback(&s) => {}
             Some(Value::String(_)) => return Err(code.into()),
             Some(_) => {
-                return Err(ApiError::MessageOnly {
-                    status: axum::http::StatusCode::BAD_REQUEST,
-                    message: format!("Invalid {label}: expected a string"),
-                });
+                return Err(ApiError::message(format!(
+                    "Invalid {label}: expected a string"
+                )));
             }
         }
     }
@@ -212,12 +226,9 @@ pub fn check_request(
 /// better-auth's `formCsrfMiddleware` for sign-in and sign-up, which a browser form could post
 /// cross-site without cookies: block cross-site navigations, and check the origin whenever the
 /// browser says where the request came from. Plain server-to-server calls pass.
-pub fn check_form_csrf(
-    trusted: &TrustedOrigins,
-    headers: &HeaderMap,
-    csrf_disabled: bool,
-) -> Result<(), ApiError> {
-    if csrf_disabled || headers.contains_key(header::COOKIE) {
+pub fn check_form_csrf(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let trusted = &app.origins;
+    if app.policy.csrf == CsrfCheck::Off || headers.contains_key(header::COOKIE) {
         return Ok(()); // With cookies the router-wide check has already run.
     }
     let fetch = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -238,8 +249,36 @@ pub fn check_form_csrf(
     Ok(())
 }
 
+/// Logs why a request was refused by an origin check, with the origin it came from, so a
+/// CORS or trusted-origins mistake can be found from the log. Other refusals log nothing here.
+pub fn log_refusal(e: &ApiError, headers: &HeaderMap) {
+    match e.code_str() {
+        Some(code) if code == ErrorCode::InvalidOrigin.as_str() => {
+            log_refusal_of(ErrorCode::InvalidOrigin, headers)
+        }
+        Some(code) if code == ErrorCode::MissingOrNullOrigin.as_str() => {
+            log_refusal_of(ErrorCode::MissingOrNullOrigin, headers)
+        }
+        _ => {}
+    }
+}
+
+pub fn log_refusal_of(code: ErrorCode, headers: &HeaderMap) {
+    // The origin is the caller's text: cut it short; the JSON or text log escapes it.
+    let origin: String = request_origin(headers)
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    tracing::info!(
+        code = code.as_str(),
+        origin,
+        "refused: the origin is not trusted (add it to trusted_origins / BETTER_AUTH_TRUSTED_ORIGINS if it should be)"
+    );
+}
+
 /// A query parameter a GET endpoint requires, with better-call's message when it is missing.
-pub fn required_query(ex: &super::exchange::Exchange, name: &str) -> Result<String, ApiError> {
+pub fn required_query(ex: &Exchange, name: &str) -> Result<String, ApiError> {
     ex.query.get(name).cloned().ok_or_else(|| {
         ApiError::validation(format!(
             "[query.{name}] Invalid input: expected string, received undefined"
@@ -249,14 +288,10 @@ pub fn required_query(ex: &super::exchange::Exchange, name: &str) -> Result<Stri
 
 /// A callback URL from the query of a GET endpoint (better-auth's `originCheck` on GETs checks
 /// only the URL): absent is fine, untrusted is 403 `INVALID_CALLBACK_URL`.
-pub fn checked_callback(
-    app: &super::App,
-    ex: &super::exchange::Exchange,
-    name: &str,
-) -> Result<Option<String>, ApiError> {
+pub fn checked_callback(app: &App, ex: &Exchange, name: &str) -> Result<Option<String>, ApiError> {
     match ex.query.get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(url) if app.origins.is_trusted(url, true) => Ok(Some(normalized(url))),
+        Some(url) if app.origins.is_trusted_callback(url) => Ok(Some(normalized(url))),
         Some(_) => Err(ErrorCode::InvalidCallbackUrl.into()),
     }
 }
@@ -295,17 +330,17 @@ mod tests {
     #[test]
     fn exact_and_wildcard_origins() {
         let t = t();
-        assert!(t.is_trusted("http://localhost:3000", false));
-        assert!(t.is_trusted("http://localhost:3000/some/page?x=1", false));
-        assert!(!t.is_trusted("http://localhost:3001", false));
-        assert!(!t.is_trusted("https://localhost:3000", false));
-        assert!(t.is_trusted("https://a.example.com", false));
-        assert!(!t.is_trusted("https://example.com", false));
-        assert!(!t.is_trusted("http://a.example.com", false));
-        assert!(!t.is_trusted("https://a.example.com.evil.io", false));
-        assert!(t.is_trusted("http://app.test:5173", false));
-        assert!(t.is_trusted("myapp://callback", false));
-        assert!(!t.is_trusted("evil://x", false));
+        assert!(t.is_trusted_origin("http://localhost:3000"));
+        assert!(t.is_trusted_origin("http://localhost:3000/some/page?x=1"));
+        assert!(!t.is_trusted_origin("http://localhost:3001"));
+        assert!(!t.is_trusted_origin("https://localhost:3000"));
+        assert!(t.is_trusted_origin("https://a.example.com"));
+        assert!(!t.is_trusted_origin("https://example.com"));
+        assert!(!t.is_trusted_origin("http://a.example.com"));
+        assert!(!t.is_trusted_origin("https://a.example.com.evil.io"));
+        assert!(t.is_trusted_origin("http://app.test:5173"));
+        assert!(t.is_trusted_origin("myapp://callback"));
+        assert!(!t.is_trusted_origin("evil://x"));
     }
 
     #[test]
@@ -320,22 +355,22 @@ mod tests {
         // Exponential for a backtracking matcher; one pass here.
         let pattern = "*a".repeat(30) + "!";
         assert!(!glob(pattern.as_bytes(), "a".repeat(5000).as_bytes()));
-        assert!(!t().is_trusted(
-            &format!("https://{}.example.com", "a".repeat(MAX_URL_LENGTH)),
-            false
-        ));
+        assert!(!t().is_trusted_origin(&format!(
+            "https://{}.example.com",
+            "a".repeat(MAX_URL_LENGTH)
+        )));
     }
 
     #[test]
     fn relative_callbacks() {
         let t = t();
-        assert!(t.is_trusted("/dashboard", true));
-        assert!(t.is_trusted("/a/b?x=1&y=%20", true));
-        assert!(!t.is_trusted("/dashboard", false));
-        assert!(!t.is_trusted("//evil.com", true));
-        assert!(!t.is_trusted("/\\evil.com", true));
-        assert!(!t.is_trusted("/%2Fevil.com", true));
-        assert!(!t.is_trusted("/a<script>", true));
-        assert!(!t.is_trusted("javascript:alert(1)", true));
+        assert!(t.is_trusted_callback("/dashboard"));
+        assert!(t.is_trusted_callback("/a/b?x=1&y=%20"));
+        assert!(!t.is_trusted_origin("/dashboard"));
+        assert!(!t.is_trusted_callback("//evil.com"));
+        assert!(!t.is_trusted_callback("/\\evil.com"));
+        assert!(!t.is_trusted_callback("/%2Fevil.com"));
+        assert!(!t.is_trusted_callback("/a<script>"));
+        assert!(!t.is_trusted_callback("javascript:alert(1)"));
     }
 }

@@ -136,6 +136,23 @@ impl Route {
         }
     }
 
+    /// Plugin routes exist only while their plugin is on; otherwise they are unknown paths
+    /// (better-auth's empty 404), as in a better-auth without the plugin.
+    pub fn is_available(self, app: &App) -> bool {
+        let p = &app.auth.policy;
+        match self {
+            Route::SignInMagicLink | Route::MagicLinkVerify => p.magic_link.enabled,
+            Route::OtpSend
+            | Route::OtpCheck
+            | Route::OtpVerifyEmail
+            | Route::OtpSignIn
+            | Route::OtpRequestReset
+            | Route::OtpResetPassword => p.otp.enabled,
+            Route::Token | Route::Jwks => app.auth.jwt.is_some(),
+            _ => true,
+        }
+    }
+
     /// Sign-in and sign-up also take HTML form posts.
     pub fn media(self) -> Media {
         match self {

@@ -4,11 +4,12 @@
 use axum::http::HeaderName;
 use axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS;
 
-use super::App;
 use super::error::ApiError;
 use super::exchange::Exchange;
+use super::{App, BearerPolicy};
+use crate::auth::policy::Refresh;
 use crate::auth::session::{self, Lookup};
-use crate::auth::{AuthError, ErrorCode};
+use crate::auth::{AuthError, ErrorCode, Lifetime};
 use crate::model::{Session, User};
 
 #[derive(Debug)]
@@ -17,26 +18,30 @@ pub struct Current {
     pub user: User,
 }
 
-/// The session behind the request's signed cookie, if any. Refreshes it when due (unless the
-/// request asked not to, or carries `dont_remember`), re-setting the cookie; clears the
-/// cookies of a session that is gone.
+/// The session behind the request's signed cookie or bearer token, if any. Refreshes it when
+/// due (unless `refresh` says not to, or the request carries `dont_remember`), re-setting the
+/// cookie; clears the cookies of a session that is gone.
 pub async fn current(
     app: &App,
     ex: &mut Exchange,
-    allow_refresh: bool,
+    refresh: Refresh,
 ) -> Result<Option<Current>, ApiError> {
     let Some(token) = app.session_token(&ex.headers) else {
         return Ok(None);
     };
-    let dont_remember = app.cookies.dont_remember(&ex.headers);
-    match session::lookup(&app.auth, &token, allow_refresh && !dont_remember).await {
+    let refresh = if app.cookies.dont_remember(&ex.headers) {
+        Refresh::Never
+    } else {
+        refresh
+    };
+    match session::lookup(&app.auth, &token, refresh).await {
         Ok(Lookup::Valid {
             session,
             user,
             refreshed,
         }) => {
             if refreshed {
-                set_cookie(app, ex, &session.token, false);
+                set_cookie(app, ex, &session.token, Lifetime::Remembered);
             }
             Ok(Some(Current {
                 session: *session,
@@ -57,7 +62,7 @@ pub async fn current(
 
 /// better-auth's `sessionMiddleware`: 401 without a valid session.
 pub async fn require(app: &App, ex: &mut Exchange) -> Result<Current, ApiError> {
-    current(app, ex, true)
+    current(app, ex, Refresh::Allowed)
         .await?
         .ok_or_else(|| ErrorCode::Unauthorized.into())
 }
@@ -65,18 +70,31 @@ pub async fn require(app: &App, ex: &mut Exchange) -> Result<Current, ApiError> 
 /// better-auth's `freshSessionMiddleware`: also 403 when the session is older than `freshAge`.
 pub async fn require_fresh(app: &App, ex: &mut Exchange) -> Result<Current, ApiError> {
     let current = require(app, ex).await?;
-    if !session::is_fresh(&app.auth.session, &current.session) {
+    if !session::is_fresh(&app.auth.policy.session, &current.session) {
         return Err(ErrorCode::SessionNotFresh.into());
     }
     Ok(current)
 }
 
-/// Sets the session cookie for `token`, keeping a "don't remember" request's browser-session form.
-pub fn set_cookie(app: &App, ex: &mut Exchange, token: &str, dont_remember: bool) {
-    let dont_remember = dont_remember || app.cookies.dont_remember(&ex.headers);
+/// The lifetime a replacement cookie keeps: a "don't remember" request stays a browser session.
+pub fn lifetime_of(app: &App, ex: &Exchange) -> Lifetime {
+    if app.cookies.dont_remember(&ex.headers) {
+        Lifetime::BrowserSession
+    } else {
+        Lifetime::Remembered
+    }
+}
+
+/// Sets the session cookie for `token`. A request that already carries the "don't remember"
+/// marker keeps its browser-session cookie whatever `lifetime` says.
+pub fn set_cookie(app: &App, ex: &mut Exchange, token: &str, lifetime: Lifetime) {
+    let lifetime = match lifetime_of(app, ex) {
+        Lifetime::BrowserSession => Lifetime::BrowserSession,
+        Lifetime::Remembered => lifetime,
+    };
     ex.set_cookies
-        .extend(app.cookies.set_session(token, dont_remember));
-    if app.bearer.enabled {
+        .extend(app.cookies.set_session(token, lifetime));
+    if matches!(app.policy.bearer, BearerPolicy::On { .. }) {
         // better-auth's bearer plugin hands the signed token to clients that cannot read cookies.
         ex.add_header(
             HeaderName::from_static("set-auth-token"),

@@ -4,7 +4,10 @@
 //! backend by a macro); they differ only in how a timestamp is bound: PostgreSQL takes a
 //! native `timestamptz`, SQLite takes the ISO-8601 text that better-auth writes.
 
+mod error;
 mod queries;
+
+pub use error::{StoreError, explain};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,42 +21,6 @@ use crate::model::{Account, Session, User, Verification};
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("unique constraint violated")]
-    UniqueViolation,
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Other(String),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation,
-            // A connection that breaks mid-handshake or mid-query shows up as an I/O, TLS or
-            // protocol error; all mean "the database is not reachable right now".
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
-            _ => StoreError::Other(e.to_string()),
-        }
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        match e {
-            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
-            other => StoreError::Other(other.to_string()),
-        }
-    }
-}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -120,8 +87,7 @@ impl Store {
     pub fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         match Backend::of_url(url) {
             Some(Backend::Postgres) => {
-                let opts = PgConnectOptions::from_str(url)
-                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                let opts = PgConnectOptions::from_str(url).map_err(StoreError::Url)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -133,7 +99,7 @@ impl Store {
             }
             Some(Backend::Sqlite) => {
                 let opts = SqliteConnectOptions::from_str(url)
-                    .map_err(|e| StoreError::Other(e.to_string()))?
+                    .map_err(StoreError::Url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .foreign_keys(true)
@@ -147,10 +113,27 @@ impl Store {
                     .connect_lazy_with(opts);
                 Ok(Store::Sqlite(pool))
             }
-            None => Err(StoreError::Other(format!(
-                "unsupported database URL scheme (use postgres://, postgresql:// or sqlite:): {}",
-                url.split(':').next().unwrap_or("")
-            ))),
+            None => Err(StoreError::UnsupportedScheme(
+                url.split(':').next().unwrap_or("").to_owned(),
+            )),
+        }
+    }
+
+    /// One connection made outside the pool, for its error: a pool that cannot connect only
+    /// says it timed out, while the operator needs the reason (refused, unknown host, ...).
+    pub async fn probe(url: &str) -> StoreResult<()> {
+        use sqlx::Connection;
+        match Backend::of_url(url) {
+            Some(Backend::Postgres) => {
+                let opts = PgConnectOptions::from_str(url).map_err(StoreError::Url)?;
+                let conn =
+                    tokio::time::timeout(ACQUIRE_TIMEOUT, sqlx::PgConnection::connect_with(&opts))
+                        .await
+                        .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??;
+                conn.close().await?;
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
 

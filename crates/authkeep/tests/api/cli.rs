@@ -322,8 +322,8 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     secrets.push(reset);
 
     // An email-verification link (stateless token in the query).
-    let verify = authkeep::auth::email_verification::create_token(
-        secret,
+    let verify = authkeep::auth::email_token::verification_token(
+        &authkeep::crypto::HmacKey::new(&authkeep::crypto::Secret::new(secret)),
         "logs@example.com",
         &user_id,
         3600,

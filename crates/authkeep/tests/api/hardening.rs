@@ -192,7 +192,7 @@ on_both_databases! {
         let mut c = app.client();
         let r = c.sign_up("redir@example.com").await;
         let user_id = r.json["user"]["id"].as_str().unwrap().to_owned();
-        let token = authkeep::auth::email_verification::create_token(crate::helpers::SECRET, "redir@example.com", &user_id, 3600);
+        let token = authkeep::auth::email_token::verification_token(&authkeep::crypto::HmacKey::new(&authkeep::crypto::Secret::new(crate::helpers::SECRET)), "redir@example.com", &user_id, 3600);
         let sneaky = format!("{}\\@evil.invalid", app.origin);
         let url = format!("/verify-email?token={token}&callbackURL={}", urlencode(&sneaky));
         let r = no_redirects(&app).get(format!("{}{url}", app.api)).send().await.unwrap();
@@ -282,4 +282,22 @@ fn no_redirects(_app: &TestApp) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+#[tokio::test]
+async fn the_app_never_prints_its_secrets() {
+    let db = crate::helpers::TestDb::new(Db::Sqlite).await;
+    let mut cfg = crate::helpers::test_config(&db.url);
+    cfg.email.smtp_url =
+        authkeep::crypto::Secret::new("smtp://mailer:smtp-password-42@127.0.0.1:2525");
+    let prepared = authkeep::serve::prepare(&cfg).await.unwrap();
+    let shown = format!("{:?}", prepared.app);
+    assert!(
+        !shown.contains(crate::helpers::SECRET),
+        "the secret is printed: {shown}"
+    );
+    assert!(
+        !shown.contains("smtp-password-42"),
+        "the SMTP password is printed"
+    );
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use authkeep::config::{Config, Secret};
+use authkeep::email::Outbox;
 use authkeep::store::Store;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -46,7 +47,7 @@ impl TestDb {
                 }
             }
             Db::Postgres => {
-                let name = format!("authkeep_test_{}", authkeep::auth::crypto::random_hex(6));
+                let name = format!("authkeep_test_{}", authkeep::crypto::random_hex(6));
                 let admin = postgres_admin_url();
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
@@ -97,6 +98,8 @@ impl Drop for TestDb {
 }
 
 pub struct TestApp {
+    /// Every mail the server sent, as the recipient would get it.
+    pub outbox: Outbox,
     pub origin: String,
     pub db_url: String,
     pub api: String,
@@ -142,10 +145,16 @@ impl TestApp {
         }
         let store = Store::connect(&test_db.url, 2).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(authkeep::serve::run(cfg, listener, async move {
+        let outbox = Outbox::new();
+        let mut prepared = authkeep::serve::prepare(&cfg)
+            .await
+            .expect("server start-up");
+        prepared.app.auth.mailer = prepared.app.auth.mailer.clone().into_outbox(outbox.clone());
+        let handle = tokio::spawn(authkeep::serve::serve(prepared, listener, async move {
             let _ = rx.await;
         }));
         let app = TestApp {
+            outbox,
             db_url: test_db.url.clone(),
             api: format!("{origin}/api/auth"),
             origin,

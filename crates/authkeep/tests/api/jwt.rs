@@ -120,7 +120,8 @@ on_both_databases! {
         let sealed = stored.as_str().expect("a JSON string literal, as better-auth stores it");
         assert!(sealed.bytes().all(|b| b.is_ascii_hexdigit()), "hex ciphertext");
         assert!(!rows[0].private_key.contains("\"d\""));
-        let plain = authkeep::auth::jwt::encryption::decrypt(crate::helpers::SECRET, sealed).unwrap();
+        let sealing = authkeep::crypto::SealingKey::new(&authkeep::crypto::Secret::new(crate::helpers::SECRET));
+        let plain = sealing.open(sealed).unwrap();
         assert!(serde_json::from_str::<Value>(&plain).unwrap()["d"].is_string());
         assert_eq!(rows[0].alg.as_deref(), Some("EdDSA"));
         // A second server on the same database signs with the same key.

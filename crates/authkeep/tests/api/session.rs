@@ -24,7 +24,8 @@ on_both_databases! {
         let app = TestApp::spawn(db).await;
         let mut c = app.client();
         let token = c.sign_up("gus@example.com").await.json["token"].as_str().unwrap().to_owned();
-        let forged = authkeep::auth::crypto::signed("some-other-secret-of-enough-length-000", &token);
+        let other = authkeep::crypto::Secret::new("some-other-secret-of-enough-length-000");
+        let forged = authkeep::crypto::HmacKey::new(&other).signed(&token);
         c.cookies.insert("better-auth.session_token".into(), forged);
         assert_eq!(c.get("/get-session").await.text, "null");
         app.stop().await;

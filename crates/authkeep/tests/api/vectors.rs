@@ -1,6 +1,7 @@
 //! Golden vectors captured from a real better-auth 1.7.25 (`docs/vectors/`).
 
-use authkeep::auth::{crypto, password};
+use authkeep::auth::{Lifetime, password};
+use authkeep::crypto::{HmacKey, Secret};
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -32,21 +33,21 @@ fn better_auth_cookie_signatures_match() {
     let secret = v["secret"].as_str().unwrap();
     let c = &v["session_cookie"];
     assert_eq!(
-        crypto::signed(secret, c["token"].as_str().unwrap()),
+        HmacKey::new(&Secret::new(secret)).signed(c["token"].as_str().unwrap()),
         c["signed_value"].as_str().unwrap()
     );
     let settings = authkeep::http::cookies::CookieSettings {
-        secret: authkeep::config::Secret::new(secret),
+        key: HmacKey::new(&Secret::new(secret)),
         prefix: "better-auth".into(),
         secure: false,
         session_max_age: 604_800,
     };
     assert_eq!(
-        settings.set_session(c["token"].as_str().unwrap(), false)[0],
+        settings.set_session(c["token"].as_str().unwrap(), Lifetime::Remembered)[0],
         c["set_cookie"].as_str().unwrap()
     );
     assert_eq!(
-        settings.set_session("x", true)[1],
+        settings.set_session("x", Lifetime::BrowserSession)[1],
         v["dont_remember_cookie"]["set_cookie"].as_str().unwrap()
     );
 }

@@ -5,41 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value, json};
 
-/// A JWS algorithm authkeep can sign with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Algorithm {
-    EdDSA,
-    ES256,
-    RS256,
-}
-
-impl Algorithm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::EdDSA => "EdDSA",
-            Algorithm::ES256 => "ES256",
-            Algorithm::RS256 => "RS256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "EdDSA" => Some(Algorithm::EdDSA),
-            "ES256" => Some(Algorithm::ES256),
-            "RS256" => Some(Algorithm::RS256),
-            _ => None,
-        }
-    }
-
-    /// The `crv` better-auth stores beside the key (none for RSA).
-    pub fn curve(self) -> Option<&'static str> {
-        match self {
-            Algorithm::EdDSA => Some("Ed25519"),
-            Algorithm::ES256 => Some("P-256"),
-            Algorithm::RS256 => None,
-        }
-    }
-}
+pub use crate::model::JwtAlgorithm as Algorithm;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -119,7 +85,11 @@ impl SigningKey {
 
     /// The public JWK as better-auth stores it in `jwks.publicKey`.
     pub fn public_jwk(&self) -> Value {
-        match self {
+        Value::Object(self.public_members())
+    }
+
+    fn public_members(&self) -> Map<String, Value> {
+        let jwk = match self {
             SigningKey::Ed25519(kp) => {
                 json!({ "crv": "Ed25519", "x": b64(kp.pk.as_ref()), "kty": "OKP" })
             }
@@ -135,13 +105,16 @@ impl SigningKey {
                 use rsa::traits::PublicKeyParts;
                 json!({ "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()) })
             }
+        };
+        match jwk {
+            Value::Object(members) => members,
+            _ => Map::new(),
         }
     }
 
     /// The private JWK (public members plus the private ones), as better-auth encrypts it.
     pub fn private_jwk(&self) -> Value {
-        let mut jwk = self.public_jwk();
-        let obj = jwk.as_object_mut().expect("JWKs are objects");
+        let mut obj = self.public_members();
         match self {
             SigningKey::Ed25519(kp) => {
                 obj.insert("d".into(), b64(kp.sk.seed().as_ref()).into());
@@ -165,7 +138,7 @@ impl SigningKey {
                 }
             }
         }
-        jwk
+        Value::Object(obj)
     }
 
     /// Reads a private JWK (the decrypted `jwks.privateKey` of better-auth or authkeep).

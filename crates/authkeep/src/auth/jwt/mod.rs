@@ -2,7 +2,6 @@
 //! kept in the `jwks` table (private halves encrypted exactly as better-auth encrypts them, so
 //! a database shared with better-auth works in both directions), and the public JWKS.
 
-pub mod encryption;
 pub mod keys;
 
 use std::sync::Arc;
@@ -11,10 +10,39 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::{AuthError, crypto};
+use super::AuthError;
+use crate::crypto::{self, SealError, SealingKey};
 use crate::model::{Jwk, User, now_ms};
 use crate::store::Store;
 pub use keys::{Algorithm, SigningKey};
+
+/// Why a signing key could not be read or made.
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("stored JWT signing key {kid} is not readable")]
+    Stored {
+        kid: String,
+        #[source]
+        source: StoredKeyError,
+    },
+    #[error("could not make a JWT signing key")]
+    Generate(#[source] keys::KeyError),
+    #[error("could not encrypt a new JWT signing key")]
+    Seal(#[source] SealError),
+    #[error("the key-generation task failed")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+/// What is wrong with a stored private key.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredKeyError {
+    #[error("not JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("does not decrypt with this secret")]
+    Seal(#[source] SealError),
+    #[error("not a private JWK")]
+    Key(#[source] keys::KeyError),
+}
 
 /// The jwt plugin's options.
 #[derive(Debug, Clone)]
@@ -43,7 +71,7 @@ struct CurrentKey {
 pub struct Jwt {
     pub policy: JwtPolicy,
     store: Store,
-    secret: String,
+    sealing: SealingKey,
     current: Mutex<Option<CurrentKey>>,
 }
 
@@ -52,11 +80,11 @@ fn usable(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 }
 
 impl Jwt {
-    pub fn new(policy: JwtPolicy, store: Store, secret: String) -> Self {
+    pub fn new(policy: JwtPolicy, store: Store, sealing: SealingKey) -> Self {
         Self {
             policy,
             store,
-            secret,
+            sealing,
             current: Mutex::new(None),
         }
     }
@@ -76,7 +104,10 @@ impl Jwt {
         });
         let fresh = match stored {
             Some(row) => {
-                let key = self.decrypt(&row)?;
+                let key = self.decrypt(&row).map_err(|source| JwtError::Stored {
+                    kid: row.id.clone(),
+                    source,
+                })?;
                 CurrentKey {
                     kid: row.id,
                     key: Arc::new(key),
@@ -90,19 +121,17 @@ impl Jwt {
         Ok(out)
     }
 
-    fn decrypt(&self, row: &Jwk) -> Result<SigningKey, AuthError> {
+    fn decrypt(&self, row: &Jwk) -> Result<SigningKey, StoredKeyError> {
         // better-auth stores the ciphertext as a JSON string literal; a raw JWK when encryption is off.
-        let stored: Value = serde_json::from_str(&row.private_key)
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let stored: Value = serde_json::from_str(&row.private_key).map_err(StoredKeyError::Json)?;
         let jwk = match stored {
             Value::String(sealed) => {
-                let plain = encryption::decrypt(&self.secret, &sealed)
-                    .map_err(|e| AuthError::Internal(format!("jwks {}: {e}", row.id)))?;
-                serde_json::from_str(&plain).map_err(|e| AuthError::Internal(e.to_string()))?
+                let plain = self.sealing.open(&sealed).map_err(StoredKeyError::Seal)?;
+                serde_json::from_str(&plain).map_err(StoredKeyError::Json)?
             }
             jwk => jwk,
         };
-        SigningKey::from_private_jwk(&jwk).map_err(|e| AuthError::Internal(e.to_string()))
+        SigningKey::from_private_jwk(&jwk).map_err(StoredKeyError::Key)
     }
 
     async fn create_key(
@@ -113,9 +142,12 @@ impl Jwt {
         // RSA key generation takes a while: keep it off the async workers.
         let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
             .await
-            .map_err(|e| AuthError::Internal(e.to_string()))?
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let sealed = encryption::encrypt(&self.secret, &key.private_jwk().to_string());
+            .map_err(JwtError::Task)?
+            .map_err(JwtError::Generate)?;
+        let sealed = self
+            .sealing
+            .seal(&key.private_jwk().to_string())
+            .map_err(JwtError::Seal)?;
         let row = Jwk {
             id: crypto::generate_id(),
             public_key: key.public_jwk().to_string(),
@@ -138,19 +170,19 @@ impl Jwt {
     pub async fn token_for(&self, user: &User) -> Result<String, AuthError> {
         let (kid, key) = self.signing_key().await?;
         let iat = Utc::now().timestamp();
-        let mut claims = json!({ "iat": iat });
-        let obj = claims.as_object_mut().expect("object");
+        let mut claims = serde_json::Map::new();
+        claims.insert("iat".into(), iat.into());
         if let Value::Object(fields) = json!(user) {
-            obj.extend(fields);
+            claims.extend(fields);
         }
-        obj.insert("sub".into(), user.id.clone().into());
-        obj.insert(
+        claims.insert("sub".into(), user.id.clone().into());
+        claims.insert(
             "exp".into(),
             (iat + self.policy.expiration.num_seconds()).into(),
         );
-        obj.insert("iss".into(), self.policy.issuer.clone().into());
-        obj.insert("aud".into(), self.policy.audience.clone().into());
-        Ok(keys::sign_jwt(&key, &kid, &claims))
+        claims.insert("iss".into(), self.policy.issuer.clone().into());
+        claims.insert("aud".into(), self.policy.audience.clone().into());
+        Ok(keys::sign_jwt(&key, &kid, &Value::Object(claims)))
     }
 
     /// `{"keys": [...]}`: every key not yet past its expiry plus the grace period, newest last.

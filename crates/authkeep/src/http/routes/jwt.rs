@@ -7,8 +7,9 @@ use crate::http::{App, session};
 
 /// `GET /token`: a JWT for the caller's session (cookie or bearer).
 pub async fn token(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    // The route only exists with the plugin on (`Route::is_available`).
     let Some(jwt) = app.auth.jwt.as_ref() else {
-        return Err(ApiError::not_found());
+        return Err(ApiError::NotFound);
     };
     let c = session::require(app, ex).await?;
     Ok(Reply::json(
@@ -19,8 +20,9 @@ pub async fn token(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
 /// `GET /jwks`: the public keys that verify authkeep's JWTs. Verifiers may cache it; they
 /// should refetch when they meet an unknown `kid` (a rotated key).
 pub async fn jwks(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
+    // The route only exists with the plugin on (`Route::is_available`).
     let Some(jwt) = app.auth.jwt.as_ref() else {
-        return Err(ApiError::not_found());
+        return Err(ApiError::NotFound);
     };
     ex.add_header(
         CACHE_CONTROL,

@@ -1,70 +1,95 @@
+//! better-auth's magic-link plugin routes (present only while the plugin is on).
+
 use serde_json::json;
 
-use crate::auth::ErrorCode;
 use crate::auth::magic_link::{self, Callbacks};
-use crate::http::body::Fields;
+use crate::auth::{ErrorCode, Lifetime};
+use crate::http::body::{self, Body, Fields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
 use crate::http::{App, origin, session};
+use crate::model::Email;
+
+struct SendBody {
+    email: Email,
+    name: Option<String>,
+    callback: Option<String>,
+    new_user: Option<String>,
+    error: Option<String>,
+}
+
+impl Body for SendBody {
+    const SHAPE: Shape = Shape::Object;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let (email, name) = (f.email("email"), f.optional_name("name"));
+        let callback = f.optional_url("callbackURL");
+        let new_user = f.optional_url("newUserCallbackURL");
+        let error = f.optional_url("errorCallbackURL");
+        Some(SendBody {
+            email: email?,
+            name: name?,
+            callback: callback?,
+            new_user: new_user?,
+            error: error?,
+        })
+    }
+}
 
 /// `POST /sign-in/magic-link` `{email, name?, callbackURL?, newUserCallbackURL?, errorCallbackURL?, metadata?}`
 pub async fn sign_in_magic_link(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    if !app.auth.magic_link.enabled {
-        return Err(ApiError::not_found());
-    }
-    let l = &app.limits;
-    let mut f = Fields::object(ex.body.as_ref(), false);
-    let email = f.email("email", l.max_email_length);
-    let name = f.name("name", false, l.max_name_length);
-    let callback = f.optional_string("callbackURL", l.max_url_length);
-    let new_user = f.optional_string("newUserCallbackURL", l.max_url_length);
-    let error = f.optional_string("errorCallbackURL", l.max_url_length);
-    f.finish()?;
-    origin::check_form_csrf(&app.origins, &ex.headers, app.csrf_disabled)?;
+    let b: SendBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
+    origin::check_form_csrf(app, &ex.headers)?;
     let cb = Callbacks {
-        callback: callback.as_deref(),
-        new_user: new_user.as_deref(),
-        error: error.as_deref(),
+        callback: b.callback.as_deref(),
+        new_user: b.new_user.as_deref(),
+        error: b.error.as_deref(),
     };
-    magic_link::send(&app.auth, &email.unwrap_or_default(), name.as_deref(), cb).await?;
+    magic_link::send(&app.auth, &b.email, b.name.as_deref(), cb).await?;
     Ok(Reply::json(json!({ "status": true })))
+}
+
+/// A callback from the link's query, made absolute against the API URL as better-auth does.
+fn absolute_callback(
+    app: &App,
+    ex: &Exchange,
+    name: &str,
+    code: ErrorCode,
+) -> Result<Option<String>, ApiError> {
+    match ex.query.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(u) if app.origins.is_trusted_callback(u) => url::Url::parse(&app.auth.policy.api_url)
+            .and_then(|base| base.join(u))
+            .map(|u| Some(u.to_string()))
+            .map_err(|_| code.into()),
+        Some(_) => Err(code.into()),
+    }
 }
 
 /// `GET /magic-link/verify?token=…&callbackURL=…&newUserCallbackURL=…&errorCallbackURL=…`
 pub async fn verify(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    if !app.auth.magic_link.enabled {
-        return Err(ApiError::not_found());
-    }
     let token = origin::required_query(ex, "token")?;
-    let absolute = |name: &str, code: ErrorCode| -> Result<Option<String>, ApiError> {
-        match ex.query.get(name).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(u) if app.origins.is_trusted(u, true) => {
-                let base = url::Url::parse(&app.auth.api_url)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                base.join(u)
-                    .map(|u| Some(u.to_string()))
-                    .map_err(|_| code.into())
-            }
-            Some(_) => Err(code.into()),
-        }
-    };
-    let callback = absolute("callbackURL", ErrorCode::InvalidCallbackUrl)?;
-    let new_user = absolute("newUserCallbackURL", ErrorCode::InvalidNewUserCallbackUrl)?
-        .or_else(|| callback.clone());
-    let error = absolute("errorCallbackURL", ErrorCode::InvalidErrorCallbackUrl)?
-        .or_else(|| callback.clone());
+    let callback = absolute_callback(app, ex, "callbackURL", ErrorCode::InvalidCallbackUrl)?;
+    let new_user = absolute_callback(
+        app,
+        ex,
+        "newUserCallbackURL",
+        ErrorCode::InvalidNewUserCallbackUrl,
+    )?
+    .or_else(|| callback.clone());
+    let error = absolute_callback(
+        app,
+        ex,
+        "errorCallbackURL",
+        ErrorCode::InvalidErrorCallbackUrl,
+    )?
+    .or_else(|| callback.clone());
     match magic_link::verify(&app.auth, &token, &ex.client).await? {
         Err(e) => match error {
             Some(url) => Ok(Reply::redirect(origin::with_error(&url, e.as_str()))),
-            None => Err(ApiError::Coded {
-                status: axum::http::StatusCode::UNAUTHORIZED,
-                code: ErrorCode::InvalidToken.as_str(),
-                message: ErrorCode::InvalidToken.message().to_owned(),
-            }),
+            None => Err(ApiError::link_refused(ErrorCode::InvalidToken)),
         },
         Ok(signed_in) => {
-            session::set_cookie(app, ex, &signed_in.session.token, false);
+            session::set_cookie(app, ex, &signed_in.session.token, Lifetime::Remembered);
             Ok(match (callback, signed_in.is_new_user) {
                 (Some(_), true) => Reply::redirect(new_user.unwrap_or_default()),
                 (Some(cb), false) => Reply::redirect(cb),

@@ -1,24 +1,33 @@
 use serde_json::json;
 
-use crate::auth::password_reset;
-use crate::http::body::Fields;
+use crate::auth::{ErrorCode, password_reset};
+use crate::http::body::{self, Body, Fields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
 use crate::http::{App, origin};
+use crate::model::Email;
+
+struct RequestBody {
+    email: Email,
+    redirect_to: Option<String>,
+}
+
+impl Body for RequestBody {
+    const SHAPE: Shape = Shape::Object;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let (email, redirect_to) = (f.email("email"), f.optional_url("redirectTo"));
+        Some(RequestBody {
+            email: email?,
+            redirect_to: redirect_to?,
+        })
+    }
+}
 
 /// `POST /request-password-reset` (and better-auth's older `/forget-password`) `{email, redirectTo?}`.
 /// The same answer, after the same time, whether or not the address has an account.
 pub async fn request_password_reset(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let mut f = Fields::object(ex.body.as_ref(), false);
-    let email = f.email("email", app.limits.max_email_length);
-    let redirect_to = f.optional_string("redirectTo", app.limits.max_url_length);
-    f.finish()?;
-    password_reset::request(
-        &app.auth,
-        &email.unwrap_or_default(),
-        redirect_to.as_deref(),
-    )
-    .await?;
+    let b: RequestBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
+    password_reset::request(&app.auth, &b.email, b.redirect_to.as_deref()).await?;
     Ok(Reply::json(json!({
         "status": true,
         "message": "If this email exists in our system, check your email for the reset link"
@@ -30,13 +39,12 @@ pub async fn request_password_reset(app: &App, ex: &mut Exchange) -> Result<Repl
 pub async fn reset_password_callback(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let token = ex.path.trim_start_matches("/reset-password/").to_owned();
     let callback = origin::required_query(ex, "callbackURL")?;
-    if !app.origins.is_trusted(&callback, true) {
-        return Err(crate::auth::ErrorCode::InvalidCallbackUrl.into());
+    if !app.origins.is_trusted_callback(&callback) {
+        return Err(ErrorCode::InvalidCallbackUrl.into());
     }
-    let base = url::Url::parse(&app.auth.api_url).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut target = base
-        .join(&callback)
-        .map_err(|_| ApiError::from(crate::auth::ErrorCode::InvalidCallbackUrl))?;
+    let mut target = url::Url::parse(&app.auth.policy.api_url)
+        .and_then(|base| base.join(&callback))
+        .map_err(|_| ApiError::from(ErrorCode::InvalidCallbackUrl))?;
     let valid = password_reset::is_valid(&app.auth, &token).await?;
     let kept: Vec<(String, String)> = target
         .query_pairs()
@@ -55,15 +63,29 @@ pub async fn reset_password_callback(app: &App, ex: &mut Exchange) -> Result<Rep
     Ok(Reply::redirect(target.to_string()))
 }
 
+struct ResetBody {
+    new_password: String,
+    token: Option<String>,
+}
+
+impl Body for ResetBody {
+    const SHAPE: Shape = Shape::Object;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let (new_password, token) = (f.password("newPassword"), f.optional_token("token"));
+        Some(ResetBody {
+            new_password: new_password?,
+            token: token?,
+        })
+    }
+}
+
 /// `POST /reset-password` `{newPassword, token?}` (the token may also be in the query).
 pub async fn reset_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let mut f = Fields::object(ex.body.as_ref(), false);
-    let new_password = f.string("newPassword", app.auth.password.max_length.max(1024));
-    let token = f.optional_string("token", 256);
-    f.finish()?;
-    let token = token
+    let b: ResetBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
+    let token = b
+        .token
         .or_else(|| ex.query.get("token").cloned())
         .unwrap_or_default();
-    password_reset::reset(&app.auth, &token, &new_password.unwrap_or_default()).await?;
+    password_reset::reset(&app.auth, &token, &b.new_password).await?;
     Ok(Reply::json(json!({ "status": true })))
 }

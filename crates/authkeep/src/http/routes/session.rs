@@ -2,8 +2,9 @@ use axum::http::HeaderName;
 use axum::http::header::{ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, PRAGMA};
 use serde_json::{Value, json};
 
-use crate::auth::{ErrorCode, session as sessions};
-use crate::http::body::Fields;
+use crate::auth::policy::Refresh;
+use crate::auth::{AuthError, ErrorCode, session as sessions};
+use crate::http::body::{self, Body, Fields, NoFields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
 use crate::http::{App, session};
@@ -16,12 +17,15 @@ pub async fn get_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
         // Only valid with better-auth's `deferSessionRefresh`, which authkeep does not offer.
         return Err(ErrorCode::MethodNotAllowedDeferSessionRequired.into());
     }
-    let allow_refresh = !ex.query_flag("disableRefresh");
-    let current = session::current(app, ex, allow_refresh).await?;
-    let Some(c) = current else {
+    let refresh = if ex.query_flag("disableRefresh") {
+        Refresh::Never
+    } else {
+        Refresh::Allowed
+    };
+    let Some(c) = session::current(app, ex, refresh).await? else {
         return Ok(Reply::json(Value::Null));
     };
-    if let Some(jwt) = app.auth.jwt.as_ref().filter(|_| app.set_jwt_header) {
+    if let Some(jwt) = app.auth.jwt.as_ref().filter(|_| app.policy.set_jwt_header) {
         // better-auth's jwt plugin: a fresh JWT with every session read.
         let token = jwt.token_for(&c.user).await?;
         ex.add_header(HeaderName::from_static("set-auth-jwt"), &token);
@@ -41,19 +45,30 @@ fn status_true() -> Reply {
     Reply::json(json!({ "status": true }))
 }
 
+struct RevokeSessionBody {
+    token: String,
+}
+
+impl Body for RevokeSessionBody {
+    const SHAPE: Shape = Shape::Object;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        Some(RevokeSessionBody {
+            token: f.token("token")?,
+        })
+    }
+}
+
 /// `POST /revoke-session` `{token}`: revokes one of the caller's sessions.
 pub async fn revoke_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let mut f = Fields::object(ex.body.as_ref(), false);
-    let token = f.string("token", 256);
-    f.finish()?;
+    let b: RevokeSessionBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
-    sessions::revoke(&app.auth, &c.user.id, &token.unwrap_or_default()).await?;
+    sessions::revoke(&app.auth, &c.user.id, &b.token).await?;
     Ok(status_true())
 }
 
 /// `POST /revoke-sessions`: revokes every session of the caller, this one included.
 pub async fn revoke_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    Fields::optional_object(ex.body.as_ref()).finish()?;
+    let NoFields = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
     sessions::revoke_all(&app.auth, &c.user.id).await?;
     ex.set_cookies.extend(app.cookies.clear_session());
@@ -62,16 +77,26 @@ pub async fn revoke_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiE
 
 /// `POST /revoke-other-sessions`: revokes every session of the caller but this one.
 pub async fn revoke_other_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    Fields::optional_object(ex.body.as_ref()).finish()?;
+    let NoFields = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
     sessions::revoke_others(&app.auth, &c.user.id, &c.session.token).await?;
     Ok(status_true())
 }
 
-/// `POST /update-session`: better-auth only lets *additional* session fields be updated, and
-/// authkeep declares none, so every request has nothing to update, as in a default better-auth.
+/// Any key/value record: better-auth only lets *additional* session fields be updated.
+struct AnyRecord;
+
+impl Body for AnyRecord {
+    const SHAPE: Shape = Shape::Record;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        f.is_map().then_some(AnyRecord)
+    }
+}
+
+/// `POST /update-session`: authkeep declares no additional session fields, so every request
+/// has nothing to update, as in a default better-auth.
 pub async fn update_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    Fields::record(ex.body.as_ref()).finish()?;
+    let AnyRecord = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     session::require(app, ex).await?;
-    Err(crate::auth::AuthError::Message("No fields to update").into())
+    Err(AuthError::Message("No fields to update").into())
 }

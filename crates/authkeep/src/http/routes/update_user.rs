@@ -1,170 +1,220 @@
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::auth::ErrorCode;
-use crate::auth::user::{self, ChangePassword};
-use crate::http::body::Fields;
+use crate::auth::user::{self, ChangePassword, OtherSessions, ProfileUpdate};
+use crate::auth::{AuthError, ErrorCode, Lifetime, change_email};
+use crate::http::body::{self, Body, Fields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
+use crate::http::session::Current;
 use crate::http::{App, origin, session};
+use crate::model::Email;
 
-/// `POST /update-user`: name and image. Unknown fields are ignored, as better-auth ignores
-/// fields that are not user-settable; `email` is refused.
+/// `update-user`'s record: name and image. Unknown fields are ignored, as better-auth ignores
+/// fields that are not user-settable; `email` is refused (after the session check).
+struct UpdateUserBody {
+    update: ProfileUpdate,
+    wants_email: bool,
+}
+
+impl Body for UpdateUserBody {
+    const SHAPE: Shape = Shape::Record;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let name = f.optional_name("name");
+        // `image` may be a string or null (null clears it).
+        let image = match f.raw("image") {
+            Some(Value::Null) => Some(Some(None)),
+            _ => f.optional_url("image").map(|i| i.map(Some)),
+        };
+        Some(UpdateUserBody {
+            update: ProfileUpdate {
+                name: name?,
+                image: image?,
+            },
+            wants_email: f.raw("email").is_some(),
+        })
+    }
+}
+
+/// `POST /update-user`
 pub async fn update_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let limits = &app.limits;
-    let mut f = Fields::record(ex.body.as_ref());
-    let name = f.name("name", false, limits.max_name_length);
-    // `image` may be a string or null (null clears it).
-    let image = match f.raw("image") {
-        Some(Value::Null) => Some(None),
-        _ => f.optional_string("image", limits.max_url_length).map(Some),
-    };
-    let wants_email = f.raw("email").is_some();
-    f.finish()?;
+    let b: UpdateUserBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
-    if wants_email {
+    if b.wants_email {
         return Err(ErrorCode::EmailCanNotBeUpdated.into());
     }
-    user::update_user(
-        &app.auth,
-        &c.user.id,
-        name.as_deref(),
-        image.as_ref().map(|i| i.as_deref()),
-    )
-    .await?;
-    session::set_cookie(app, ex, &c.session.token, false);
+    user::update_user(&app.auth, &c.user.id, &b.update).await?;
+    session::set_cookie(app, ex, &c.session.token, Lifetime::Remembered);
     Ok(Reply::json(json!({ "status": true })))
+}
+
+struct PasswordBody {
+    password: String,
+}
+
+impl Body for PasswordBody {
+    const SHAPE: Shape = Shape::Object;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        Some(PasswordBody {
+            password: f.password("password")?,
+        })
+    }
 }
 
 /// `POST /verify-password` `{password}`
 pub async fn verify_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let mut f = Fields::object(ex.body.as_ref(), false);
-    let password = f.string("password", app.auth.password.max_length.max(1024));
-    f.finish()?;
+    let b: PasswordBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
-    user::verify_password(&app.auth, &c.user.id, &password.unwrap_or_default()).await?;
+    user::verify_password(&app.auth, &c.user.id, &b.password).await?;
     Ok(Reply::json(json!({ "status": true })))
+}
+
+struct ChangePasswordBody {
+    new_password: String,
+    current_password: String,
+    revoke_other_sessions: Option<bool>,
+}
+
+impl Body for ChangePasswordBody {
+    const SHAPE: Shape = Shape::Object;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let (new, current) = (f.password("newPassword"), f.password("currentPassword"));
+        let revoke = f.optional_bool("revokeOtherSessions");
+        Some(ChangePasswordBody {
+            new_password: new?,
+            current_password: current?,
+            revoke_other_sessions: revoke?,
+        })
+    }
 }
 
 /// `POST /change-password` `{newPassword, currentPassword, revokeOtherSessions?}`.
 pub async fn change_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let max = app.auth.password.max_length.max(1024);
-    let mut f = Fields::object(ex.body.as_ref(), false);
-    let new_password = f.string("newPassword", max);
-    let current_password = f.string("currentPassword", max);
-    let revoke = f.optional_bool("revokeOtherSessions").unwrap_or(false);
-    f.finish()?;
+    let b: ChangePasswordBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
-    let remember = !app.cookies.dont_remember(&ex.headers);
+    let lifetime = session::lifetime_of(app, ex);
+    let other_sessions = if b.revoke_other_sessions.unwrap_or(false) {
+        OtherSessions::Revoke(lifetime)
+    } else {
+        OtherSessions::Keep
+    };
     let input = ChangePassword {
-        current_password: current_password.unwrap_or_default(),
-        new_password: new_password.unwrap_or_default(),
-        revoke_other_sessions: revoke,
-        remember,
+        current_password: b.current_password,
+        new_password: b.new_password,
+        other_sessions,
     };
     let replacement = user::change_password(&app.auth, &c.user, input, &ex.client).await?;
     if let Some(s) = &replacement {
-        session::set_cookie(app, ex, &s.token, !remember);
+        session::set_cookie(app, ex, &s.token, lifetime);
     }
     Ok(Reply::json(
         json!({ "token": replacement.map(|s| s.token), "user": c.user }),
     ))
 }
 
-/// `POST /delete-user` `{password?}`: with the password, or from a fresh session.
+struct DeleteUserBody {
+    callback: Option<String>,
+    password: Option<String>,
+    token: Option<String>,
+}
+
+impl Body for DeleteUserBody {
+    const SHAPE: Shape = Shape::OptionalObject;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let callback = f.optional_url("callbackURL");
+        let (password, token) = (f.optional_password("password"), f.optional_token("token"));
+        Some(DeleteUserBody {
+            callback: callback?,
+            password: password?,
+            token: token?,
+        })
+    }
+}
+
+/// `POST /delete-user` `{password?, token?, callbackURL?}`: with the password, from a fresh
+/// session, or (when so configured) by mailing a confirmation link.
 pub async fn delete_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let limits = &app.limits;
-    let mut f = Fields::optional_object(ex.body.as_ref());
-    let callback = f.optional_string("callbackURL", limits.max_url_length);
-    let password = f.optional_string("password", app.auth.password.max_length.max(1024));
-    let token = f.optional_string("token", 256);
-    f.finish()?;
+    let b: DeleteUserBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
-    if !app.auth.delete_user_enabled {
+    let policy = &app.auth.policy.delete_user;
+    if !policy.enabled {
         return Err(ApiError::Disabled);
     }
     let deleted = json!({ "success": true, "message": "User deleted" });
-    if let Some(token) = token {
-        confirm(app, ex, &c.user, &token).await?;
+    if let Some(token) = b.token {
+        confirm_deletion(app, ex, &c, &token).await?;
         return Ok(Reply::json(deleted));
     }
-    if app.auth.delete_user_by_email {
-        if let Some(pw) = &password {
+    if policy.confirm_by_email {
+        if let Some(pw) = &b.password {
             user::verify_password(&app.auth, &c.user.id, pw).await?;
         }
-        user::request_deletion(&app.auth, &c.user, callback.as_deref()).await?;
+        user::request_deletion(&app.auth, &c.user, b.callback.as_deref()).await?;
         return Ok(Reply::json(
             json!({ "success": true, "message": "Verification email sent" }),
         ));
     }
-    user::delete_user(&app.auth, &c.user, &c.session, password.as_deref()).await?;
+    user::delete_user(&app.auth, &c.user, &c.session, b.password.as_deref()).await?;
     ex.set_cookies.extend(app.cookies.clear_session());
     Ok(Reply::json(deleted))
 }
 
-/// Uses up a deletion token for the signed-in user and signs them out; 404 `INVALID_TOKEN` otherwise.
-async fn confirm(
+/// Uses up a deletion token for the signed-in user and signs them out.
+async fn confirm_deletion(
     app: &App,
     ex: &mut Exchange,
-    user: &crate::model::User,
+    c: &Current,
     token: &str,
 ) -> Result<(), ApiError> {
-    user::confirm_deletion(&app.auth, user, token)
-        .await
-        .map_err(|e| match e {
-            crate::auth::AuthError::Rule(ErrorCode::InvalidToken) => ApiError::Coded {
-                status: StatusCode::NOT_FOUND,
-                code: "INVALID_TOKEN",
-                message: "Invalid token".into(),
-            },
-            other => other.into(),
-        })?;
+    match user::confirm_deletion(&app.auth, &c.user, token).await {
+        Err(AuthError::Rule(ErrorCode::InvalidToken)) => Err(ApiError::deletion_token_invalid()),
+        other => other.map_err(ApiError::from),
+    }?;
     ex.set_cookies.extend(app.cookies.clear_session());
     Ok(())
 }
 
 /// `GET /delete-user/callback?token=…&callbackURL=…`: the link from the deletion email.
 pub async fn delete_user_callback(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    if !app.auth.delete_user_enabled {
-        return Err(ApiError::Coded {
-            status: StatusCode::NOT_FOUND,
-            code: "NOT_FOUND",
-            message: "Not found".into(),
-        });
+    if !app.auth.policy.delete_user.enabled {
+        return Err(ErrorCode::NotFound.into());
     }
     let token = origin::required_query(ex, "token")?;
     let callback = origin::checked_callback(app, ex, "callbackURL")?;
-    let Some(c) = session::current(app, ex, false).await? else {
-        return Err(ApiError::Coded {
-            status: StatusCode::NOT_FOUND,
-            code: "FAILED_TO_GET_USER_INFO",
-            message: "Failed to get user info".into(),
-        });
+    let Some(c) = session::current(app, ex, crate::auth::policy::Refresh::Never).await? else {
+        return Err(ErrorCode::FailedToGetUserInfo.into());
     };
-    confirm(app, ex, &c.user, &token).await?;
+    confirm_deletion(app, ex, &c, &token).await?;
     Ok(match callback {
         Some(cb) => Reply::redirect(cb),
         None => Reply::json(json!({ "success": true, "message": "User deleted" })),
     })
 }
 
+struct ChangeEmailBody {
+    new_email: Email,
+    callback: Option<String>,
+}
+
+impl Body for ChangeEmailBody {
+    const SHAPE: Shape = Shape::Object;
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let (new_email, callback) = (f.email("newEmail"), f.optional_url("callbackURL"));
+        Some(ChangeEmailBody {
+            new_email: new_email?,
+            callback: callback?,
+        })
+    }
+}
+
 /// `POST /change-email` `{newEmail, callbackURL?}`: confirmed through a link mailed to the new
 /// address (or first to the old one); a taken address answers like a free one.
 pub async fn change_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let mut f = Fields::object(ex.body.as_ref(), false);
-    let new_email = f.email("newEmail", app.limits.max_email_length);
-    let callback = f.optional_string("callbackURL", app.limits.max_url_length);
-    f.finish()?;
+    let b: ChangeEmailBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
-    let changed = crate::auth::change_email::request(
-        &app.auth,
-        &c.user,
-        &new_email.unwrap_or_default(),
-        callback.as_deref(),
-    )
-    .await?;
+    let changed =
+        change_email::request(&app.auth, &c.user, &b.new_email, b.callback.as_deref()).await?;
     if changed.is_some() {
-        session::set_cookie(app, ex, &c.session.token, false);
+        session::set_cookie(app, ex, &c.session.token, Lifetime::Remembered);
     }
     Ok(Reply::json(json!({ "status": true })))
 }

@@ -1,7 +1,13 @@
-//! better-auth's core records. Field order and names follow better-auth's JSON output.
+//! better-auth's records and the small value types of its vocabulary. Field order and names
+//! follow better-auth's JSON output. A leaf: it depends on nothing else in the crate but
+//! `crypto` (for fresh ids).
+
+mod email;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+pub use email::{Email, InvalidEmail};
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -28,7 +34,7 @@ impl User {
         now: DateTime<Utc>,
     ) -> Self {
         User {
-            id: crate::auth::crypto::generate_id(),
+            id: crate::crypto::generate_id(),
             name,
             email,
             email_verified,
@@ -130,7 +136,7 @@ impl Verification {
         lifetime: chrono::Duration,
     ) -> Self {
         Verification {
-            id: crate::auth::crypto::generate_id(),
+            id: crate::crypto::generate_id(),
             identifier,
             value,
             expires_at: now + lifetime,
@@ -157,6 +163,42 @@ pub struct Jwk {
     pub expires_at: Option<DateTime<Utc>>,
     pub alg: Option<String>,
     pub crv: Option<String>,
+}
+
+/// A JWS algorithm the jwt plugin signs with (`jwks.alg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JwtAlgorithm {
+    EdDSA,
+    ES256,
+    RS256,
+}
+
+impl JwtAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwtAlgorithm::EdDSA => "EdDSA",
+            JwtAlgorithm::ES256 => "ES256",
+            JwtAlgorithm::RS256 => "RS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "EdDSA" => Some(JwtAlgorithm::EdDSA),
+            "ES256" => Some(JwtAlgorithm::ES256),
+            "RS256" => Some(JwtAlgorithm::RS256),
+            _ => None,
+        }
+    }
+
+    /// The `crv` better-auth stores beside the key (none for RSA).
+    pub fn curve(self) -> Option<&'static str> {
+        match self {
+            JwtAlgorithm::EdDSA => Some("Ed25519"),
+            JwtAlgorithm::ES256 => Some("P-256"),
+            JwtAlgorithm::RS256 => None,
+        }
+    }
 }
 
 /// The provider id better-auth gives email/password accounts.

@@ -1,9 +1,52 @@
 //! Email addresses as better-auth accepts them: zod's `z.email()` pattern, stored lower-cased.
 
+use std::fmt;
+
+/// A valid email address, lower-cased as better-auth stores and looks it up. The only way to
+/// get one is [`Email::parse`], so code holding an `Email` never checks or normalises again.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid email address")]
+pub struct InvalidEmail;
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, InvalidEmail> {
+        if is_valid(raw) {
+            Ok(Email(raw.to_lowercase()))
+        } else {
+            Err(InvalidEmail)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// zod 4's default email rule: a local part of `[A-Za-z0-9_'+.-]` that neither starts with a dot
 /// nor contains `..` and ends in `[A-Za-z0-9_+-]`, then `@`, dot-separated labels that start
 /// alphanumeric, and a final label of two or more letters.
-pub fn is_valid(email: &str) -> bool {
+fn is_valid(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -24,7 +67,9 @@ pub fn is_valid(email: &str) -> bool {
     if labels.len() < 2 {
         return false;
     }
-    let (tld, rest) = labels.split_last().expect("at least two labels");
+    let Some((tld, rest)) = labels.split_last() else {
+        return false;
+    };
     let tld_ok = tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic());
     let rest_ok = rest.iter().all(|l| {
         l.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
@@ -33,14 +78,18 @@ pub fn is_valid(email: &str) -> bool {
     tld_ok && rest_ok
 }
 
-/// better-auth stores and looks up emails lower-cased.
-pub fn normalize(email: &str) -> String {
-    email.to_lowercase()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_valid;
+    use super::{Email, is_valid};
+
+    #[test]
+    fn parsing_lower_cases_once() {
+        assert_eq!(
+            Email::parse("Ada@Example.COM").unwrap().as_str(),
+            "ada@example.com"
+        );
+        assert!(Email::parse("nope").is_err());
+    }
 
     #[test]
     fn accepts_what_zod_accepts() {

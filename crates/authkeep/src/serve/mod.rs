@@ -1,0 +1,176 @@
+//! The server's lifecycle: open the store, migrate, build the app, serve until told to stop,
+//! drain, close. This is the composition root: the only place that turns the configuration
+//! into the policies and services the other layers take (`wiring`).
+
+mod wiring;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::{Auth, Hasher};
+use crate::config::{Config, redact_url};
+use crate::crypto::Keys;
+use crate::http::{self, App};
+use crate::report::Report;
+use crate::store::Store;
+
+/// Connects to the store named by the config, applying migrations when configured to.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&cfg.database_url, cfg.database.max_connections)
+        .with_context(|| format!("opening {}", redact_url(&cfg.database_url)))?;
+    if cfg.database.migrate_on_start
+        && let Err(e) = store.migrate().await
+    {
+        return Err(startup_error(&cfg.database_url, e).await);
+    }
+    Ok(store)
+}
+
+/// A database failure at start-up, explained (with the real cause when the pool only timed out).
+pub async fn startup_error(url: &str, e: crate::store::StoreError) -> anyhow::Error {
+    let e = match (e.is_unavailable(), Store::probe(url).await) {
+        (true, Err(direct)) => direct,
+        _ => e,
+    };
+    anyhow::anyhow!(
+        "database {}: {}",
+        redact_url(url),
+        crate::store::explain(&e, url)
+    )
+}
+
+/// A server ready to run: the app and the background work that goes with it.
+#[derive(Debug)]
+pub struct Prepared {
+    pub app: App,
+    /// How often expired verification rows are swept; `None`: never.
+    purge_every: Option<Duration>,
+}
+
+/// Everything a request needs, built from a config. Fails when the secret is missing in production.
+pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
+    let secret = crate::secret::resolve(cfg)?;
+    let keys = Keys::derive(&secret);
+    let store = open_store(cfg).await?;
+    let hasher = Hasher::new(system_memory_bytes());
+    let mailer = crate::email::Mailer::new(&wiring::mail_settings(cfg))?;
+    let policy = wiring::auth_policy(cfg);
+    let jwt = wiring::jwt_policy(cfg).map(|p| {
+        Arc::new(crate::auth::jwt::Jwt::new(
+            p,
+            store.clone(),
+            keys.sealing.clone(),
+        ))
+    });
+    let auth = Auth {
+        store,
+        hasher,
+        mailer,
+        jwt,
+        policy,
+        token_key: keys.hmac.clone(),
+    };
+    let app = App {
+        cookies: wiring::cookie_settings(cfg, &keys),
+        origins: http::origin::TrustedOrigins::new(&cfg.base_origin(), &cfg.trusted_origins),
+        policy: wiring::http_policy(cfg, &auth.policy),
+        auth,
+    };
+    let purge_every = (cfg.verification.purge_interval > 0)
+        .then(|| Duration::from_secs(cfg.verification.purge_interval));
+    Ok(Prepared { app, purge_every })
+}
+
+/// Builds the app and serves on `listener` until `shutdown` completes, then finishes in-flight
+/// requests.
+pub async fn run(
+    cfg: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let prepared = prepare(&cfg).await?;
+    wiring::log_start(&cfg, &prepared.app, listener.local_addr()?);
+    serve(prepared, listener, shutdown).await
+}
+
+/// Serves a prepared app (tests prepare one and swap in their own services first).
+pub async fn serve(
+    prepared: Prepared,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Prepared { app, purge_every } = prepared;
+    let app = Arc::new(app);
+    let store = app.auth.store.clone();
+    let sweeper =
+        purge_every.map(|every| tokio::spawn(purge_expired_verifications(store.clone(), every)));
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Deletes expired links and codes every `every`, so abandoned ones do not pile up. Each replica
+/// runs its own sweep; they are idempotent. A failed sweep is logged and retried next time.
+async fn purge_expired_verifications(store: Store, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store
+            .delete_expired_verifications(crate::model::now_ms())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired verification rows"),
+            Err(e) => {
+                tracing::warn!(error = %Report(&e), "could not purge expired verification rows")
+            }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}
+
+/// Total memory, to size the password-hashing pool (Linux; `None` elsewhere).
+fn system_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = info
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}

@@ -1,0 +1,195 @@
+//! Configuration → the policies and settings each layer takes. Kept in one place so that no
+//! layer below the process reads the configuration, and a new option is wired in one file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+
+use crate::auth::jwt::JwtPolicy;
+use crate::auth::policy::{
+    ChangeEmailPolicy, DeleteUserPolicy, EmailPasswordPolicy, MagicLinkPolicy, OtpPolicy,
+    PasswordPolicy, Policy, Refresh, ResetPolicy, SessionPolicy, VerificationPolicy,
+};
+use crate::config::{Config, redact_url};
+use crate::crypto::Keys;
+use crate::email::{LogBodies, Settings};
+use crate::http::body::Limits;
+use crate::http::cookies::CookieSettings;
+use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
+
+pub(super) fn auth_policy(cfg: &Config) -> Policy {
+    let s = &cfg.session;
+    let ep = &cfg.email_and_password;
+    let v = &cfg.email_verification;
+    Policy {
+        session: SessionPolicy {
+            expires_in: Duration::seconds(s.expires_in),
+            update_age: Duration::seconds(s.update_age),
+            fresh_age: (s.fresh_age > 0).then(|| Duration::seconds(s.fresh_age)),
+            refresh: if s.disable_refresh {
+                Refresh::Never
+            } else {
+                Refresh::Allowed
+            },
+        },
+        email_password: EmailPasswordPolicy {
+            enabled: ep.enabled,
+            sign_up_enabled: ep.enabled && !ep.disable_sign_up,
+            auto_sign_in: ep.auto_sign_in,
+        },
+        password: PasswordPolicy {
+            min_length: ep.min_password_length,
+            max_length: ep.max_password_length,
+        },
+        verification: VerificationPolicy {
+            required: v.required,
+            send_on_sign_up: v.send_on_sign_up.unwrap_or(v.required),
+            send_on_sign_in: v.send_on_sign_in,
+            auto_sign_in: v.auto_sign_in_after_verification,
+            expires_in: Duration::seconds(v.expires_in),
+        },
+        reset: ResetPolicy {
+            enabled: cfg.password_reset.enabled,
+            expires_in: Duration::seconds(cfg.password_reset.token_expires_in),
+            revoke_sessions: cfg.password_reset.revoke_sessions_on_reset,
+        },
+        magic_link: MagicLinkPolicy {
+            enabled: cfg.magic_link.enabled,
+            expires_in: Duration::seconds(cfg.magic_link.expires_in),
+            disable_sign_up: cfg.magic_link.disable_sign_up,
+        },
+        otp: OtpPolicy {
+            enabled: cfg.email_otp.enabled,
+            length: cfg.email_otp.otp_length.clamp(4, 12),
+            expires_in: Duration::seconds(cfg.email_otp.expires_in),
+            allowed_attempts: cfg.email_otp.allowed_attempts.max(1),
+            disable_sign_up: cfg.email_otp.disable_sign_up,
+        },
+        change_email: ChangeEmailPolicy {
+            enabled: cfg.user.change_email,
+            confirm_with_old_email: cfg.user.change_email_confirmation,
+            update_without_verification: cfg.user.update_email_without_verification,
+        },
+        delete_user: DeleteUserPolicy {
+            enabled: cfg.user.delete_user,
+            confirm_by_email: cfg.user.delete_user_verification,
+        },
+        max_outstanding_per_address: usize::try_from(cfg.verification.max_outstanding_per_address)
+            .unwrap_or(usize::MAX)
+            .max(1),
+        api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),
+    }
+}
+
+/// The jwt plugin's options, when it is on.
+pub(super) fn jwt_policy(cfg: &Config) -> Option<JwtPolicy> {
+    let j = &cfg.jwt;
+    let origin = cfg.base_origin();
+    j.enabled.then(|| JwtPolicy {
+        algorithm: j.algorithm,
+        expiration: Duration::seconds(j.expiration),
+        issuer: j.issuer.clone().unwrap_or_else(|| origin.clone()),
+        audience: j.audience.clone().unwrap_or(origin),
+        rotation_interval: (j.rotation_interval > 0)
+            .then(|| Duration::seconds(j.rotation_interval)),
+        grace_period: Duration::seconds(j.grace_period),
+    })
+}
+
+pub(super) fn http_policy(cfg: &Config, auth: &Policy) -> HttpPolicy {
+    let l = &cfg.limits;
+    HttpPolicy {
+        base_path: cfg.base_path.clone(),
+        limits: Limits {
+            max_body_bytes: l.max_body_bytes,
+            max_name_length: l.max_name_length,
+            max_email_length: l.max_email_length,
+            max_url_length: l.max_url_length,
+            max_password_input: auth.password.max_length.max(1024),
+        },
+        csrf: if cfg.advanced.disable_csrf_check {
+            CsrfCheck::Off
+        } else {
+            CsrfCheck::On
+        },
+        ip_headers: cfg
+            .advanced
+            .ip_address_headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        bearer: if cfg.bearer.enabled {
+            BearerPolicy::On {
+                require_signature: cfg.bearer.require_signature,
+            }
+        } else {
+            BearerPolicy::Off
+        },
+        set_jwt_header: cfg.jwt.set_jwt_header,
+        home_page: cfg.home_page,
+    }
+}
+
+pub(super) fn cookie_settings(cfg: &Config, keys: &Keys) -> CookieSettings {
+    CookieSettings {
+        key: keys.hmac.clone(),
+        prefix: cfg.advanced.cookie_prefix.clone(),
+        secure: cfg.secure_cookies(),
+        session_max_age: cfg.session.expires_in,
+    }
+}
+
+pub(super) fn mail_settings(cfg: &Config) -> Settings {
+    let e = &cfg.email;
+    Settings {
+        smtp_url: e.smtp_url.clone(),
+        from: e.from.clone(),
+        app_name: e.app_name.clone(),
+        templates_dir: (!e.templates_dir.is_empty()).then(|| PathBuf::from(&e.templates_dir)),
+        timeout: StdDuration::from_secs(e.timeout),
+        log_bodies: if cfg.is_production() {
+            LogBodies::Hidden
+        } else {
+            LogBodies::Shown
+        },
+    }
+}
+
+/// What an operator wants to see once at start-up: where it listens, which database (the
+/// absolute path of a SQLite file), which origins are trusted, which plugins are on, and
+/// where mail goes.
+pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
+    let database = match cfg.sqlite_path() {
+        Some(path) => std::path::absolute(&path)
+            .unwrap_or(path)
+            .display()
+            .to_string(),
+        None => redact_url(&cfg.database_url),
+    };
+    let p = &app.auth.policy;
+    let mut plugins = Vec::new();
+    if matches!(app.policy.bearer, BearerPolicy::On { .. }) {
+        plugins.push("bearer");
+    }
+    if app.auth.jwt.is_some() {
+        plugins.push("jwt");
+    }
+    if p.magic_link.enabled {
+        plugins.push("magic-link");
+    }
+    if p.otp.enabled {
+        plugins.push("email-otp");
+    }
+    tracing::info!(transport = app.auth.mailer.describe(), "email");
+    tracing::info!(
+        %addr,
+        base_url = %cfg.base_origin(),
+        base_path = %cfg.base_path,
+        database = %database,
+        trusted_origins = %app.origins.describe(),
+        plugins = %plugins.join(", "),
+        "authkeep is serving better-auth's API"
+    );
+}

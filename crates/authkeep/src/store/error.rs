@@ -1,0 +1,102 @@
+//! What can go wrong in storage, with the driver's error kept as the cause.
+
+/// A failed storage operation. The driver's error stays attached as the `source`, so the one
+/// place that logs it prints the whole chain (`crate::report::Report`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (an email, a session token): the caller decides what that means.
+    #[error("a row with this key already exists")]
+    UniqueViolation(#[source] sqlx::Error),
+    /// The database cannot be reached right now; the request may be retried.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("a database query failed")]
+    Query(#[source] sqlx::Error),
+    #[error("a database migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("the database URL is not valid")]
+    Url(#[source] sqlx::Error),
+    #[error("unsupported database URL scheme {0:?} (use postgres://, postgresql:// or sqlite:)")]
+    UnsupportedScheme(String),
+}
+
+impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::UniqueViolation(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation(e),
+            // A connection that breaks mid-handshake or mid-query shows up as an I/O, TLS or
+            // protocol error; all mean "the database is not reachable right now".
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            _ => StoreError::Query(e),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
+            other => StoreError::Migrate(other),
+        }
+    }
+}
+
+/// A start-up failure in words an operator can act on: the database to create, the host that
+/// does not answer, with the driver's own message, and no PostgreSQL source-line noise.
+pub fn explain(e: &StoreError, url: &str) -> String {
+    let target = describe_target(url);
+    let cause = match e {
+        StoreError::Unavailable(inner)
+        | StoreError::Query(inner)
+        | StoreError::UniqueViolation(inner)
+        | StoreError::Url(inner) => inner,
+        StoreError::Migrate(m) => return format!("{e}: {m}"),
+        StoreError::UnsupportedScheme(_) => return e.to_string(),
+    };
+    match cause {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => {
+            let name = url::Url::parse(url)
+                .ok()
+                .map(|u| u.path().trim_start_matches('/').to_owned())
+                .unwrap_or_default();
+            format!(
+                "the database {name:?} does not exist on {target}; create it first, e.g. \
+                 `createdb -h <host> -U <user> {name}` or `psql -c 'create database \"{name}\"'`"
+            )
+        }
+        sqlx::Error::Database(db) => format!("{target} refused: {}", db.message()),
+        sqlx::Error::PoolTimedOut => format!(
+            "no connection to {target} within the timeout (is it running, and is the host and port right?)"
+        ),
+        sqlx::Error::Io(io) => format!("cannot connect to {target}: {io}"),
+        sqlx::Error::Tls(tls) => format!("TLS with {target} failed: {tls}"),
+        other => format!("{target}: {other}"),
+    }
+}
+
+/// `host:port` (or the SQLite file) a URL points at, without credentials.
+fn describe_target(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if u.scheme().starts_with("postgres") => format!(
+            "PostgreSQL at {}:{}",
+            u.host_str().unwrap_or("localhost"),
+            u.port().unwrap_or(5432)
+        ),
+        _ => format!("the database {}", url.split('?').next().unwrap_or(url)),
+    }
+}
