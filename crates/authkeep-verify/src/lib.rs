@@ -22,6 +22,8 @@
 //! backs off (1 s, doubling up to 15 s), answering from its cached keys or with an immediate 503
 //! meanwhile, so an auth-server outage costs one timeout, not one per request.
 //!
+//! HTTPS uses rustls with the ring provider and the webpki roots, configured on the verifier's own
+//! client (no process-wide provider is installed); [`Verifier::http_client`] takes your own.
 
 mod jwks;
 mod jws;
@@ -212,6 +214,9 @@ impl Verifier {
 
     /// Use this HTTP client for the JWKS and `get-session`, e.g. one that trusts a private CA or
     /// goes through a proxy. The [`timeout`](Self::timeout) still applies to each request.
+    ///
+    /// By default the verifier builds its own client: rustls with the ring provider and the
+    /// Mozilla roots from `webpki-roots`, configured for that client only.
     pub fn http_client(self, client: reqwest::Client) -> Self {
         self.with(|s| s.http = Ok(client))
     }
@@ -369,8 +374,21 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     chain
 }
 
+/// The client used unless the user passes their own: rustls over ring (the provider the rest
+/// of the workspace uses) with the webpki roots, set on this client only. Installing a
+/// process-wide default provider is the application's business, not a library's.
 fn default_http_client() -> Result<reqwest::Client, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| error_chain(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
         .build()
         .map_err(|e| error_chain(&e))
 }

@@ -15,9 +15,32 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
+/// A rustls client config over ring trusting the webpki roots and `extra_root` (PEM). The
+/// workspace's reqwest has no built-in provider, so every client gets its config explicitly,
+/// as the verifier's own client does; nothing installs a process-wide provider.
+fn ring_tls(extra_root: Option<&[u8]>) -> rustls::ClientConfig {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = extra_root {
+        roots
+            .add(CertificateDer::from_pem_slice(pem).unwrap())
+            .unwrap();
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
 /// The tests' own HTTP client (plain http to the test servers).
 fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(ring_tls(None))
+        .build()
+        .unwrap()
 }
 
 struct Server {
@@ -505,4 +528,72 @@ async fn cached_keys_keep_verifying_while_the_jwks_is_down() {
     assert_eq!(call(&api, "/me", &[("authorization", &bearer)]).await, ok);
     assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
     assert_eq!(jwks.accepted(), 2);
+}
+
+/// A TLS endpoint (ring; certificate for 127.0.0.1 from the test CA in `tests/tls`) forwarding
+/// to `upstream`; returns its https origin.
+async fn tls_proxy(upstream: SocketAddr) -> String {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let certs = CertificateDer::pem_slice_iter(include_bytes!("tls/localhost.pem"))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("tls/localhost.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that rejects the certificate ends the handshake: nothing to forward.
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
+            });
+        }
+    });
+    origin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_jwks_over_ring() {
+    let server = auth_server(|_| {}).await;
+    let acct = sign_up(&server, "v6@example.com").await;
+    let origin = tls_proxy(addr_of(&server.origin)).await;
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", acct.jwt).parse().unwrap(),
+    );
+    let via_tls = |v: Verifier| v.issuer(&server.origin).audience(&server.origin);
+
+    // The default client speaks TLS (ring) and checks the certificate against the webpki roots,
+    // which do not include the test CA.
+    match via_tls(Verifier::jwt(&origin)).verify(&headers).await {
+        Err(authkeep_verify::VerifyError::Unavailable(cause)) => {
+            assert!(cause.contains("UnknownIssuer"), "{cause}");
+        }
+        other => panic!("expected an untrusted certificate, got {other:?}"),
+    }
+
+    // A client of one's own that trusts the test CA fetches the JWKS over https.
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(ring_tls(Some(include_bytes!("tls/ca.pem"))))
+        .build()
+        .unwrap();
+    let user = via_tls(Verifier::jwt(&origin).http_client(client))
+        .verify(&headers)
+        .await
+        .unwrap();
+    assert_eq!(user.email, "v6@example.com");
 }
