@@ -47,8 +47,9 @@ struct State {
     fetched: Option<Instant>,
     /// Consecutive failed fetches (0 after a success).
     failures: u32,
-    /// No fetch before this instant (set after a failure).
-    retry_at: Option<Instant>,
+    /// After a failure: when it happened and how long to wait before the next fetch (kept as a
+    /// pair, as `Instant + Duration` could overflow for a huge configured backoff).
+    backing_off: Option<(Instant, Duration)>,
     /// Why the last fetch failed, for the `Unavailable` errors answered during the backoff.
     last_error: Option<String>,
     /// Counts completed fetches, so a request that waited for the fetch gate can tell that
@@ -122,14 +123,14 @@ impl Cache {
                 s.keys = keys;
                 s.fetched = Some(Instant::now());
                 s.failures = 0;
-                s.retry_at = None;
+                s.backing_off = None;
                 s.last_error = None;
                 Ok(s.keys.get(kid).cloned())
             }
             Err(cause) => {
                 s.failures = s.failures.saturating_add(1);
                 let pause = policy.backoff(s.failures);
-                s.retry_at = Some(Instant::now() + pause);
+                s.backing_off = Some((Instant::now(), pause));
                 s.last_error = Some(cause.clone());
                 let answer = match s.keys.get(kid) {
                     Some(key) => Ok(Some(key.clone())), // keep verifying with the keys we have
@@ -158,7 +159,9 @@ impl Cache {
         if fresh && cached.is_some() {
             return Plan::Answer(Ok(cached));
         }
-        if s.retry_at.is_some_and(|at| now < at) {
+        if s.backing_off
+            .is_some_and(|(failed, pause)| now.saturating_duration_since(failed) < pause)
+        {
             // Backing off after a failed fetch: answer from the cache or fail fast.
             return Plan::Answer(match cached {
                 Some(key) => Ok(Some(key)),
