@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// A public key from a JWKS, bound to the one algorithm it may verify.
 #[derive(Debug, Clone)]
-pub enum PublicKey {
+pub(crate) enum PublicKey {
     Ed25519(ed25519_compact::PublicKey),
     P256(p256::ecdsa::VerifyingKey),
     Rsa(Box<rsa::pkcs1v15::VerifyingKey<sha2_010::Sha256>>),
@@ -14,7 +14,7 @@ pub enum PublicKey {
 
 impl PublicKey {
     /// Reads one JWKS entry. The key's own `alg` must be one this crate verifies.
-    pub fn from_jwk(jwk: &Value) -> Option<(String, PublicKey)> {
+    pub(crate) fn from_jwk(jwk: &Value) -> Option<(String, PublicKey)> {
         let kid = jwk.get("kid")?.as_str()?.to_owned();
         let field = |n: &str| {
             jwk.get(n)
@@ -51,7 +51,7 @@ impl PublicKey {
         Some((kid, key))
     }
 
-    pub fn algorithm(&self) -> &'static str {
+    pub(crate) fn algorithm(&self) -> &'static str {
         match self {
             PublicKey::Ed25519(_) => "EdDSA",
             PublicKey::P256(_) => "ES256",
@@ -59,7 +59,7 @@ impl PublicKey {
         }
     }
 
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
             PublicKey::Ed25519(pk) => ed25519_compact::Signature::from_slice(signature)
                 .is_ok_and(|sig| pk.verify(message, &sig).is_ok()),
@@ -78,14 +78,14 @@ impl PublicKey {
 }
 
 /// A compact JWS split and decoded: header, claims, signing input and signature.
-pub struct Parts {
-    pub header: Value,
-    pub claims: Value,
-    pub signing_input: String,
-    pub signature: Vec<u8>,
+pub(crate) struct Parts {
+    pub(crate) header: Value,
+    pub(crate) claims: Value,
+    pub(crate) signing_input: String,
+    pub(crate) signature: Vec<u8>,
 }
 
-pub fn split(token: &str) -> Option<Parts> {
+pub(crate) fn split(token: &str) -> Option<Parts> {
     let mut it = token.split('.');
     let (h, c, s) = (it.next()?, it.next()?, it.next()?);
     if it.next().is_some() {

@@ -18,13 +18,20 @@
 //! - **remote**: the session cookie or bearer session token is forwarded to `get-session`.
 //!
 //! Rejections answer 401 with `WWW-Authenticate`; an unreachable auth server or JWKS answers 503.
+//! One JWKS fetch serves all the requests waiting for it; after a failed fetch the verifier
+//! backs off (1 s, doubling up to 15 s), answering from its cached keys or with an immediate 503
+//! meanwhile, so an auth-server outage costs one timeout, not one per request.
+//!
+//! HTTPS uses rustls with the ring provider and the webpki roots, configured on the verifier's own
+//! client (no process-wide provider is installed); [`Verifier::http_client`] takes your own.
 
+mod jwks;
 mod jws;
 mod layer;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +39,6 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::RwLock;
 
 pub use layer::{AuthLayer, AuthService};
 
@@ -83,24 +89,27 @@ enum Mode {
     Remote,
 }
 
-#[derive(Debug, Default)]
-struct Jwks {
-    keys: HashMap<String, jws::PublicKey>,
-    fetched: Option<Instant>,
-}
-
-#[derive(Debug)]
-struct Inner {
+/// How a [`Verifier`] is configured; everything but the JWKS cache.
+#[derive(Debug, Clone)]
+struct Settings {
     mode: Mode,
     api_url: String,
     issuer: String,
     audience: String,
     algorithms: Vec<&'static str>,
-    jwks_ttl: Duration,
-    min_refetch: Duration,
-    http: reqwest::Client,
-    jwks: RwLock<Jwks>,
+    /// Per request, so it also bounds requests made with a client passed in by the user.
+    timeout: Duration,
+    jwks: jwks::Policy,
+    /// The reason, if the default client could not be built: every verification then answers
+    /// `Unavailable` with it instead of the constructor panicking.
+    http: Result<reqwest::Client, String>,
     cookie_prefix: String,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    jwks: jwks::Cache,
 }
 
 /// Verifies requests against one auth server. Cheap to clone; share one per process.
@@ -123,38 +132,53 @@ impl Verifier {
         let origin = reqwest::Url::parse(&origin)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or(origin);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .expect("HTTP client");
-        Verifier(Arc::new(Inner {
+        let http = default_http_client().inspect_err(|e| {
+            tracing::error!(error = %e, "authkeep-verify: cannot build its HTTP client");
+        });
+        Self::from_settings(Settings {
             mode,
             api_url: format!("{}/api/auth", base_url.trim_end_matches('/')),
             issuer: origin.clone(),
             audience: origin,
             algorithms: vec!["EdDSA"],
-            jwks_ttl: Duration::from_secs(300),
-            min_refetch: Duration::from_secs(10),
+            timeout: Duration::from_secs(3),
+            jwks: jwks::Policy {
+                ttl: Duration::from_secs(300),
+                min_refetch: Duration::from_secs(10),
+                backoff_initial: Duration::from_secs(1),
+                backoff_max: Duration::from_secs(15),
+            },
             http,
-            jwks: RwLock::new(Jwks::default()),
             cookie_prefix: "better-auth".into(),
+        })
+    }
+
+    fn from_settings(settings: Settings) -> Self {
+        Verifier(Arc::new(Inner {
+            settings,
+            jwks: jwks::Cache::default(),
         }))
     }
 
-    fn with(self, f: impl FnOnce(&mut Inner)) -> Self {
-        let mut inner = Arc::try_unwrap(self.0).expect("configure a Verifier before cloning it");
-        f(&mut inner);
-        Verifier(Arc::new(inner))
+    /// Builder step. Configuring a clone leaves the other clones as they were; the result starts
+    /// with an empty JWKS cache either way (the configuration may name other keys).
+    fn with(self, f: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = match Arc::try_unwrap(self.0) {
+            Ok(inner) => inner.settings,
+            Err(shared) => shared.settings.clone(),
+        };
+        f(&mut settings);
+        Self::from_settings(settings)
     }
 
     /// Expected `iss` (default: the auth server's origin).
     pub fn issuer(self, issuer: &str) -> Self {
-        self.with(|i| i.issuer = issuer.to_owned())
+        self.with(|s| s.issuer = issuer.to_owned())
     }
 
     /// Expected `aud` (default: the auth server's origin).
     pub fn audience(self, audience: &str) -> Self {
-        self.with(|i| i.audience = audience.to_owned())
+        self.with(|s| s.audience = audience.to_owned())
     }
 
     /// Algorithms to accept, from `EdDSA`, `ES256` and `RS256` (default: `EdDSA`).
@@ -164,71 +188,62 @@ impl Verifier {
             .copied()
             .filter(|a| matches!(*a, "EdDSA" | "ES256" | "RS256"))
             .collect();
-        self.with(|i| i.algorithms = algs)
+        self.with(|s| s.algorithms = algs)
     }
 
-    /// Request timeout for the JWKS and `get-session`.
+    /// Timeout of each request for the JWKS and `get-session` (default: 3 s). While the JWKS is
+    /// unreachable, one request per backoff interval waits this long; the others fail at once.
     pub fn timeout(self, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .expect("HTTP client");
-        self.with(|i| i.http = http)
+        self.with(|s| s.timeout = timeout)
+    }
+
+    /// How long fetched JWKS keys are used before they are refreshed (default: 5 minutes).
+    /// Should a refresh fail, the keys keep verifying until a fetch succeeds.
+    pub fn jwks_ttl(self, ttl: Duration) -> Self {
+        self.with(|s| s.jwks.ttl = ttl)
+    }
+
+    /// After a failed JWKS fetch, wait `initial` before fetching again, doubling the wait for
+    /// each further consecutive failure up to `max` (default: 1 s, up to 15 s).
+    pub fn backoff(self, initial: Duration, max: Duration) -> Self {
+        self.with(|s| {
+            s.jwks.backoff_initial = initial;
+            s.jwks.backoff_max = max.max(initial);
+        })
+    }
+
+    /// Use this HTTP client for the JWKS and `get-session`, e.g. one that trusts a private CA or
+    /// goes through a proxy. The [`timeout`](Self::timeout) still applies to each request.
+    ///
+    /// By default the verifier builds its own client: rustls with the ring provider and the
+    /// Mozilla roots from `webpki-roots`, configured for that client only.
+    pub fn http_client(self, client: reqwest::Client) -> Self {
+        self.with(|s| s.http = Ok(client))
     }
 
     /// Who is calling.
     pub async fn verify(&self, headers: &HeaderMap) -> Result<User, VerifyError> {
-        match self.0.mode {
+        match self.0.settings.mode {
             Mode::Jwt => self.verify_jwt(headers).await,
             Mode::Remote => self.verify_remote(headers).await,
         }
     }
 
-    async fn key(&self, kid: &str) -> Result<Option<jws::PublicKey>, VerifyError> {
-        {
-            let jwks = self.0.jwks.read().await;
-            let fresh = jwks.fetched.is_some_and(|t| t.elapsed() < self.0.jwks_ttl);
-            if fresh && let Some(k) = jwks.keys.get(kid) {
-                return Ok(Some(k.clone()));
-            }
-        }
-        let mut jwks = self.0.jwks.write().await;
-        let age = jwks.fetched.map(|t| t.elapsed());
-        let due = age.is_none_or(|a| {
-            a >= self.0.jwks_ttl || (!jwks.keys.contains_key(kid) && a >= self.0.min_refetch)
-        });
-        if due {
-            match self.fetch_jwks().await {
-                Ok(keys) => {
-                    jwks.keys = keys;
-                    jwks.fetched = Some(Instant::now());
-                }
-                Err(e) if !jwks.keys.contains_key(kid) => return Err(e),
-                Err(_) => {} // keep verifying with the keys we have
-            }
-        }
-        Ok(jwks.keys.get(kid).cloned())
+    fn http(&self) -> Result<&reqwest::Client, VerifyError> {
+        self.0
+            .settings
+            .http
+            .as_ref()
+            .map_err(|e| VerifyError::Unavailable(format!("HTTP client: {e}")))
     }
 
-    async fn fetch_jwks(&self) -> Result<HashMap<String, jws::PublicKey>, VerifyError> {
-        let unavailable = |e: reqwest::Error| VerifyError::Unavailable(format!("JWKS: {e}"));
-        let doc: Value = self
-            .0
-            .http
-            .get(format!("{}/jwks", self.0.api_url))
-            .send()
+    async fn key(&self, kid: &str) -> Result<Option<jws::PublicKey>, VerifyError> {
+        let http = self.http()?;
+        let settings = &self.0.settings;
+        self.0
+            .jwks
+            .key(kid, &settings.jwks, || fetch_jwks(http, settings))
             .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
-        Ok(doc["keys"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(jws::PublicKey::from_jwk)
-            .collect())
     }
 
     async fn verify_jwt(&self, headers: &HeaderMap) -> Result<User, VerifyError> {
@@ -236,7 +251,7 @@ impl Verifier {
         let token = bearer(headers).ok_or(No("no bearer token"))?;
         let parts = jws::split(token).ok_or(No("malformed token"))?;
         let alg = parts.header["alg"].as_str().unwrap_or("");
-        if !self.0.algorithms.contains(&alg) {
+        if !self.0.settings.algorithms.contains(&alg) {
             return Err(No("algorithm not allowed"));
         }
         let kid = parts.header["kid"].as_str().ok_or(No("token has no kid"))?;
@@ -252,14 +267,14 @@ impl Verifier {
         if c["nbf"].as_i64().is_some_and(|nbf| nbf > now) {
             return Err(No("token not yet valid"));
         }
-        if c["iss"].as_str() != Some(self.0.issuer.as_str()) {
+        if c["iss"].as_str() != Some(self.0.settings.issuer.as_str()) {
             return Err(No("wrong issuer"));
         }
         let aud_ok = match &c["aud"] {
-            Value::String(a) => *a == self.0.audience,
+            Value::String(a) => *a == self.0.settings.audience,
             Value::Array(list) => list
                 .iter()
-                .any(|a| a.as_str() == Some(self.0.audience.as_str())),
+                .any(|a| a.as_str() == Some(self.0.settings.audience.as_str())),
             _ => false,
         };
         if !aud_ok {
@@ -272,16 +287,19 @@ impl Verifier {
 
     async fn verify_remote(&self, headers: &HeaderMap) -> Result<User, VerifyError> {
         use VerifyError::Unauthenticated as No;
-        let mut req = self.0.http.get(format!(
-            "{}/get-session?disableRefresh=true",
-            self.0.api_url
-        ));
+        let mut req = self
+            .http()?
+            .get(format!(
+                "{}/get-session?disableRefresh=true",
+                self.0.settings.api_url
+            ))
+            .timeout(self.0.settings.timeout);
         if let Some(token) = bearer(headers) {
             req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
         } else {
             let names = [
-                format!("__Secure-{}.session_token", self.0.cookie_prefix),
-                format!("{}.session_token", self.0.cookie_prefix),
+                format!("__Secure-{}.session_token", self.0.settings.cookie_prefix),
+                format!("{}.session_token", self.0.settings.cookie_prefix),
             ];
             let cookie = headers
                 .get_all(header::COOKIE)
@@ -297,25 +315,82 @@ impl Verifier {
             }
             req = req.header(header::COOKIE, cookie);
         }
-        let response = req
-            .send()
-            .await
-            .map_err(|e| VerifyError::Unavailable(format!("auth server: {e}")))?;
+        let response = req.send().await.map_err(auth_server_unavailable)?;
         if response.status().is_server_error() {
+            let status = response.status();
+            tracing::warn!(%status, "get-session failed");
             return Err(VerifyError::Unavailable(format!(
-                "auth server answered {}",
-                response.status()
+                "auth server answered {status}"
             )));
         }
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|e| VerifyError::Unavailable(format!("auth server: {e}")))?;
+        let body: Value = response.json().await.map_err(auth_server_unavailable)?;
         if body.is_null() {
             return Err(No("no such session"));
         }
         serde_json::from_value(body["user"].clone()).map_err(|_| No("unexpected session shape"))
     }
+}
+
+/// The JWKS document's usable keys. The error is the cause with its source chain.
+async fn fetch_jwks(
+    http: &reqwest::Client,
+    settings: &Settings,
+) -> Result<HashMap<String, jws::PublicKey>, String> {
+    let doc: Value = http
+        .get(format!("{}/jwks", settings.api_url))
+        .timeout(settings.timeout)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| error_chain(&e))?
+        .json()
+        .await
+        .map_err(|e| error_chain(&e))?;
+    Ok(doc["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(jws::PublicKey::from_jwk)
+        .collect())
+}
+
+fn auth_server_unavailable(e: reqwest::Error) -> VerifyError {
+    let cause = error_chain(&e);
+    tracing::warn!(error = %cause, "get-session failed");
+    VerifyError::Unavailable(format!("auth server: {cause}"))
+}
+
+/// An error and its sources, `: `-separated (reqwest's own message leaves out e.g. the timeout
+/// or the TLS failure that caused it). The messages carry URLs, never a token: tokens travel in
+/// headers.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+/// The client used unless the user passes their own: rustls over ring (the provider the rest
+/// of the workspace uses) with the webpki roots, set on this client only. Installing a
+/// process-wide default provider is the application's business, not a library's.
+fn default_http_client() -> Result<reqwest::Client, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| error_chain(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| error_chain(&e))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

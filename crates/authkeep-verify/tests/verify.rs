@@ -1,6 +1,12 @@
 //! The extractor and layer against a real authkeep server (in-process, over SQLite).
 
-use std::time::Duration;
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use authkeep_verify::{AuthLayer, AuthUser, MaybeAuthUser, Verifier};
 use axum::Router;
@@ -8,6 +14,34 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
+
+/// A rustls client config over ring trusting the webpki roots and `extra_root` (PEM). The
+/// workspace's reqwest has no built-in provider, so every client gets its config explicitly,
+/// as the verifier's own client does; nothing installs a process-wide provider.
+fn ring_tls(extra_root: Option<&[u8]>) -> rustls::ClientConfig {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = extra_root {
+        roots
+            .add(CertificateDer::from_pem_slice(pem).unwrap())
+            .unwrap();
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// The tests' own HTTP client (plain http to the test servers).
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(ring_tls(None))
+        .build()
+        .unwrap()
+}
 
 struct Server {
     origin: String,
@@ -29,7 +63,9 @@ async fn auth_server(tweak: impl FnOnce(&mut authkeep::config::Config)) -> Serve
     tweak(&mut cfg);
     tokio::spawn(authkeep::serve::run(cfg, listener, std::future::pending()));
     for _ in 0..200 {
-        if reqwest::get(format!("{origin}/ready"))
+        if http()
+            .get(format!("{origin}/ready"))
+            .send()
             .await
             .is_ok_and(|r| r.status() == 200)
         {
@@ -46,7 +82,7 @@ struct Account {
 }
 
 async fn sign_up(server: &Server, email: &str) -> Account {
-    let http = reqwest::Client::new();
+    let http = http();
     let r = http
         .post(format!("{}/api/auth/sign-up/email", server.origin))
         .header("content-type", "application/json")
@@ -100,7 +136,7 @@ async fn spawn_api(verifier: Verifier) -> String {
 }
 
 async fn call(api: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, Option<String>) {
-    let mut req = reqwest::Client::new().get(format!("{api}{path}"));
+    let mut req = http().get(format!("{api}{path}"));
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -259,7 +295,7 @@ async fn remote_mode_forwards_cookie_and_bearer() {
         .1,
         "v3@example.com"
     );
-    reqwest::Client::new()
+    http()
         .post(format!("{}/api/auth/sign-out", server.origin))
         .header("cookie", &acct.cookie)
         .header("origin", &server.origin)
@@ -288,4 +324,276 @@ fn percent_decode(s: &str) -> String {
     s.replace("%2B", "+")
         .replace("%2F", "/")
         .replace("%3D", "=")
+}
+
+/// A TCP proxy in front of the auth server that can be switched "down": then it accepts
+/// connections and never answers (an auth server that hangs), and cuts the connections it was
+/// forwarding. Counts accepted connections, i.e. the verifier's fetch attempts.
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
+    forwarding: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: Option<SocketAddr>, up: bool) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            up: Arc::new(AtomicBool::new(up)),
+            accepted: Arc::new(AtomicUsize::new(0)),
+            forwarding: Arc::default(),
+        };
+        let (is_up, accepted, forwarding) = (
+            proxy.up.clone(),
+            proxy.accepted.clone(),
+            proxy.forwarding.clone(),
+        );
+        tokio::spawn(async move {
+            let mut held = Vec::new(); // hanging connections stay open until the client gives up
+            while let Ok((mut socket, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
+                match upstream.filter(|_| is_up.load(Ordering::SeqCst)) {
+                    Some(upstream) => {
+                        let task = tokio::spawn(async move {
+                            let mut server =
+                                tokio::net::TcpStream::connect(upstream).await.unwrap();
+                            let _ = tokio::io::copy_bidirectional(&mut socket, &mut server).await;
+                        });
+                        forwarding.lock().unwrap().push(task);
+                    }
+                    None => held.push(socket),
+                }
+            }
+        });
+        proxy
+    }
+
+    fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            // Pooled keep-alive connections must not keep the verifier's fetches working.
+            for task in self.forwarding.lock().unwrap().drain(..) {
+                task.abort();
+            }
+        }
+    }
+}
+
+fn addr_of(origin: &str) -> SocketAddr {
+    origin.trim_start_matches("http://").parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_jwks_costs_one_timeout_for_fifty_concurrent_requests() {
+    let timeout = Duration::from_secs(1);
+    let jwks = Proxy::start(None, false).await;
+    let api = spawn_api(Verifier::jwt(&jwks.origin()).timeout(timeout)).await;
+    // Any well-formed token with a kid needs the JWKS; the signature never gets checked.
+    let token = forge(
+        json!({"alg": "EdDSA", "kid": "k1"}),
+        &json!({"sub": "u1"}),
+        &[0u8; 64],
+    );
+    let bearer = format!("Bearer {token}");
+    let http = http();
+    let started = Instant::now();
+    let requests = (0..50).map(|_| {
+        let req = http
+            .get(format!("{api}/me"))
+            .header("authorization", &bearer)
+            .send();
+        async move { req.await.unwrap().status().as_u16() }
+    });
+    let statuses = join_all(requests).await;
+    let elapsed = started.elapsed();
+    assert!(statuses.iter().all(|s| *s == 503), "{statuses:?}");
+    assert!(
+        elapsed < timeout * 3,
+        "50 requests took {elapsed:?} with a {timeout:?} JWKS timeout"
+    );
+    assert_eq!(jwks.accepted(), 1, "one JWKS fetch for all waiters");
+    eprintln!("50 concurrent requests against a hanging JWKS: {elapsed:?}");
+}
+
+/// Runs the futures concurrently (each on its own task) and collects their outputs in order.
+async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// A verifier for the auth server behind `proxy`: tokens still name the server's own origin.
+fn verifier_via(proxy: &Proxy, server: &Server) -> Verifier {
+    Verifier::jwt(&proxy.origin())
+        .issuer(&server.origin)
+        .audience(&server.origin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_backoff_a_recovered_jwks_is_used_again() {
+    let server = auth_server(|_| {}).await;
+    let acct = sign_up(&server, "v4@example.com").await;
+    let jwks = Proxy::start(Some(addr_of(&server.origin)), false).await;
+    let timeout = Duration::from_secs(1);
+    let backoff = Duration::from_secs(2);
+    let api = spawn_api(
+        verifier_via(&jwks, &server)
+            .timeout(timeout)
+            .backoff(backoff, backoff),
+    )
+    .await;
+    let bearer = format!("Bearer {}", acct.jwt);
+
+    assert_eq!(
+        call(&api, "/me", &[("authorization", &bearer)]).await.0,
+        503
+    );
+    assert_eq!(jwks.accepted(), 1);
+    // Backing off: no new fetch, no waiting, even once the auth server is back.
+    let started = Instant::now();
+    assert_eq!(
+        call(&api, "/me", &[("authorization", &bearer)]).await.0,
+        503
+    );
+    jwks.set_up(true);
+    assert_eq!(
+        call(&api, "/me", &[("authorization", &bearer)]).await.0,
+        503
+    );
+    assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+    assert_eq!(jwks.accepted(), 1, "no fetch during the backoff");
+
+    tokio::time::sleep(backoff + Duration::from_millis(200)).await;
+    assert_eq!(
+        call(&api, "/me", &[("authorization", &bearer)]).await,
+        (200, "v4@example.com".to_owned(), None)
+    );
+    assert_eq!(jwks.accepted(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_keys_keep_verifying_while_the_jwks_is_down() {
+    let server = auth_server(|_| {}).await;
+    let acct = sign_up(&server, "v5@example.com").await;
+    let jwks = Proxy::start(Some(addr_of(&server.origin)), true).await;
+    let timeout = Duration::from_secs(2);
+    let ttl = Duration::from_secs(1);
+    let api = spawn_api(
+        verifier_via(&jwks, &server)
+            .timeout(timeout)
+            .jwks_ttl(ttl)
+            .backoff(Duration::from_secs(30), Duration::from_secs(30)),
+    )
+    .await;
+    let bearer = format!("Bearer {}", acct.jwt);
+    let ok = (200, "v5@example.com".to_owned(), None);
+    assert_eq!(call(&api, "/me", &[("authorization", &bearer)]).await, ok);
+    assert_eq!(jwks.accepted(), 1);
+
+    jwks.set_up(false);
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    // The first request after the TTL refreshes, waits for the hanging fetch and then verifies
+    // with the stale key; a request arriving meanwhile uses the stale key without waiting.
+    let refreshing = {
+        let (api, bearer) = (api.clone(), bearer.clone());
+        tokio::spawn(async move { call(&api, "/me", &[("authorization", &bearer)]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(call(&api, "/me", &[("authorization", &bearer)]).await, ok);
+    assert!(
+        !refreshing.is_finished(),
+        "answered while the refresh was still waiting"
+    );
+    assert_eq!(refreshing.await.unwrap(), ok);
+    assert_eq!(jwks.accepted(), 2, "one refresh attempt");
+    // Backing off: the stale key serves at once, without another fetch.
+    let started = Instant::now();
+    assert_eq!(call(&api, "/me", &[("authorization", &bearer)]).await, ok);
+    assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+    assert_eq!(jwks.accepted(), 2);
+}
+
+/// A TLS endpoint (ring; certificate for 127.0.0.1 from the test CA in `tests/tls`) forwarding
+/// to `upstream`; returns its https origin.
+async fn tls_proxy(upstream: SocketAddr) -> String {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let certs = CertificateDer::pem_slice_iter(include_bytes!("tls/localhost.pem"))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("tls/localhost.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that rejects the certificate ends the handshake: nothing to forward.
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
+            });
+        }
+    });
+    origin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_jwks_over_ring() {
+    let server = auth_server(|_| {}).await;
+    let acct = sign_up(&server, "v6@example.com").await;
+    let origin = tls_proxy(addr_of(&server.origin)).await;
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", acct.jwt).parse().unwrap(),
+    );
+    let via_tls = |v: Verifier| v.issuer(&server.origin).audience(&server.origin);
+
+    // The default client speaks TLS (ring) and checks the certificate against the webpki roots,
+    // which do not include the test CA.
+    match via_tls(Verifier::jwt(&origin)).verify(&headers).await {
+        Err(authkeep_verify::VerifyError::Unavailable(cause)) => {
+            assert!(cause.contains("UnknownIssuer"), "{cause}");
+        }
+        other => panic!("expected an untrusted certificate, got {other:?}"),
+    }
+
+    // A client of one's own that trusts the test CA fetches the JWKS over https.
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(ring_tls(Some(include_bytes!("tls/ca.pem"))))
+        .build()
+        .unwrap();
+    let user = via_tls(Verifier::jwt(&origin).http_client(client))
+        .verify(&headers)
+        .await
+        .unwrap();
+    assert_eq!(user.email, "v6@example.com");
 }
