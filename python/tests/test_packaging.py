@@ -53,7 +53,7 @@ def test_database_mode_without_psycopg_says_which_extra_to_install():
         + "    print(e)\n"
     )
     assert done.returncode == 0, done.stderr
-    assert "authkeep-fastapi[database]" in done.stdout, done.stdout
+    assert "needs psycopg" in done.stdout and '"./python[database]"' in done.stdout, done.stdout
 
 
 def test_the_docs_use_annotated_dependencies():

@@ -1,7 +1,7 @@
 """database mode: look the session up in the shared PostgreSQL, so a revoked or expired session
 is rejected at once. One indexed query (``session.token`` is unique) joins ``session`` and ``user``.
 
-Needs psycopg (``pip install "authkeep-fastapi[database]"``); this module is imported only when
+Needs psycopg (the ``database`` extra: ``pip install "./python[database]"``); this module is imported only when
 database mode is chosen, so the other modes do not.
 
 Connections are kept in a small pool with no background task: a request that finds no idle
@@ -24,8 +24,9 @@ try:
     from psycopg.rows import dict_row
 except ImportError as e:  # the "database" extra is not installed (or libpq is missing)
     raise ImportError(
-        "authkeep_fastapi's database mode needs psycopg: pip install 'authkeep-fastapi[database]' "
-        f"(or pip install 'psycopg[binary]'); importing it failed: {e}"
+        "authkeep_fastapi's database mode needs psycopg: install the package with its 'database' extra "
+        "(pip install \"./python[database]\" from the authkeep repository) or pip install \"psycopg[binary]\"; "
+        f"importing it failed: {e}"
     ) from e
 
 from ._log import Throttled
