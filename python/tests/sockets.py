@@ -59,6 +59,7 @@ class JwksServer(_Listener):
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self.up = False
+        self.delay = 0.0  # seconds before an answer, when up
         super().__init__()
 
     @property
@@ -76,6 +77,7 @@ class JwksServer(_Listener):
                 if not chunk:
                     return
                 data += chunk
+            time.sleep(self.delay)
             body = json.dumps(self.document).encode()
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"

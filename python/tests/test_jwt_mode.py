@@ -255,6 +255,35 @@ def test_unknown_kids_refetch_the_jwks_at_most_every_interval(server, account):
             assert jwks.accepted == 2, "one refetch for five unknown kids"
 
 
+def test_requests_with_a_newly_rotated_kid_all_wait_for_the_one_refetch(server):
+    accounts = [sign_up(server) for _ in range(10)]
+    unrelated = {"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": "old-key", "x": b64(bytes(32))}]}
+    with JwksServer(unrelated) as jwks:
+        jwks.up = True
+        auth = through(jwks, server)
+        auth.jwks.min_refetch_interval = 0.3
+
+        async def scenario() -> tuple[int, list[int]]:
+            async with api(make_app(auth)) as client:
+                before = (await client.get("/me", headers=bearer(accounts[0].jwt))).status_code
+                jwks.document = jwks_document(server)  # the auth server "rotated" to its real key
+                jwks.delay = 0.5  # and its JWKS answers slowly: the next requests arrive during the refetch
+                await asyncio.sleep(0.4)
+
+                async def arriving(n: int, token: str) -> httpx.Response:
+                    await asyncio.sleep(0.03 * n)
+                    return await client.get("/me", headers=bearer(token))
+
+                answers = await asyncio.gather(*(arriving(n, a.jwt) for n, a in enumerate(accounts)))
+            await auth.aclose()
+            return before, [a.status_code for a in answers]
+
+        before, after = asyncio.run(scenario())
+        assert before == 401
+        assert after == [200] * 10, "requests that arrived during the refetch were answered from it"
+        assert jwks.accepted == 2
+
+
 # --- configuration and wrong-credential errors -----------------------------------------------------
 
 

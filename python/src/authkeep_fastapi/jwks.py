@@ -69,14 +69,14 @@ class JwksCache:
         key = self._keys.get(kid)
         if key is not None and fresh:
             return key
-        if fresh and now - self._attempted_at < self.min_refetch_interval:
-            # An unknown kid, and the JWKS was asked moments ago. If that attempt failed we
-            # cannot tell a newly rotated key from a bogus one, so it is an outage, not a 401.
-            if self._failures:
-                raise self._unavailable()
-            return None
-        flight = self._flight_in_this_loop()
+        flight = self._flight_in_this_loop()  # joined first: it may bring this very kid
         if flight is None:
+            if fresh and now - self._attempted_at < self.min_refetch_interval:
+                # An unknown kid, and the JWKS was asked moments ago. If that attempt failed we
+                # cannot tell a newly rotated key from a bogus one, so it is an outage, not a 401.
+                if self._failures:
+                    raise self._unavailable()
+                return None
             if now < self._retry_at:
                 if key is not None:
                     return key  # stale, but the best there is while the JWKS is down
@@ -101,13 +101,13 @@ class JwksCache:
         return flight
 
     def _start_flight(self) -> asyncio.Task[bool]:
+        self._attempted_at = time.monotonic()
         self._flight = asyncio.get_running_loop().create_task(self._fetch(), name=f"authkeep JWKS fetch {self.url}")
         return self._flight
 
     async def _fetch(self) -> bool:
         """One fetch; records the outcome and returns whether it worked. Never raises (but for
         cancellation): its waiters decide what a failure means for their own kid."""
-        self._attempted_at = time.monotonic()
         try:
             response = await self._client().get(self.url)
             response.raise_for_status()
