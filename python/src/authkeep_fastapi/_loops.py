@@ -27,6 +27,10 @@ class PerLoop(Generic[T]):
         loop = asyncio.get_running_loop()
         item = self._items.get(loop)
         if item is None:
+            # An item can hold its loop alive (a pooled socket refers to it), which would keep a
+            # weak key from ever going away: drop the items of loops that have ended.
+            for old in [old for old in self._items if old.is_closed()]:
+                del self._items[old]
             item = self._items[loop] = self._factory()
         return item
 

@@ -63,12 +63,13 @@ class RemoteSessions:
         if response.status_code != 200:
             return None
         try:
-            body = response.json()
+            document: Any = response.json()
         except ValueError as e:
             self._failures.warning("get-session at %s sent invalid JSON", self.url)
             raise AuthUnavailable("auth server sent invalid JSON") from e
-        if not body or not body.get("session"):
-            return None
+        if not isinstance(document, dict) or not document.get("session"):
+            return None  # better-auth answers `null` when there is no session
+        body: dict[str, Any] = document
         if key:
             self._cache[key] = (time.monotonic() + self.ttl, body)
             while len(self._cache) > self.max_entries:
