@@ -114,7 +114,8 @@ class JwksCache:
             keys = _parse(response.json())
         except Exception as e:  # any failure to obtain a usable JWKS is an outage to the caller
             self._failures += 1
-            delay = min(self.backoff * 2 ** (self._failures - 1), self.max_backoff)
+            # The exponent is capped so that a days-long outage cannot overflow the float.
+            delay = min(self.backoff * 2 ** min(self._failures - 1, 20), self.max_backoff)
             self._retry_at = time.monotonic() + delay
             self._last_error = type(e).__name__
             detail = str(e)
