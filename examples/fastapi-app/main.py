@@ -1,6 +1,6 @@
 """A small API that trusts authkeep for identity.
 
-    AUTH_URL=http://127.0.0.1:3000 uvicorn main:app --port 8000
+    AUTH_URL=http://127.0.0.1:3000 uvicorn --app-dir examples/fastapi-app main:app --port 8000
 
 - ``/public``: anyone.
 - ``/me``: the session cookie or a bearer session token (remote mode, or database mode when
@@ -9,10 +9,10 @@
 - ``/hello``: personalised when signed in, generic otherwise.
 """
 
-from __future__ import annotations
-
 import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 from fastapi import Depends, FastAPI
 
@@ -27,10 +27,16 @@ else:
     sessions = AuthKeep(base_url=AUTH_URL, mode="remote")
 tokens = AuthKeep(base_url=AUTH_URL)  # jwt mode
 
+# The dependencies, named once: a route that takes `user: SessionUser` is protected.
+SessionUser = Annotated[User, Depends(sessions.current_user)]
+JwtUser = Annotated[User, Depends(tokens.current_user)]
+MaybeUser = Annotated[User | None, Depends(sessions.optional_user)]
+
 
 @asynccontextmanager
-async def lifespan(_: FastAPI):
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
+    # Two AuthKeeps, so one lifespan closing both (a single one would be FastAPI(lifespan=auth.lifespan)).
     await sessions.aclose()
     await tokens.aclose()
 
@@ -39,20 +45,20 @@ app = FastAPI(title="Example API behind authkeep", lifespan=lifespan)
 
 
 @app.get("/public")
-async def public():
+async def public() -> dict[str, str]:
     return {"message": "anyone can read this"}
 
 
 @app.get("/me")
-async def me(user: User = Depends(sessions.current_user)):
+async def me(user: SessionUser) -> dict[str, str]:
     return {"id": user.id, "email": user.email, "name": user.name, "via": sessions.mode}
 
 
 @app.get("/me/jwt")
-async def me_jwt(user: User = Depends(tokens.current_user)):
+async def me_jwt(user: JwtUser) -> dict[str, str]:
     return {"id": user.id, "email": user.email, "name": user.name, "via": "jwt"}
 
 
 @app.get("/hello")
-async def hello(user: User | None = Depends(sessions.optional_user)):
+async def hello(user: MaybeUser) -> dict[str, str]:
     return {"message": f"hello, {user.name}" if user else "hello, stranger"}

@@ -1,14 +1,21 @@
 """database mode: the signed cookie or a bearer session token, checked against the shared PostgreSQL."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: a route below names a local `auth` in an Annotated
+# dependency, which FastAPI evaluates only when annotations are real objects.
+
+import threading
+import time
+from typing import Annotated
 
 import httpx
 import psycopg
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from apps import make_app
-from authkeep_fastapi import AuthKeep
+from authkeep_fastapi import AuthKeep, User
 from conftest import SECRET, closed_port_url
+from sockets import SlowPostgresProxy
 
 
 def auth_for(server, **kw) -> AuthKeep:
@@ -73,3 +80,70 @@ def test_database_unreachable_is_503(server, account):
         r = client.get("/me", headers={"cookie": account.cookie})
         assert r.status_code == 503
         assert client.get("/me").status_code == 401, "no credential is still a 401"
+
+
+def test_other_cookies_that_simplecookie_rejects_do_not_hide_the_session(server, account):
+    with TestClient(make_app(auth_for(server))) as client:
+        for header in (
+            f'theme=dark mode; {account.cookie}',
+            f'prefs={{"a":1,"b":[2]}}; {account.cookie}; tz="Europe/Paris"',
+        ):
+            r = client.get("/me", headers={"cookie": header})
+            assert r.status_code == 200, (header, r.text)
+            assert r.json()["email"] == account.email
+
+
+def test_a_jwt_sent_to_a_session_api_is_named_in_the_401(server, account):
+    with TestClient(make_app(auth_for(server))) as client:
+        r = client.get("/me", headers={"authorization": f"Bearer {account.jwt}"})
+        assert r.status_code == 401
+        reason = r.json()["detail"]["reason"]
+        assert "a JWT was sent" in reason and "expects a session token" in reason and "set-auth-token" in reason, reason
+
+
+def exits_within(client: TestClient, seconds: float) -> bool:
+    """Leaves the TestClient (its event loop ends) on another thread; whether that took less than
+    `seconds`. A hang is left behind on a daemon thread instead of holding the test run."""
+    done = threading.Event()
+
+    def leave() -> None:
+        client.__exit__(None, None, None)
+        done.set()
+
+    threading.Thread(target=leave, daemon=True).start()
+    return done.wait(seconds)
+
+
+def test_a_slow_database_connection_does_not_outlive_the_event_loop(server, account):
+    # The hang seen in ./scripts/test-all: a pool connection still being opened when the
+    # TestClient's loop ended kept that loop's shutdown waiting for good. Here every connection
+    # after the first takes 3 s to reach PostgreSQL, and the app never closes AuthKeep.
+    with SlowPostgresProxy(server.database_url, delay=3.0) as proxy:
+        auth = auth_for(server, database_url=proxy.database_url, timeout=5)
+        client = TestClient(make_app(auth, close_on_shutdown=False))
+        client.__enter__()
+        assert client.get("/me", headers={"cookie": account.cookie}).json()["email"] == account.email
+        started = time.monotonic()
+        assert exits_within(client, 2.5), "the event loop's end waited on a database connection"
+        assert time.monotonic() - started < 2.5
+        # And with the lifespan closing it, as documented:
+        auth = auth_for(server, database_url=proxy.database_url, timeout=5)
+        client = TestClient(make_app(auth))
+        client.__enter__()
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200
+        assert exits_within(client, 2.5)
+
+
+def test_one_authkeep_serves_successive_lifespans(server, account):
+    # Each TestClient (like each start of a server in-process) runs its own event loop; the
+    # lifespan closes AuthKeep at the end of each, and the next one must work all the same.
+    auth = auth_for(server)
+    app = FastAPI(lifespan=auth.lifespan)
+
+    @app.get("/me")
+    async def me(user: Annotated[User, Depends(auth.current_user)]) -> dict:
+        return {"email": user.email}
+
+    for _ in range(3):
+        with TestClient(app) as client:
+            assert client.get("/me", headers={"cookie": account.cookie}).json() == {"email": account.email}

@@ -21,6 +21,18 @@ def test_cookie_and_bearer_are_forwarded(server, account):
         assert client.get("/me").status_code == 401
 
 
+def test_a_signed_out_session_is_refused_at_once_by_default(server, account):
+    # Users pick remote mode for prompt revocation: no cache unless asked for.
+    auth = AuthKeep(base_url=server.origin, mode="remote")
+    with TestClient(make_app(auth)) as client:
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200
+        assert client.get("/me", headers={"authorization": f"Bearer {account.signed}"}).status_code == 200
+        httpx.post(f"{server.api}/sign-out", headers={"cookie": account.cookie, "origin": server.origin})
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 401
+        assert client.get("/me", headers={"authorization": f"Bearer {account.signed}"}).status_code == 401
+    assert auth.remote.ttl == 0
+
+
 def test_revocation_is_immediate_without_the_cache(server, account):
     with TestClient(make_app(AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=0))) as client:
         assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200
@@ -57,3 +69,34 @@ def test_expired_and_revoked_sessions_are_rejected(server):
         assert client.get("/me", headers={"authorization": f"Bearer {revoked.token}"}).status_code == 200
         httpx.post(f"{server.api}/revoke-sessions", headers={"cookie": revoked.cookie, "origin": server.origin})
         assert client.get("/me", headers={"authorization": f"Bearer {revoked.token}"}).status_code == 401
+
+
+def test_other_cookies_that_simplecookie_rejects_do_not_hide_the_session(server, account):
+    with TestClient(make_app(AuthKeep(base_url=server.origin, mode="remote"))) as client:
+        for header in (
+            f'theme=dark mode; {account.cookie}',
+            f'prefs={{"a":1,"b":[2]}}; {account.cookie}; tz="Europe/Paris"',
+        ):
+            r = client.get("/me", headers={"cookie": header})
+            assert r.status_code == 200, (header, r.text)
+            assert r.json()["email"] == account.email
+
+
+def test_a_jwt_sent_to_a_session_api_is_named_in_the_401(server, account):
+    with TestClient(make_app(AuthKeep(base_url=server.origin, mode="remote"))) as client:
+        r = client.get("/me", headers={"authorization": f"Bearer {account.jwt}"})
+        assert r.status_code == 401
+        reason = r.json()["detail"]["reason"]
+        assert "a JWT was sent" in reason and "expects a session token" in reason and "better-auth.session_token" in reason, reason
+        # With the session cookie beside it the cookie still counts, as before.
+        assert client.get("/me", headers={"authorization": f"Bearer {account.jwt}", "cookie": account.cookie}).status_code == 200
+
+
+def test_malformed_credentials_are_401_not_500(server, account):
+    # A cut percent-escape decodes to a byte that is not UTF-8, and header bytes beyond ASCII
+    # cannot be forwarded: both used to fail the request with a 500.
+    with TestClient(make_app(AuthKeep(base_url=server.origin, mode="remote"))) as client:
+        cut = account.cookie.split("=", 1)[0] + "=" + account.token + ".%AA%FFbad"
+        assert client.get("/me", headers={"cookie": cut}).status_code == 401
+        assert client.get("/me", headers={"authorization": "Bearer t\xf6ken".encode("latin-1")}).status_code == 401
+        assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200

@@ -3,16 +3,18 @@
 - ``jwt`` (default): ``Authorization: Bearer <JWT>`` verified against the auth server's JWKS.
   Stateless and fastest; a revoked session's JWT stays valid until it expires (15 minutes by default).
 - ``database``: the signed session cookie or a bearer session token, looked up in the shared
-  PostgreSQL. Revocation is immediate.
-- ``remote``: the credential is forwarded to the auth server's ``get-session``; answers are
-  cached for a few seconds.
+  PostgreSQL. Revocation is immediate. Needs the ``database`` extra (psycopg).
+- ``remote``: the credential is forwarded to the auth server's ``get-session`` on every request
+  (revocation is immediate), or its answers are cached for ``remote_cache_ttl`` seconds when set.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 import httpx
@@ -20,11 +22,14 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from . import credentials as creds
-from .database import SessionStore
-from .errors import AuthUnavailable, NotAuthenticated, email_not_verified, unauthorized, unavailable
+from ._loops import PerLoop
+from .errors import AuthUnavailable, ConfigurationError, NotAuthenticated, email_not_verified, unauthorized, unavailable
 from .jwks import JwksCache, verify
 from .models import Session, User
 from .remote import RemoteSessions
+
+if TYPE_CHECKING:
+    from .database import SessionStore
 
 Mode = Literal["jwt", "database", "remote"]
 USER_FIELDS = ("id", "email", "name", "emailVerified", "image", "createdAt", "updatedAt")
@@ -53,7 +58,8 @@ class AuthKeep:
         algorithms: tuple[str, ...] = ("EdDSA",),
         leeway: float = 0.0,
         jwks_ttl: float = 300.0,
-        remote_cache_ttl: float = 5.0,
+        jwks_backoff: float = 2.0,
+        remote_cache_ttl: float = 0.0,
         cookie_prefix: str = "better-auth",
         require_signed_bearer: bool = False,
         timeout: float = 3.0,
@@ -66,21 +72,31 @@ class AuthKeep:
             raise ValueError("database mode needs database_url and secret (the auth server's BETTER_AUTH_SECRET)")
         origin = "{0.scheme}://{0.netloc}".format(urlparse(base_url))
         self.mode: Mode = mode
-        self.api_url = base_url.rstrip("/") + base_path
+        self.base_path = "/" + base_path.strip("/")
+        self.api_url = base_url.rstrip("/") + self.base_path
         self.secret = secret
         self.cookie_prefix = cookie_prefix
         self.require_signed_bearer = require_signed_bearer
+        self.timeout = timeout
         self.jwt_options = {
             "algorithms": tuple(algorithms),
             "issuer": issuer or origin,
             "audience": audience or origin,
             "leeway": leeway,
         }
-        self._http = httpx.AsyncClient(timeout=timeout)
-        self.jwks = JwksCache(f"{self.api_url}/jwks", self._http, ttl=jwks_ttl)
-        self.remote = RemoteSessions(self.api_url, self._http, ttl=remote_cache_ttl)
+        # One HTTP client per event loop, made on first use: a client made here, outside any loop,
+        # would carry its pooled connections from one loop into the next (see _loops.PerLoop).
+        self._clients: PerLoop[httpx.AsyncClient] = PerLoop(lambda: httpx.AsyncClient(timeout=timeout))
+        self.jwks = JwksCache(f"{self.api_url}/jwks", self._client, ttl=jwks_ttl, backoff=jwks_backoff)
+        self.remote = RemoteSessions(self.api_url, self._client, ttl=remote_cache_ttl)
         self._verified: dict[str, Identity] = {}
-        self.sessions = SessionStore(database_url, timeout=timeout) if mode == "database" and database_url else None
+        self.sessions: SessionStore | None = None
+        if mode == "database" and database_url:
+            # Imported here so that jwt and remote modes never need psycopg; without it this
+            # raises ImportError saying which extra to install.
+            from .database import SessionStore
+
+            self.sessions = SessionStore(database_url, timeout=timeout)
 
         # Declared so the security schemes appear in the OpenAPI document; reading is done by hand
         # because the cookie may carry either of better-auth's two names.
@@ -101,21 +117,25 @@ class AuthKeep:
             _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
             _cookie: str | None = Depends(cookie_scheme),
         ) -> Identity:
-            return await self._resolve(request, required=True)
+            found = await self._resolve(request, required=True)
+            assert found is not None  # required=True raises instead of returning None
+            return found
 
         async def current_user(
             request: Request,
             _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
             _cookie: str | None = Depends(cookie_scheme),
         ) -> User:
-            return (await self._resolve(request, required=True)).user
+            found = await self._resolve(request, required=True)
+            assert found is not None
+            return found.user
 
         async def optional_user(found: Identity | None = Depends(optional_identity)) -> User | None:
             return found.user if found else None
 
         async def current_session(found: Identity = Depends(identity)) -> Session:
-            if found.session is None:
-                raise RuntimeError("current_session needs mode='database' or mode='remote': a JWT carries no session")
+            # Unreachable in jwt mode: the `current_session` property refuses to hand this out.
+            assert found.session is not None
             return found.session
 
         async def verified_user(user: User = Depends(current_user)) -> User:
@@ -127,12 +147,26 @@ class AuthKeep:
         self.optional_identity = optional_identity
         self.current_user = current_user
         self.optional_user = optional_user
-        self.current_session = current_session
+        self._current_session = current_session
         self.verified_user = verified_user
+
+    @property
+    def current_session(self) -> Callable[..., Any]:
+        """The ``Session`` dependency (database and remote modes). In jwt mode there is no session
+        to give, so asking for it raises ``ConfigurationError`` where the route is defined."""
+        if self.mode == "jwt":
+            raise ConfigurationError(
+                "auth.current_session needs mode='database' or mode='remote': a JWT carries no session. "
+                "In jwt mode use auth.current_user, or auth.identity for the user and the JWT's claims."
+            )
+        return self._current_session
+
+    def _client(self) -> httpx.AsyncClient:
+        return self._clients.get()
 
     def _scheme_description(self) -> str:
         return {
-            "jwt": "A JWT from the auth server's /token endpoint or set-auth-jwt header.",
+            "jwt": f"A JWT from the auth server's {self.base_path}/token endpoint or set-auth-jwt header.",
             "database": "The better-auth session token (signed or bare), or the session cookie.",
             "remote": "The better-auth session token (signed or bare), or the session cookie.",
         }[self.mode]
@@ -152,24 +186,41 @@ class AuthKeep:
         """Who is calling; raises ``NotAuthenticated`` or ``AuthUnavailable``."""
         bearer = creds.read_authorization(request)
         if self.mode == "jwt":
-            if not bearer or not creds.looks_like_jwt(bearer):
-                raise NotAuthenticated("no JWT")
-            return await self._from_jwt(bearer)
-        if self.mode == "remote":
-            headers = {}
-            if bearer and not creds.looks_like_jwt(bearer):
-                headers["authorization"] = f"Bearer {bearer}"
-            else:
-                cookie = creds.read_cookie(request, self.cookie_prefix)
-                if cookie is None:
-                    raise NotAuthenticated("no session cookie or bearer token")
-                names = creds.cookie_names(self.cookie_prefix)
-                headers["cookie"] = "; ".join(f"{n}={cookie}" for n in names)
-            body = await self.remote.find(headers)
-            if body is None:
-                raise NotAuthenticated("no such session")
-            return Identity(user=User.model_validate(body["user"]), session=Session.model_validate(body["session"]))
-        return await self._from_database(request, bearer)
+            if bearer is not None and creds.looks_like_jwt(bearer):
+                return await self._from_jwt(bearer)
+            raise NotAuthenticated(self._why_no_jwt(request, bearer))
+        # A JWT is not a session credential: never forwarded or looked up, but named in the 401.
+        jwt_sent = bearer is not None and creds.looks_like_jwt(bearer)
+        session_bearer = None if jwt_sent else bearer
+        try:
+            if self.mode == "remote":
+                return await self._from_remote(request, session_bearer)
+            return await self._from_database(request, session_bearer)
+        except NotAuthenticated as e:
+            if not jwt_sent:
+                raise
+            cookie = creds.read_cookie(request, self.cookie_prefix)
+            also = f" (the session cookie sent with it: {e.reason})" if cookie is not None else ""
+            raise NotAuthenticated(self._expects_session("a JWT was sent") + also) from e
+
+    def _why_no_jwt(self, request: Request, bearer: str | None) -> str:
+        if bearer is not None and creds.looks_like_session_token(bearer):
+            return self._expects_jwt("a session token was sent")
+        if bearer is None and creds.read_cookie(request, self.cookie_prefix) is not None:
+            return self._expects_jwt("a session cookie was sent")
+        return "no JWT" if bearer is None else "the bearer token is not a JWT"
+
+    def _expects_jwt(self, sent: str) -> str:
+        return (
+            f"this API expects a JWT (Authorization: Bearer <JWT>, from GET {self.base_path}/token "
+            f"or the set-auth-jwt header of get-session); {sent}"
+        )
+
+    def _expects_session(self, sent: str) -> str:
+        return (
+            f"this API expects a session token (the {self.cookie_prefix}.session_token cookie, or "
+            f"Authorization: Bearer <session token> from the set-auth-token header); {sent}"
+        )
 
     async def _from_jwt(self, token: str) -> Identity:
         # A JWT never changes, so a verified one is remembered until its own expiry; `exp` is
@@ -186,10 +237,32 @@ class AuthKeep:
         self._verified[token] = found
         return found
 
+    async def _from_remote(self, request: Request, bearer: str | None) -> Identity:
+        headers = {}
+        if bearer is not None:
+            credential = bearer
+            headers["authorization"] = f"Bearer {bearer}"
+        else:
+            # Forwarded as received (still percent-encoded): the auth server decodes it itself,
+            # and a decoded value could hold bytes that are not valid in a header.
+            cookie = creds.read_cookie(request, self.cookie_prefix, decode=False)
+            if cookie is None:
+                raise NotAuthenticated("no session cookie or bearer token")
+            credential = cookie
+            # Only the session cookie is forwarded (under both of its names), never the
+            # caller's other cookies.
+            headers["cookie"] = "; ".join(f"{n}={cookie}" for n in creds.cookie_names(self.cookie_prefix))
+        if not (credential.isascii() and credential.isprintable()):
+            raise NotAuthenticated("malformed session token")  # no session token looks like this
+        body = await self.remote.find(headers)
+        if body is None:
+            raise NotAuthenticated("no such session")
+        return Identity(user=User.model_validate(body["user"]), session=Session.model_validate(body["session"]))
+
     async def _from_database(self, request: Request, bearer: str | None) -> Identity:
         assert self.sessions is not None and self.secret is not None
         token: str | None = None
-        if bearer and not creds.looks_like_jwt(bearer):
+        if bearer is not None:
             if "." in bearer:
                 token = creds.verify_signed(self.secret, bearer)
             elif not self.require_signed_bearer:
@@ -208,7 +281,25 @@ class AuthKeep:
         return Identity(user=user, session=session)
 
     async def aclose(self) -> None:
-        """Closes the HTTP client and the database pool (call it from your app's lifespan)."""
-        await self._http.aclose()
-        if self.sessions:
+        """Closes the running event loop's HTTP client and database connections (call it from your
+        app's lifespan, or use ``FastAPI(lifespan=auth.lifespan)``). Using the object again
+        afterwards opens new ones, so one ``AuthKeep`` can serve successive lifespans."""
+        client = self._clients.pop()
+        if client is not None:
+            await client.aclose()
+        if self.sessions is not None:
             await self.sessions.close()
+
+    @asynccontextmanager
+    async def lifespan(self, _app: object = None) -> AsyncIterator[None]:
+        """``FastAPI(lifespan=auth.lifespan)``: closes what ``aclose`` closes when the app stops."""
+        try:
+            yield
+        finally:
+            await self.aclose()
+
+    async def __aenter__(self) -> AuthKeep:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()

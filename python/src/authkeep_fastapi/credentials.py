@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -29,19 +29,19 @@ def cookie_names(prefix: str = "better-auth") -> tuple[str, str]:
     return (f"__Secure-{prefix}.session_token", f"{prefix}.session_token")
 
 
-def read_cookie(request: Request, prefix: str) -> str | None:
-    header = request.headers.get("cookie")
-    if not header:
-        return None
-    jar = SimpleCookie()
-    try:
-        jar.load(header)
-    except Exception:  # a malformed Cookie header is the same as none
-        return None
+def read_cookie(request: Request, prefix: str, *, decode: bool = True) -> str | None:
+    """The session cookie's value, percent-decoded unless ``decode=False``, or ``None``.
+
+    Starlette's parser (``request.cookies``) reads each ``name=value`` pair on its own, as browsers
+    send them. ``http.cookies.SimpleCookie`` gives up on the whole header at the first value it
+    finds invalid (a space, a quote, JSON), which lost the session whenever the site also set
+    such a cookie.
+    """
+    cookies = request.cookies
     for name in cookie_names(prefix):
-        if name in jar:
-            value = jar[name].value
-            return unquote(value) if "%" in value else value
+        value = cookies.get(name)
+        if value:
+            return unquote(value) if decode and "%" in value else value
     return None
 
 
@@ -55,6 +55,20 @@ def read_authorization(request: Request) -> str | None:
 
 def looks_like_jwt(value: str) -> bool:
     return value.count(".") == 2 and value.startswith("eyJ")
+
+
+_SESSION_TOKEN = re.compile(r"[A-Za-z0-9]{32}")
+_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{43}=")
+
+
+def looks_like_session_token(value: str) -> bool:
+    """better-auth's session token (32 letters and digits), bare or signed as ``token.signature``
+    (possibly percent-encoded, as copied from the cookie). Only used to name the mistake in a 401."""
+    value = unquote(value) if "%" in value else value
+    token, dot, signature = value.rpartition(".")
+    if dot:
+        return bool(_SESSION_TOKEN.fullmatch(token) and _SIGNATURE.fullmatch(signature))
+    return bool(_SESSION_TOKEN.fullmatch(value))
 
 
 def verify_signed(secret: str, signed: str) -> str | None:

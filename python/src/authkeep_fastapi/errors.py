@@ -21,6 +21,11 @@ class AuthUnavailable(Exception):
         self.reason = reason
 
 
+class ConfigurationError(RuntimeError):
+    """``AuthKeep`` was asked for something its mode cannot give (e.g. ``current_session`` in jwt
+    mode). Raised where the app is defined, so the mistake shows at start-up, not as a 500 per request."""
+
+
 def unauthorized(reason: str) -> HTTPException:
     return HTTPException(
         status_code=401,
