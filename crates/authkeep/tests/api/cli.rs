@@ -70,7 +70,7 @@ async fn serves_with_no_configuration_and_stops_on_sigterm() {
         "warns about the dev secret: {logs:?}"
     );
     let api = format!("http://{addr}/api/auth");
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http();
     let r = http
         .post(format!("{api}/sign-up/email"))
         .json(&serde_json::json!({"name": "Zero", "email": "zero@example.com", "password": "password1234"}))
@@ -249,7 +249,7 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     };
     let db = dir.path().join("authkeep.sqlite");
     let password = "hunter2-correct-horse-battery";
-    let http = reqwest::Client::builder()
+    let http = crate::helpers::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -448,7 +448,7 @@ async fn serve_reads_the_config_file_it_is_given() {
         logs.iter().any(|l| l.contains("log (messages are printed")),
         "says mail goes to the log: {logs:?}"
     );
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http();
     let api = format!("http://{addr}/api/auth");
     let r = http
         .post(format!("{api}/sign-in/magic-link"))

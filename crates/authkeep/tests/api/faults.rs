@@ -149,9 +149,9 @@ async fn a_database_outage_is_a_quick_503_and_service_resumes() {
         "no internals leak: {}",
         r.text
     );
-    let ready = reqwest::get(format!("{}/ready", app.origin)).await.unwrap();
+    let ready = crate::helpers::http().get(format!("{}/ready", app.origin)).send().await.unwrap();
     assert_eq!(ready.status(), 503);
-    let health = reqwest::get(format!("{}/health", app.origin))
+    let health = crate::helpers::http().get(format!("{}/health", app.origin)).send()
         .await
         .unwrap();
     assert_eq!(health.status(), 200);

@@ -278,7 +278,7 @@ fn urlencode(s: &str) -> String {
 }
 
 fn no_redirects(_app: &TestApp) -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::helpers::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

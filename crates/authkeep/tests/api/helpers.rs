@@ -21,6 +21,21 @@ pub enum Db {
     Postgres,
 }
 
+/// An HTTP client for the tests. The workspace builds reqwest with rustls and no built-in
+/// crypto provider (the verifier crate passes its own), so this test binary installs ring,
+/// the provider the rest of the workspace uses, before its first client.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
+pub fn http() -> reqwest::Client {
+    http_builder().build().expect("HTTP client")
+}
+
 /// The server PostgreSQL tests create their databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("AUTHKEEP_TEST_POSTGRES_URL")
@@ -168,7 +183,7 @@ impl TestApp {
     }
 
     async fn wait_ready(&self) {
-        let http = reqwest::Client::new();
+        let http = crate::helpers::http();
         for _ in 0..200 {
             if let Ok(r) = http.get(format!("{}/ready", self.origin)).send().await
                 && r.status() == 200
@@ -197,7 +212,7 @@ impl TestApp {
         Client {
             api: self.api.clone(),
             origin: Some(self.origin.clone()),
-            http: reqwest::Client::new(),
+            http: crate::helpers::http(),
             cookies: BTreeMap::new(),
         }
     }

@@ -20,7 +20,7 @@ on_both_databases! {
         assert!(r.text.contains("state_mismatch"));
         let r = c.get("/error?error=%3Cscript%3E").await;
         assert!(!r.text.contains("<script>") && r.text.contains("UNKNOWN"));
-        let outside = reqwest::get(format!("{}/elsewhere", app.origin)).await.unwrap();
+        let outside = crate::helpers::http().get(format!("{}/elsewhere", app.origin)).send().await.unwrap();
         assert_eq!(outside.status(), 404);
         app.stop().await;
     }
@@ -60,9 +60,9 @@ on_both_databases! {
 
     async fn health_and_readiness(db: Db) {
         let app = TestApp::spawn(db).await;
-        let h = reqwest::get(format!("{}/health", app.origin)).await.unwrap();
+        let h = crate::helpers::http().get(format!("{}/health", app.origin)).send().await.unwrap();
         assert_eq!(h.status(), 200);
-        let r = reqwest::get(format!("{}/ready", app.origin)).await.unwrap();
+        let r = crate::helpers::http().get(format!("{}/ready", app.origin)).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<serde_json::Value>().await.unwrap(), json!({"status": "ready"}));
         app.stop().await;
@@ -72,7 +72,7 @@ on_both_databases! {
 #[tokio::test]
 async fn a_request_id_from_the_caller_is_echoed_when_plain() {
     let app = TestApp::spawn(Db::Sqlite).await;
-    let c = reqwest::Client::new();
+    let c = crate::helpers::http();
     let r = c
         .get(format!("{}/ok", app.api))
         .header("x-request-id", "abc-123")
