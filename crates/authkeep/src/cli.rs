@@ -9,11 +9,25 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, Overrides};
 use crate::store::Store;
 
+const ENVIRONMENT: &str = "\
+Environment (later layers win: defaults, authkeep.toml, these, flags):
+  BETTER_AUTH_SECRET            cookie/token secret, shared with a better-auth server (>= 32 chars)
+  BETTER_AUTH_URL               public URL of this server, e.g. https://auth.example.com
+  DATABASE_URL                  postgres://… or sqlite://FILE (default sqlite://authkeep.sqlite)
+  BETTER_AUTH_TRUSTED_ORIGINS   comma-separated frontend origins (wildcards allowed)
+  AUTHKEEP_ENV                  development (default) or production
+  AUTHKEEP_<SECTION>__<KEY>     any key of authkeep.toml, e.g. AUTHKEEP_SESSION__EXPIRES_IN=3600
+  AUTHKEEP_CONFIG               configuration file (same as --config)
+  RUST_LOG                      log filter, e.g. info or authkeep=debug
+
+Every key: authkeep.example.toml and docs/configuration.md in the authkeep repository.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "authkeep",
     version,
-    about = "A better-auth-compatible authentication server"
+    about = "A better-auth-compatible authentication server",
+    after_help = ENVIRONMENT
 )]
 pub struct Cli {
     /// Configuration file (default: ./authkeep.toml when it exists).
@@ -26,6 +40,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve better-auth's API (migrating the database first unless configured not to).
+    #[command(after_help = ENVIRONMENT)]
     Serve {
         /// Address to listen on (default 127.0.0.1:3000).
         #[arg(long)]
@@ -78,6 +93,9 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(&cfg);
+    for warning in &cfg.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,11 +129,16 @@ pub fn main() -> ExitCode {
 }
 
 async fn migrate(cfg: &Config, status_only: bool) -> anyhow::Result<()> {
-    let store = Store::connect(&cfg.database_url, 2)?;
-    if !status_only {
-        store.migrate().await?;
+    let url = &cfg.database_url;
+    let store = Store::connect(url, 2)?;
+    if !status_only && let Err(e) = store.migrate().await {
+        return Err(crate::serve::startup_error(url, e).await);
     }
-    for m in store.migration_status().await? {
+    let status = match store.migration_status().await {
+        Ok(s) => s,
+        Err(e) => return Err(crate::serve::startup_error(url, e).await),
+    };
+    for m in status {
         println!(
             "{:>4} {:<8} {}",
             m.version,

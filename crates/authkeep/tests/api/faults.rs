@@ -120,6 +120,9 @@ impl Outage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_a_quick_503_and_service_resumes() {
+    if crate::helpers::skip_postgres().await {
+        return;
+    }
     let outage = Outage::start("127.0.0.1:5432").await;
     let port = outage.port;
     let app = TestApp::spawn_with(Db::Postgres, move |c| {
@@ -149,9 +152,15 @@ async fn a_database_outage_is_a_quick_503_and_service_resumes() {
         "no internals leak: {}",
         r.text
     );
-    let ready = crate::helpers::http().get(format!("{}/ready", app.origin)).send().await.unwrap();
+    let ready = crate::helpers::http()
+        .get(format!("{}/ready", app.origin))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 503);
-    let health = crate::helpers::http().get(format!("{}/health", app.origin)).send()
+    let health = crate::helpers::http()
+        .get(format!("{}/health", app.origin))
+        .send()
         .await
         .unwrap();
     assert_eq!(health.status(), 200);

@@ -4,9 +4,11 @@
 mod helpers;
 
 mod cli;
+mod email;
 mod faults;
 mod hardening;
 mod jwt;
+mod layers;
 mod origin;
 mod routing;
 mod session;

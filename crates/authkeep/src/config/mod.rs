@@ -11,7 +11,11 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 
+mod env;
+mod sections;
+
 pub use crate::crypto::Secret;
+pub use sections::*;
 
 /// The embedded default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://authkeep.sqlite";
@@ -50,288 +54,10 @@ pub struct Config {
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseConfig {
-    pub max_connections: u32,
-    /// Apply pending migrations when `serve` starts (the embedded default relies on it).
-    pub migrate_on_start: bool,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SessionConfig {
-    /// Seconds a session lives (better-auth `session.expiresIn`).
-    pub expires_in: i64,
-    /// Seconds after which `get-session` extends a session (`session.updateAge`).
-    pub update_age: i64,
-    /// Seconds a session counts as fresh for sensitive operations; 0 disables (`session.freshAge`).
-    pub fresh_age: i64,
-    /// Never extend sessions (`session.disableSessionRefresh`).
-    pub disable_refresh: bool,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EmailAndPasswordConfig {
-    pub enabled: bool,
-    pub disable_sign_up: bool,
-    pub min_password_length: usize,
-    pub max_password_length: usize,
-    /// Sign the user in right after sign-up (`emailAndPassword.autoSignIn`).
-    pub auto_sign_in: bool,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct UserConfig {
-    /// Serve `POST /delete-user` (`user.deleteUser.enabled`; off by default, as in better-auth).
-    pub delete_user: bool,
-    /// Deletion waits for the user to follow a link mailed to them (`sendDeleteAccountVerification`).
-    pub delete_user_verification: bool,
-    /// Serve `POST /change-email` (`user.changeEmail.enabled`).
-    pub change_email: bool,
-    /// Ask the old address to confirm a change first (`sendChangeEmailConfirmation`).
-    pub change_email_confirmation: bool,
-    /// An unverified account changes its email at once (`updateEmailWithoutVerification`).
-    pub update_email_without_verification: bool,
-}
-
-/// better-auth's bearer plugin: `Authorization: Bearer` wherever a session cookie is accepted.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BearerConfig {
-    pub enabled: bool,
-    /// Accept only the signed `token.signature` form, not a bare session token.
-    pub require_signature: bool,
-}
-
-impl Default for BearerConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            require_signature: false,
-        }
-    }
-}
-
-/// Outgoing mail. With no `smtp_url`, messages are printed to the log (development).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EmailConfig {
-    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://…:465` (implicit TLS),
-    /// `smtp://host:25` (no TLS). Empty: the log transport.
-    pub smtp_url: Secret,
-    /// The sender, e.g. `Acme <no-reply@acme.test>`.
-    pub from: String,
-    /// The name used in the templates.
-    pub app_name: String,
-    /// A directory of template overrides (`verify-email.subject`, `.txt`, `.html`, …).
-    pub templates_dir: String,
-    /// Seconds a send may take before it is abandoned (and logged).
-    pub timeout: u64,
-}
-
-impl Default for EmailConfig {
-    fn default() -> Self {
-        Self {
-            smtp_url: Secret::new(""),
-            from: "authkeep <no-reply@localhost>".into(),
-            app_name: "authkeep".into(),
-            templates_dir: String::new(),
-            timeout: 10,
-        }
-    }
-}
-
-/// better-auth's `emailVerification` options plus `emailAndPassword.requireEmailVerification`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EmailVerificationConfig {
-    /// Unverified users cannot sign in (403 `EMAIL_NOT_VERIFIED`), and sign-up creates no session.
-    pub required: bool,
-    /// Send the verification email on sign-up (default: when `required`).
-    pub send_on_sign_up: Option<bool>,
-    /// Re-send it when an unverified user tries to sign in (with `required`).
-    pub send_on_sign_in: bool,
-    /// Sign the user in when they follow the link.
-    pub auto_sign_in_after_verification: bool,
-    /// Seconds the link is valid.
-    pub expires_in: i64,
-}
-
-impl Default for EmailVerificationConfig {
-    fn default() -> Self {
-        Self {
-            required: false,
-            send_on_sign_up: None,
-            send_on_sign_in: false,
-            auto_sign_in_after_verification: false,
-            expires_in: 3600,
-        }
-    }
-}
-
-/// Password reset by email (`emailAndPassword.sendResetPassword` and friends).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PasswordResetConfig {
-    pub enabled: bool,
-    /// Seconds a reset link is valid (`resetPasswordTokenExpiresIn`).
-    pub token_expires_in: i64,
-    /// Sign the user out everywhere after a reset (`revokeSessionsOnPasswordReset`).
-    pub revoke_sessions_on_reset: bool,
-}
-
-impl Default for PasswordResetConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            token_expires_in: 3600,
-            revoke_sessions_on_reset: false,
-        }
-    }
-}
-
-/// better-auth's magic-link plugin (off by default, as a plugin is).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MagicLinkConfig {
-    pub enabled: bool,
-    /// Seconds a link is valid.
-    pub expires_in: i64,
-    /// Links only sign in existing users.
-    pub disable_sign_up: bool,
-}
-
-impl Default for MagicLinkConfig {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            expires_in: 300,
-            disable_sign_up: false,
-        }
-    }
-}
-
-/// better-auth's email-otp plugin (off by default, as a plugin is).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EmailOtpConfig {
-    pub enabled: bool,
-    /// Digits per code (4 to 12).
-    pub otp_length: usize,
-    /// Seconds a code is valid.
-    pub expires_in: i64,
-    /// Wrong guesses allowed before the code is burnt.
-    pub allowed_attempts: u32,
-    /// Codes only sign in existing users.
-    pub disable_sign_up: bool,
-}
-
-impl Default for EmailOtpConfig {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            otp_length: 6,
-            expires_in: 300,
-            allowed_attempts: 3,
-            disable_sign_up: false,
-        }
-    }
-}
-
-/// The `verification` table: links and codes waiting to be used.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct VerificationConfig {
-    /// Seconds between sweeps that delete expired verification rows; 0 turns the sweep off.
-    pub purge_interval: u64,
-    /// Links or codes of one kind that may be outstanding for one address; older ones are
-    /// withdrawn when a new one is sent.
-    pub max_outstanding_per_address: u32,
-}
-
-impl Default for VerificationConfig {
-    fn default() -> Self {
-        Self {
-            purge_interval: 300,
-            max_outstanding_per_address: 5,
-        }
-    }
-}
-
-/// better-auth's jwt plugin: `GET /token`, `GET /jwks` and the `set-auth-jwt` header.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct JwtConfig {
-    pub enabled: bool,
-    /// `EdDSA` (Ed25519), `ES256` or `RS256`.
-    pub algorithm: crate::model::JwtAlgorithm,
-    /// Seconds a JWT is valid.
-    pub expiration: i64,
-    /// `iss`; defaults to the base URL's origin.
-    pub issuer: Option<String>,
-    /// `aud`; defaults to the base URL's origin.
-    pub audience: Option<String>,
-    /// Seconds after which a new signing key replaces the current one; 0 never rotates.
-    pub rotation_interval: i64,
-    /// Seconds an expired key stays in the JWKS so tokens it signed still verify.
-    pub grace_period: i64,
-    /// Send a fresh JWT in `set-auth-jwt` on every `get-session` with a session.
-    pub set_jwt_header: bool,
-}
-
-impl Default for JwtConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            algorithm: crate::model::JwtAlgorithm::EdDSA,
-            expiration: 900,
-            issuer: None,
-            audience: None,
-            rotation_interval: 0,
-            grace_period: 2_592_000,
-            set_jwt_header: true,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdvancedConfig {
-    /// Cookie name prefix (`advanced.cookiePrefix`).
-    pub cookie_prefix: String,
-    /// Force `Secure` cookies and the `__Secure-` prefix on or off; by default on for https base URLs.
-    pub use_secure_cookies: Option<bool>,
-    /// Skip the Origin/CSRF checks (`advanced.disableCSRFCheck`). For tests only.
-    pub disable_csrf_check: bool,
-    /// Headers that carry the client IP, first match wins (`advanced.ipAddress.ipAddressHeaders`).
-    pub ip_address_headers: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Largest request body accepted, in bytes (413 beyond).
-    pub max_body_bytes: usize,
-    /// Longest `name` accepted, in characters.
-    pub max_name_length: usize,
-    /// Longest `email` accepted (RFC 5321 allows 254).
-    pub max_email_length: usize,
-    /// Longest `image` URL and `callbackURL` accepted.
-    pub max_url_length: usize,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogConfig {
-    /// `pretty` or `json`; empty picks JSON in production and pretty otherwise.
-    pub format: String,
-    /// A `tracing` filter, e.g. `info` or `authkeep=debug,sqlx=warn`. `RUST_LOG` wins when set.
-    pub level: String,
+    /// Problems found while loading that are not errors (unknown `AUTHKEEP_*` variables), to
+    /// log once logging is set up.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Default for Config {
@@ -360,69 +86,7 @@ impl Default for Config {
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
-        }
-    }
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self {
-            max_connections: 16,
-            migrate_on_start: true,
-        }
-    }
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        Self {
-            expires_in: 604_800,
-            update_age: 86_400,
-            fresh_age: 86_400,
-            disable_refresh: false,
-        }
-    }
-}
-
-impl Default for EmailAndPasswordConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            disable_sign_up: false,
-            min_password_length: 8,
-            max_password_length: 128,
-            auto_sign_in: true,
-        }
-    }
-}
-
-impl Default for AdvancedConfig {
-    fn default() -> Self {
-        Self {
-            cookie_prefix: "better-auth".into(),
-            use_secure_cookies: None,
-            disable_csrf_check: false,
-            ip_address_headers: vec!["x-forwarded-for".into()],
-        }
-    }
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 64 * 1024,
-            max_name_length: 256,
-            max_email_length: 254,
-            max_url_length: 2048,
-        }
-    }
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        Self {
-            format: String::new(),
-            level: "info".into(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -503,6 +167,18 @@ impl Config {
         overrides: &Overrides,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        Self::load_with(file, overrides, env, || {
+            std::env::vars().map(|(k, _)| k).collect()
+        })
+    }
+
+    /// `vars` lists the environment's variable names (to warn about unknown `AUTHKEEP_*` ones).
+    fn load_with(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+        vars: impl Fn() -> Vec<String>,
+    ) -> Result<Config, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => {
@@ -527,11 +203,21 @@ impl Config {
                 fig = fig.merge(Serialized::default(key, v));
             }
         }
-        fig = fig.merge(Env::prefixed("AUTHKEEP_").split("__").ignore(&["config"]));
+        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        let known = env::known_keys(&defaults);
+        let names: Vec<String> = vars();
+        let warnings = env::unknown_variables(names.into_iter(), &known);
+        let only_known = known.clone();
+        fig = fig.merge(
+            Env::prefixed(env::PREFIX)
+                .split("__")
+                .filter(move |k| only_known.contains(&k.as_str().to_ascii_lowercase())),
+        );
         fig = fig.merge(Serialized::defaults(overrides));
         let mut cfg: Config = fig
             .extract()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        cfg.warnings = warnings;
         cfg.normalize()?;
         Ok(cfg)
     }
@@ -727,7 +413,7 @@ mod example_file {
     /// `authkeep.example.toml` documents every key with its default value.
     #[test]
     fn example_file_lists_every_key_with_its_default() {
-        let text = include_str!("../../../authkeep.example.toml");
+        let text = include_str!("../../../../authkeep.example.toml");
         let mut documented = Vec::new();
         keys(
             "",
