@@ -14,9 +14,17 @@ fn authkeep(dir: &std::path::Path) -> Command {
     c
 }
 
-/// Starts `authkeep serve` and returns it with the address it logged. The caller waits for it.
+/// Starts `authkeep serve` and returns it with the address it logged, the lines logged until
+/// then, and the lines logged after. The caller waits for it.
 #[allow(clippy::zombie_processes)]
-fn start(mut cmd: Command) -> (Child, String, Vec<String>) {
+fn start(
+    mut cmd: Command,
+) -> (
+    Child,
+    String,
+    Vec<String>,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = cmd
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -30,8 +38,13 @@ fn start(mut cmd: Command) -> (Child, String, Vec<String>) {
         seen.push(line.clone());
         if let Some(rest) = line.split("addr=").nth(1) {
             let addr = rest.split_whitespace().next().unwrap().to_owned();
-            std::thread::spawn(move || for _ in lines {});
-            return (child, addr, seen);
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+            return (child, addr, seen, rx);
         }
     }
     let _ = child.kill();
@@ -64,7 +77,7 @@ async fn serves_with_no_configuration_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = authkeep(dir.path());
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
-    let (mut child, addr, logs) = start(cmd);
+    let (mut child, addr, logs, _) = start(cmd);
     assert!(
         logs.iter().any(|l| l.contains("development secret")),
         "warns about the dev secret: {logs:?}"
@@ -95,7 +108,7 @@ async fn serves_with_no_configuration_and_stops_on_sigterm() {
         .to_owned();
     let mut cmd = authkeep(dir.path());
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
-    let (mut child, addr, _) = start(cmd);
+    let (mut child, addr, _, _) = start(cmd);
     let s: serde_json::Value = http
         .get(format!("http://{addr}/api/auth/get-session"))
         .header("cookie", cookie)
@@ -443,7 +456,7 @@ async fn serve_reads_the_config_file_it_is_given() {
     let mut cmd = authkeep(dir.path());
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config);
-    let (mut child, addr, logs) = start(cmd);
+    let (mut child, addr, logs, _) = start(cmd);
     assert!(
         logs.iter().any(|l| l.contains("log (messages are printed")),
         "says mail goes to the log: {logs:?}"
@@ -474,4 +487,128 @@ async fn serve_reads_the_config_file_it_is_given() {
     );
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
+
+/// Lines logged within `wait`.
+fn drain(rx: &std::sync::mpsc::Receiver<String>, wait: Duration) -> Vec<String> {
+    let deadline = Instant::now() + wait;
+    let mut out = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => out.push(line),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// What a newcomer needs from the log: what is trusted and on, where the files are, why a
+/// request was refused, and which environment variables were not understood.
+#[tokio::test]
+async fn the_start_up_log_and_refusals_say_what_an_operator_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = authkeep(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("BETTER_AUTH_TRUSTED_ORIGINS", "http://localhost:5173")
+        .env("AUTHKEEP_MAGIC_LINK__ENABLED", "true")
+        .env("AUTHKEEP_TEST_POSTGRES_URL", "postgres://elsewhere/x")
+        .env("AUTHKEEP_SESION__EXPIRES_IN", "60");
+    let (mut child, addr, logs, rx) = start(cmd);
+    let all = logs.join("\n");
+    let dir_path = std::fs::canonicalize(dir.path()).unwrap();
+    assert!(
+        all.contains("AUTHKEEP_SESION__EXPIRES_IN is not a configuration key")
+            && all.contains("did you mean AUTHKEEP_SESSION__EXPIRES_IN?"),
+        "{all}"
+    );
+    assert!(
+        all.contains("AUTHKEEP_TEST_POSTGRES_URL is not a configuration key"),
+        "{all}"
+    );
+    assert!(
+        all.contains("http://localhost:5173"),
+        "trusted origins are listed: {all}"
+    );
+    assert!(
+        all.contains("magic-link") && all.contains("jwt") && all.contains("bearer"),
+        "plugins: {all}"
+    );
+    assert!(
+        all.contains(&dir_path.join("authkeep.sqlite").display().to_string()),
+        "the database file's absolute path: {all}"
+    );
+    assert!(
+        all.contains(&dir_path.join(".authkeep-secret").display().to_string()),
+        "the secret file's absolute path: {all}"
+    );
+    let http = crate::helpers::http();
+    let r = http
+        .post(format!("http://{addr}/api/auth/sign-out"))
+        .header("cookie", "better-auth.session_token=x")
+        .header("origin", "https://typo.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let later = drain(&rx, Duration::from_millis(500)).join("\n");
+    assert!(
+        later.contains("INVALID_ORIGIN") && later.contains("https://typo.example"),
+        "the refusal names its code and the origin: {later}"
+    );
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
+
+#[test]
+fn database_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!(
+        "postgres://postgres@127.0.0.1:5432/authkeep_missing_{}",
+        std::process::id()
+    );
+    let out = authkeep(dir.path())
+        .args(["migrate", "--database-url", &missing])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not exist") && err.contains("createdb"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(" at line "),
+        "no PostgreSQL source-line noise: {err}"
+    );
+    let out = authkeep(dir.path())
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/x",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("127.0.0.1:1") && err.to_lowercase().contains("refused"),
+        "the host and the cause: {err}"
+    );
+}
+
+#[test]
+fn serve_help_lists_the_environment() {
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "BETTER_AUTH_SECRET",
+        "BETTER_AUTH_URL",
+        "DATABASE_URL",
+        "AUTHKEEP_<SECTION>__<KEY>",
+        "docs/configuration.md",
+    ] {
+        assert!(help.contains(var), "{var} in: {help}");
+    }
 }

@@ -58,6 +58,24 @@ on_both_databases! {
         app.stop().await;
     }
 
+    async fn a_status_page_at_the_root(db: Db) {
+        let app = TestApp::spawn(db).await;
+        let mut c = app.client();
+        let page = |c: &crate::helpers::Client| c.http.get(format!("{}/", app.origin)).header("cookie", c.cookie_header()).send();
+        let r = page(&c).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(r.text().await.unwrap().contains("Not signed in"));
+        c.post("/sign-up/email", json!({"name": "<b>Root</b>", "email": "root@example.com", "password": crate::helpers::PASSWORD})).await;
+        let html = page(&c).await.unwrap().text().await.unwrap();
+        assert!(html.contains("Signed in as <strong>&lt;b&gt;Root&lt;/b&gt;</strong>"), "{html}");
+        let off = TestApp::spawn_with(db, |c| c.home_page = false).await;
+        let r = crate::helpers::http().get(format!("{}/", off.origin)).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        off.stop().await;
+        app.stop().await;
+    }
+
     async fn health_and_readiness(db: Db) {
         let app = TestApp::spawn(db).await;
         let h = crate::helpers::http().get(format!("{}/health", app.origin)).send().await.unwrap();
