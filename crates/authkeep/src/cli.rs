@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
-use crate::store::Store;
 
 const ENVIRONMENT: &str = "\
 Environment (later layers win: defaults, authkeep.toml, these, flags):
@@ -128,24 +127,44 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `migrate`: bring the database to the configured schema, or (`--status`) say what that
+/// would take, with the exact SQL.
 async fn migrate(cfg: &Config, status_only: bool) -> anyhow::Result<()> {
     let url = &cfg.database_url;
-    let store = Store::connect(url, 2)?;
-    if !status_only && let Err(e) = store.migrate().await {
-        return Err(crate::serve::startup_error(url, e).await);
-    }
-    let status = match store.migration_status().await {
-        Ok(s) => s,
-        Err(e) => return Err(crate::serve::startup_error(url, e).await),
+    let store = crate::serve::connect(cfg, 2)?;
+    let plan = if status_only {
+        match store.plan_migration().await {
+            Ok(plan) => plan,
+            Err(e) => return Err(crate::serve::startup_error(url, e).await),
+        }
+    } else {
+        match store.migrate().await {
+            Ok(plan) => plan,
+            Err(e) => return Err(crate::serve::migration_error(url, e).await),
+        }
     };
-    for m in status {
-        println!(
-            "{:>4} {:<8} {}",
-            m.version,
-            if m.applied { "applied" } else { "pending" },
-            m.description
-        );
+    let verb = if status_only { "pending" } else { "applied" };
+    if plan.changes.is_empty() {
+        println!("up to date: every table and column is there");
+    }
+    for change in &plan.changes {
+        println!("{verb}: {change}");
+    }
+    if status_only {
+        for statement in plan.sql() {
+            println!("    {statement};");
+        }
+    }
+    for warning in &plan.warnings {
+        println!("warning: {warning}");
+    }
+    for problem in &plan.problems {
+        println!("problem: {problem}");
     }
     store.close().await;
-    Ok(())
+    if plan.problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("the database does not fit the configured schema (see the problems above)")
+    }
 }

@@ -207,14 +207,17 @@ pub async fn sign_in(
         }
         None if auth.policy.otp.disable_sign_up => return Err(ErrorCode::InvalidOtp.into()),
         None => {
-            let u = User::new(
+            let fields = &auth.policy.user_fields;
+            let values = super::user_fields::for_new_user(fields, &Default::default())?;
+            let mut u = User::new(
                 name.unwrap_or("").to_owned(),
                 address.as_str().to_owned(),
                 image.map(str::to_owned),
                 true,
                 now,
             );
-            auth.store.create_user(&u).await?;
+            u.additional = super::user_fields::returned(fields, &values);
+            auth.store.create_user(&u, &values).await?;
             u
         }
     };

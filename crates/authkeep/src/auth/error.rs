@@ -135,6 +135,12 @@ pub enum AuthError {
     /// A better-auth error that carries only a message (no code), e.g. `No fields to update`.
     #[error("{0}")]
     Message(&'static str),
+    /// A field clients may not set was given a value (better-auth's `FIELD_NOT_ALLOWED`).
+    #[error("{0} is not allowed to be set")]
+    FieldNotAllowed(String),
+    /// A required field was not given (better-auth's `MISSING_FIELD`).
+    #[error("{0} is required")]
+    MissingField(String),
     /// Storage failed; when the database is unreachable the client gets a 503 and may retry.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -136,14 +136,17 @@ pub async fn verify(
             return Ok(Err(LinkError::NewUserSignupDisabled));
         }
         None => {
-            let user = User::new(
+            let fields = &auth.policy.user_fields;
+            let values = super::user_fields::for_new_user(fields, &Default::default())?;
+            let mut user = User::new(
                 value["name"].as_str().unwrap_or("").to_owned(),
                 address.as_str().to_owned(),
                 None,
                 true,
                 now,
             );
-            auth.store.create_user(&user).await?;
+            user.additional = super::user_fields::returned(fields, &values);
+            auth.store.create_user(&user, &values).await?;
             (user, true)
         }
     };

@@ -16,6 +16,7 @@ pub mod session;
 pub mod sign_in;
 pub mod sign_up;
 pub mod user;
+pub mod user_fields;
 pub mod verify_link;
 
 use std::sync::Arc;

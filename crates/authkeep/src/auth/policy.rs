@@ -4,6 +4,7 @@
 use chrono::Duration;
 
 use super::{AuthError, ErrorCode};
+use crate::model::AdditionalField;
 
 /// Everything configurable about the flows.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct Policy {
     pub max_outstanding_per_address: usize,
     /// `<base URL><base path>`: where links in emails point.
     pub api_url: String,
+    /// The deployment's additional user fields (`user.additionalFields`), in declaration order.
+    pub user_fields: Vec<AdditionalField>,
 }
 
 /// better-auth's `session.*` options.

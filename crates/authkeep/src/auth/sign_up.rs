@@ -1,5 +1,6 @@
 //! `sign-up/email`: a user, its credential account and (with auto sign-in) a session, atomically.
 
+use super::user_fields::{self, UserFields};
 use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification, session};
 use crate::crypto;
 use crate::model::{Account, CREDENTIAL_PROVIDER, Email, Session, User, now_ms};
@@ -13,6 +14,8 @@ pub struct SignUp {
     pub lifetime: Lifetime,
     /// Where the verification link leads after verifying.
     pub callback: Option<String>,
+    /// Values the client sent for the deployment's additional user fields.
+    pub fields: UserFields,
 }
 
 pub async fn sign_up_email(
@@ -25,20 +28,30 @@ pub async fn sign_up_email(
         return Err(ErrorCode::EmailPasswordSignUpDisabled.into());
     }
     p.password.check(&input.password)?;
+    let values = user_fields::for_new_user(&p.user_fields, &input.fields)?;
     let now = now_ms();
-    let email = input.email.as_str().to_owned();
+    let new_user = |name: String, image: Option<String>| {
+        let mut user = User::new(name, input.email.as_str().to_owned(), image, false, now);
+        user.additional = user_fields::returned(&p.user_fields, &values);
+        user
+    };
     let required = p.verification.required;
-    if auth.store.find_user_by_email(&email).await?.is_some() {
+    if auth
+        .store
+        .find_user_by_email(input.email.as_str())
+        .await?
+        .is_some()
+    {
         if required {
             // As better-auth: when sign-up cannot sign anyone in, a taken address gets the same
             // answer as a free one (a user that was never stored), so it cannot be probed.
             let _ = auth.hasher.hash(&input.password).await?;
-            return Ok((User::new(input.name, email, input.image, false, now), None));
+            return Ok((new_user(input.name, input.image), None));
         }
         return Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into());
     }
     let hash = auth.hasher.hash(&input.password).await?;
-    let user = User::new(input.name, email, input.image, false, now);
+    let user = new_user(input.name, input.image);
     let account = Account {
         id: crypto::generate_id(),
         account_id: user.id.clone(),
@@ -53,7 +66,7 @@ pub async fn sign_up_email(
         .then(|| session::new_session(&p.session, &user.id, client, input.lifetime, now));
     match auth
         .store
-        .create_user_with_credential(&user, &account, session.as_ref())
+        .create_user_with_credential(&user, &values, &account, session.as_ref())
         .await
     {
         Ok(()) => {

@@ -2,10 +2,11 @@
 
 use super::email_token::url_component;
 use super::sign_in::check_password;
+use super::user_fields::{self, UserFields};
 use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, session};
 use crate::crypto;
 use crate::model::{AccountInfo, Session, User, Verification, now_ms};
-use crate::store::ValueMatch;
+use crate::store::{ProfileChange, ValueMatch};
 
 /// What `update-user` may change.
 #[derive(Debug, Default)]
@@ -13,6 +14,8 @@ pub struct ProfileUpdate {
     pub name: Option<String>,
     /// `Some(None)` clears the image.
     pub image: Option<Option<String>>,
+    /// Values sent for the deployment's additional user fields.
+    pub fields: UserFields,
 }
 
 pub async fn update_user(
@@ -20,12 +23,17 @@ pub async fn update_user(
     user_id: &str,
     update: &ProfileUpdate,
 ) -> Result<User, AuthError> {
-    if update.name.is_none() && update.image.is_none() {
+    let fields = user_fields::for_update(&auth.policy.user_fields, &update.fields)?;
+    if update.name.is_none() && update.image.is_none() && fields.is_empty() {
         return Err(AuthError::Message("No fields to update"));
     }
-    let image = update.image.as_ref().map(Option::as_deref);
+    let change = ProfileChange {
+        name: update.name.as_deref(),
+        image: update.image.as_ref().map(Option::as_deref),
+        fields: &fields,
+    };
     auth.store
-        .update_user_profile(user_id, update.name.as_deref(), image, now_ms())
+        .update_user_profile(user_id, &change, now_ms())
         .await?
         .ok_or_else(|| ErrorCode::FailedToUpdateUser.into())
 }

@@ -12,6 +12,13 @@ pub(super) const PREFIX: &str = "AUTHKEEP_";
 /// Variables that are read elsewhere, not configuration keys.
 const NOT_KEYS: [&str; 1] = ["AUTHKEEP_CONFIG"];
 
+/// Whether `key` (dotted, lower-case) is a configuration key. Field-name maps
+/// (`user.fields`, `user.additional_fields`) are not: variable names lose their case, and
+/// better-auth's field names are camelCase, so those are set in the file.
+pub(super) fn is_key(key: &str, known: &BTreeSet<String>) -> bool {
+    known.contains(key)
+}
+
 /// Every configuration key, dotted (`session.expires_in`), from the defaults' own shape.
 pub(super) fn known_keys(defaults: &Value) -> BTreeSet<String> {
     fn walk(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
@@ -55,7 +62,7 @@ pub(super) fn unknown_variables(
     vars.filter(|v| v.starts_with(PREFIX) && !NOT_KEYS.contains(&v.as_str()))
         .filter_map(|var| {
             let key = key_of(&var)?;
-            if known.contains(&key) {
+            if is_key(&key, known) {
                 return None;
             }
             let near = known

@@ -43,6 +43,8 @@ pub struct Config {
     pub session: SessionConfig,
     pub email_and_password: EmailAndPasswordConfig,
     pub user: UserConfig,
+    /// The account table's names (`account.modelName`, `account.fields`).
+    pub account: ModelNames,
     pub bearer: BearerConfig,
     pub jwt: JwtConfig,
     pub email: EmailConfig,
@@ -75,6 +77,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             email_and_password: EmailAndPasswordConfig::default(),
             user: UserConfig::default(),
+            account: ModelNames::default(),
             bearer: BearerConfig::default(),
             jwt: JwtConfig::default(),
             email: EmailConfig::default(),
@@ -112,6 +115,22 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The names under `[user.additional_fields]` in the order the file declares them (figment's
+/// merged tables are sorted; better-auth keeps declaration order for columns and JSON keys).
+fn additional_field_order(file: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Vec::new();
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    doc.get("user")
+        .and_then(|u| u.get("additional_fields"))
+        .and_then(toml::Value::as_table)
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Accepts a TOML array or a comma-separated string (as environment variables give it).
@@ -180,16 +199,17 @@ impl Config {
         vars: impl Fn() -> Vec<String>,
     ) -> Result<Config, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
-        match file {
+        let file = match file {
             Some(path) if !path.exists() => {
                 return Err(ConfigError::Invalid(format!(
                     "config file {} does not exist",
                     path.display()
                 )));
             }
-            Some(path) => fig = fig.merge(Toml::file(path)),
-            None => fig = fig.merge(Toml::file(DEFAULT_CONFIG_FILE)),
-        }
+            Some(path) => path,
+            None => Path::new(DEFAULT_CONFIG_FILE),
+        };
+        fig = fig.merge(Toml::file(file));
         // better-auth's own variables, so an existing deployment's environment keeps working.
         let legacy = [
             ("BETTER_AUTH_SECRET", "secret"),
@@ -211,13 +231,14 @@ impl Config {
         fig = fig.merge(
             Env::prefixed(env::PREFIX)
                 .split("__")
-                .filter(move |k| only_known.contains(&k.as_str().to_ascii_lowercase())),
+                .filter(move |k| env::is_key(&k.as_str().to_ascii_lowercase(), &only_known)),
         );
         fig = fig.merge(Serialized::defaults(overrides));
         let mut cfg: Config = fig
             .extract()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         cfg.warnings = warnings;
+        cfg.user.additional_field_order = additional_field_order(file);
         cfg.normalize()?;
         Ok(cfg)
     }
@@ -428,6 +449,10 @@ mod example_file {
             "jwt.issuer",
             "jwt.audience",
             "email_verification.send_on_sign_up",
+            "user.model_name",
+            "session.model_name",
+            "account.model_name",
+            "verification.model_name",
         ];
         for optional in optional {
             assert!(

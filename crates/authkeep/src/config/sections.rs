@@ -11,11 +11,66 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Apply pending migrations when `serve` starts (the embedded default relies on it).
     pub migrate_on_start: bool,
+    /// Column names of fields not named in `fields`: `camelCase` (better-auth's own) or
+    /// `snake_case` (`email_verified`, as Drizzle's `casing: "snake_case"` or Kysely's
+    /// `CamelCasePlugin` give). Table names are not changed; set `model_name` for those.
+    pub casing: Casing,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Casing {
+    #[default]
+    #[serde(rename = "camelCase")]
+    CamelCase,
+    #[serde(rename = "snake_case")]
+    SnakeCase,
+}
+
+/// A model's table and column names (better-auth's `<model>.modelName` and `<model>.fields`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelNames {
+    /// The table's name; better-auth's `modelName`.
+    pub model_name: Option<String>,
+    /// better-auth's logical field name → your column name, e.g. `emailVerified = "email_verified"`.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// A field added to the user model (better-auth's `user.additionalFields.<name>`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdditionalFieldConfig {
+    /// `string`, `number`, `boolean`, `date`, `string[]` or `number[]`.
+    #[serde(rename = "type")]
+    pub ty: crate::model::FieldType,
+    /// NOT NULL, and needed on sign-up unless there is a default (better-auth's default: true).
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Written on sign-up when the client sends no value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<serde_json::Value>,
+    /// Whether clients may set it on sign-up and `update-user` (better-auth's default: true).
+    #[serde(default = "yes")]
+    pub input: bool,
+    /// Whether it appears in `get-session`, sign-in/up answers and JWTs (default: true).
+    #[serde(default = "yes")]
+    pub returned: bool,
+    /// The column, when it differs from the field's name (better-auth's `fieldName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
+    /// The table's name (`session.modelName`).
+    pub model_name: Option<String>,
+    /// Logical field → column (`session.fields`).
+    pub fields: std::collections::BTreeMap<String, String>,
     /// Seconds a session lives (better-auth `session.expiresIn`).
     pub expires_in: i64,
     /// Seconds after which `get-session` extends a session (`session.updateAge`).
@@ -40,6 +95,15 @@ pub struct EmailAndPasswordConfig {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UserConfig {
+    /// The table's name (`user.modelName`).
+    pub model_name: Option<String>,
+    /// Logical field → column (`user.fields`).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Fields your users have beyond better-auth's (`user.additionalFields`), by name.
+    pub additional_fields: std::collections::BTreeMap<String, AdditionalFieldConfig>,
+    /// The order `additional_fields` were written in the file (their column and JSON order).
+    #[serde(skip)]
+    pub additional_field_order: Vec<String>,
     /// Serve `POST /delete-user` (`user.deleteUser.enabled`; off by default, as in better-auth).
     pub delete_user: bool,
     /// Deletion waits for the user to follow a link mailed to them (`sendDeleteAccountVerification`).
@@ -200,6 +264,10 @@ impl Default for EmailOtpConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VerificationConfig {
+    /// The table's name (`verification.modelName`).
+    pub model_name: Option<String>,
+    /// Logical field → column (`verification.fields`).
+    pub fields: std::collections::BTreeMap<String, String>,
     /// Seconds between sweeps that delete expired verification rows; 0 turns the sweep off.
     pub purge_interval: u64,
     /// Links or codes of one kind that may be outstanding for one address; older ones are
@@ -210,6 +278,8 @@ pub struct VerificationConfig {
 impl Default for VerificationConfig {
     fn default() -> Self {
         Self {
+            model_name: None,
+            fields: Default::default(),
             purge_interval: 300,
             max_outstanding_per_address: 5,
         }
@@ -292,6 +362,7 @@ impl Default for DatabaseConfig {
         Self {
             max_connections: 16,
             migrate_on_start: true,
+            casing: Casing::CamelCase,
         }
     }
 }
@@ -299,6 +370,8 @@ impl Default for DatabaseConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
+            model_name: None,
+            fields: Default::default(),
             expires_in: 604_800,
             update_age: 86_400,
             fresh_age: 86_400,

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::model::Email;
+use crate::model::{AdditionalField, Email, FieldType};
 
 /// Which body encodings an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,8 @@ pub struct Limits {
     /// Longest password read from a body: the policy's maximum, but never less than 1024, so
     /// an overlong password gets better-auth's `PASSWORD_TOO_LONG` rather than a schema error.
     pub max_password_input: usize,
+    /// The deployment's additional user fields, whose values sign-up and `update-user` take.
+    pub user_fields: std::sync::Arc<[AdditionalField]>,
 }
 
 static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
@@ -316,6 +318,43 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The values sent for the deployment's additional user fields. A field clients may set
+    /// must have its type (zod's wording when it does not; `null` clears an optional one);
+    /// values for the others are passed on as sent, for the flow to refuse or ignore.
+    pub fn user_fields(&mut self) -> Option<serde_json::Map<String, Value>> {
+        let map = self.map?;
+        let specs = self.limits.user_fields.clone();
+        let mut out = serde_json::Map::new();
+        let mut ok = true;
+        for spec in specs.iter() {
+            let Some(v) = map.get(&spec.name) else {
+                continue;
+            };
+            let fits = !spec.input || spec.ty.accepts(v) || (v.is_null() && !spec.required);
+            if !fits {
+                let expected = match (spec.ty, v) {
+                    (FieldType::Number, Value::Number(_)) => "int",
+                    (FieldType::StringArray | FieldType::NumberArray, Value::Array(_)) => {
+                        spec.ty.name()
+                    }
+                    (FieldType::StringArray | FieldType::NumberArray, _) => "array",
+                    (ty, _) => ty.name(),
+                };
+                self.issue(
+                    &spec.name,
+                    format_args!(
+                        "Invalid input: expected {expected}, received {}",
+                        type_name(Some(v))
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            out.insert(spec.name.clone(), v.clone());
+        }
+        ok.then_some(out)
+    }
+
     /// Records an issue found by a check of the caller's own.
     pub fn push_issue(&mut self, key: &str, message: &str) {
         if self.map.is_some() {
@@ -358,6 +397,7 @@ mod tests {
             max_email_length: 10,
             max_url_length: 10,
             max_password_input: 10,
+            user_fields: std::sync::Arc::from([]),
         }
     }
 

@@ -190,6 +190,16 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::Rule(c) => ApiError::code(c),
             AuthError::Message(m) => ApiError::message(m),
+            AuthError::FieldNotAllowed(_) => ApiError::Coded {
+                status: StatusCode::BAD_REQUEST,
+                code: "FIELD_NOT_ALLOWED",
+                message: e.to_string(),
+            },
+            AuthError::MissingField(_) => ApiError::Coded {
+                status: StatusCode::BAD_REQUEST,
+                code: "MISSING_FIELD",
+                message: e.to_string(),
+            },
             e if e.is_unavailable() => ApiError::Unavailable(e),
             e => ApiError::internal(e),
         }

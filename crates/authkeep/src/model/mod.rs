@@ -3,15 +3,18 @@
 //! `crypto` (for fresh ids).
 
 mod email;
+mod fields;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use email::{Email, InvalidEmail};
+pub use fields::{AdditionalField, FieldType, parse_date};
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+/// A user as better-auth returns it: its own fields, then the deployment's additional fields
+/// (those `returned`, by logical name, in declaration order), then `id`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[sqlx(rename_all = "camelCase")]
 pub struct User {
     pub name: String,
     pub email: String,
@@ -21,6 +24,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "js_date")]
     pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub additional: serde_json::Map<String, serde_json::Value>,
     pub id: String,
 }
 
@@ -41,6 +46,7 @@ impl User {
             image,
             created_at: now,
             updated_at: now,
+            additional: serde_json::Map::new(),
         }
     }
 }

@@ -18,16 +18,41 @@ use crate::http::{self, App};
 use crate::report::Report;
 use crate::store::Store;
 
-/// Connects to the store named by the config, applying migrations when configured to.
+/// Connects to the store named by the config (with its table and column names), applying
+/// migrations when configured to.
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&cfg.database_url, cfg.database.max_connections)
-        .with_context(|| format!("opening {}", redact_url(&cfg.database_url)))?;
-    if cfg.database.migrate_on_start
-        && let Err(e) = store.migrate().await
-    {
-        return Err(startup_error(&cfg.database_url, e).await);
+    let store = connect(cfg, cfg.database.max_connections)?;
+    if cfg.database.migrate_on_start {
+        match store.migrate().await {
+            Ok(plan) => log_migration(&plan),
+            Err(e) => return Err(migration_error(&cfg.database_url, e).await),
+        }
     }
     Ok(store)
+}
+
+/// A pool for the configured database and schema (not yet connected).
+pub fn connect(cfg: &Config, max_connections: u32) -> anyhow::Result<Store> {
+    let schema = wiring::schema(cfg).context("the table and column names in the configuration")?;
+    Store::connect(&cfg.database_url, max_connections, schema)
+        .with_context(|| format!("opening {}", redact_url(&cfg.database_url)))
+}
+
+fn log_migration(plan: &crate::store::Plan) {
+    for change in &plan.changes {
+        tracing::info!(%change, "migrated");
+    }
+    for warning in &plan.warnings {
+        tracing::warn!("schema: {warning}");
+    }
+}
+
+/// A migration that could not run, explained.
+pub async fn migration_error(url: &str, e: crate::store::MigrateError) -> anyhow::Error {
+    match e {
+        crate::store::MigrateError::Store(e) => startup_error(url, e).await,
+        problems => anyhow::anyhow!("database {}: {problems}", redact_url(url)),
+    }
 }
 
 /// A database failure at start-up, explained (with the real cause when the pool only timed out).
@@ -58,7 +83,7 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
     let store = open_store(cfg).await?;
     let hasher = Hasher::new(system_memory_bytes());
     let mailer = crate::email::Mailer::new(&wiring::mail_settings(cfg))?;
-    let policy = wiring::auth_policy(cfg);
+    let policy = wiring::auth_policy(cfg, store.schema());
     let jwt = wiring::jwt_policy(cfg).map(|p| {
         Arc::new(crate::auth::jwt::Jwt::new(
             p,

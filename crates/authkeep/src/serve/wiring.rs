@@ -18,8 +18,70 @@ use crate::email::{LogBodies, Settings};
 use crate::http::body::Limits;
 use crate::http::cookies::CookieSettings;
 use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
+use crate::store::schema::{
+    AdditionalFieldSpec, Casing as NameCasing, ModelNaming, Naming, Schema, SchemaError,
+};
+use std::collections::BTreeMap;
 
-pub(super) fn auth_policy(cfg: &Config) -> Policy {
+/// The table and column names, checked (better-auth's `modelName`, `fields`,
+/// `additionalFields`, and authkeep's `[database] casing`).
+pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
+    let names = |n: &Option<String>, f: &std::collections::BTreeMap<String, String>| ModelNaming {
+        model_name: n.clone(),
+        fields: f.clone(),
+    };
+    let mut models = BTreeMap::new();
+    models.insert("user", names(&cfg.user.model_name, &cfg.user.fields));
+    models.insert(
+        "session",
+        names(&cfg.session.model_name, &cfg.session.fields),
+    );
+    models.insert(
+        "account",
+        names(&cfg.account.model_name, &cfg.account.fields),
+    );
+    models.insert(
+        "verification",
+        names(&cfg.verification.model_name, &cfg.verification.fields),
+    );
+    // Declaration order from the file first, then any the file did not list (variables).
+    let declared = &cfg.user.additional_field_order;
+    let mut order: Vec<&String> = declared
+        .iter()
+        .filter(|n| cfg.user.additional_fields.contains_key(*n))
+        .collect();
+    order.extend(
+        cfg.user
+            .additional_fields
+            .keys()
+            .filter(|n| !declared.contains(n)),
+    );
+    let additional_user_fields = order
+        .into_iter()
+        .filter_map(|name| {
+            let f = cfg.user.additional_fields.get(name)?;
+            Some(AdditionalFieldSpec {
+                name: name.clone(),
+                column: f.field_name.clone(),
+                ty: f.ty,
+                required: f.required,
+                default: f.default_value.clone(),
+                input: f.input,
+                returned: f.returned,
+            })
+        })
+        .collect();
+    Schema::resolve(&Naming {
+        casing: match cfg.database.casing {
+            crate::config::Casing::CamelCase => NameCasing::Camel,
+            crate::config::Casing::SnakeCase => NameCasing::Snake,
+        },
+        models,
+        additional_user_fields,
+    })
+}
+
+pub(super) fn auth_policy(cfg: &Config, schema: &Schema) -> Policy {
     let s = &cfg.session;
     let ep = &cfg.email_and_password;
     let v = &cfg.email_verification;
@@ -80,6 +142,7 @@ pub(super) fn auth_policy(cfg: &Config) -> Policy {
             .unwrap_or(usize::MAX)
             .max(1),
         api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),
+        user_fields: schema.additional_user_fields.clone(),
     }
 }
 
@@ -108,6 +171,7 @@ pub(super) fn http_policy(cfg: &Config, auth: &Policy) -> HttpPolicy {
             max_email_length: l.max_email_length,
             max_url_length: l.max_url_length,
             max_password_input: auth.password.max_length.max(1024),
+            user_fields: auth.user_fields.clone().into(),
         },
         csrf: if cfg.advanced.disable_csrf_check {
             CsrfCheck::Off

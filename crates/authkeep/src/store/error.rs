@@ -12,8 +12,6 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("a database query failed")]
     Query(#[source] sqlx::Error),
-    #[error("a database migration failed")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("the database URL is not valid")]
     Url(#[source] sqlx::Error),
     #[error("unsupported database URL scheme {0:?} (use postgres://, postgresql:// or sqlite:)")]
@@ -47,15 +45,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        match e {
-            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
-            other => StoreError::Migrate(other),
-        }
-    }
-}
-
 /// A start-up failure in words an operator can act on: the database to create, the host that
 /// does not answer, with the driver's own message, and no PostgreSQL source-line noise.
 pub fn explain(e: &StoreError, url: &str) -> String {
@@ -65,7 +54,6 @@ pub fn explain(e: &StoreError, url: &str) -> String {
         | StoreError::Query(inner)
         | StoreError::UniqueViolation(inner)
         | StoreError::Url(inner) => inner,
-        StoreError::Migrate(m) => return format!("{e}: {m}"),
         StoreError::UnsupportedScheme(_) => return e.to_string(),
     };
     match cause {

@@ -1,15 +1,24 @@
-//! Storage: better-auth's tables on PostgreSQL or SQLite. All SQL lives under this module.
+//! Storage: better-auth's tables on PostgreSQL or SQLite, under the names the deployment gave
+//! them. All SQL lives under this module.
 //!
-//! Both backends share one set of queries (`queries.rs`, written once and instantiated per
-//! backend by a macro); they differ only in how a timestamp is bound: PostgreSQL takes a
-//! native `timestamptz`, SQLite takes the ISO-8601 text that better-auth writes.
+//! `schema.rs` resolves and checks the names; `sql.rs` builds every statement from them once;
+//! `queries.rs` runs them, written once and instantiated per backend by a macro (the backends
+//! differ only in how a timestamp is bound: PostgreSQL takes a native `timestamptz`, SQLite the
+//! ISO-8601 text better-auth writes); `migrate.rs` and `introspect.rs` bring a database up to the
+//! schema the way better-auth's migrator does.
 
 mod error;
+mod introspect;
+pub mod migrate;
 mod queries;
+pub mod schema;
+mod sql;
 
 pub use error::{StoreError, explain};
+pub use migrate::{MigrateError, Plan};
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,11 +27,23 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::model::{Account, Session, User, Verification};
-
-static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+use schema::{Model, Schema};
+use sql::Statements;
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Values of the user's additional fields, by logical name; a field that is absent is written
+/// as NULL.
+pub type UserFields = serde_json::Map<String, serde_json::Value>;
+
+/// What `update-user` changes. `image: Some(None)` clears the image; `fields` holds only the
+/// additional fields to set.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileChange<'a> {
+    pub name: Option<&'a str>,
+    pub image: Option<Option<&'a str>>,
+    pub fields: &'a UserFields,
+}
 
 /// How a verification row's value must match in [`Store::withdraw_older_verifications`].
 #[derive(Debug, Clone, Copy)]
@@ -63,19 +84,24 @@ impl Backend {
     }
 }
 
-/// One migration and whether it has been applied.
-#[derive(Debug, Clone)]
-pub struct MigrationStatus {
-    pub version: i64,
-    pub description: String,
-    pub applied: bool,
-}
-
 /// A connection pool to one of the supported databases.
 #[derive(Debug, Clone)]
-pub enum Store {
+pub enum Pool {
     Postgres(PgPool),
     Sqlite(SqlitePool),
+}
+
+/// The pool, the schema and the statements built from it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+    inner: Arc<Built>,
+}
+
+#[derive(Debug)]
+struct Built {
+    schema: Schema,
+    sql: Statements,
 }
 
 /// How long a request may wait for a database connection before it is told the service is
@@ -83,19 +109,21 @@ pub enum Store {
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Store {
-    /// Opens a pool lazily: the server starts, and reports not-ready, while the database is down.
-    pub fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
-        match Backend::of_url(url) {
+    /// Opens a pool lazily (the server starts, and reports not-ready, while the database is
+    /// down) and builds every statement for `schema`.
+    pub fn connect(url: &str, max_connections: u32, schema: Schema) -> StoreResult<Store> {
+        let pool = match Backend::of_url(url) {
             Some(Backend::Postgres) => {
                 let opts = PgConnectOptions::from_str(url).map_err(StoreError::Url)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    // No ping round trip before every query: a broken connection fails its
-                    // query (a 503 for that one request) and is replaced.
-                    .test_before_acquire(false)
-                    .connect_lazy_with(opts);
-                Ok(Store::Postgres(pool))
+                Pool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(max_connections)
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        // No ping round trip before every query: a broken connection fails its
+                        // query (a 503 for that one request) and is replaced.
+                        .test_before_acquire(false)
+                        .connect_lazy_with(opts),
+                )
             }
             Some(Backend::Sqlite) => {
                 let opts = SqliteConnectOptions::from_str(url)
@@ -104,19 +132,45 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    // No ping round trip before every query: a broken connection fails its
-                    // query (a 503 for that one request) and is replaced.
-                    .test_before_acquire(false)
-                    .connect_lazy_with(opts);
-                Ok(Store::Sqlite(pool))
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(max_connections)
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .test_before_acquire(false)
+                        .connect_lazy_with(opts),
+                )
             }
-            None => Err(StoreError::UnsupportedScheme(
-                url.split(':').next().unwrap_or("").to_owned(),
-            )),
+            None => {
+                return Err(StoreError::UnsupportedScheme(
+                    url.split(':').next().unwrap_or("").to_owned(),
+                ));
+            }
+        };
+        let sql = Statements::build(&schema, Self::backend_of(&pool));
+        Ok(Store {
+            pool,
+            inner: Arc::new(Built { schema, sql }),
+        })
+    }
+
+    fn backend_of(pool: &Pool) -> Backend {
+        match pool {
+            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Sqlite(_) => Backend::Sqlite,
         }
+    }
+
+    pub fn backend(&self) -> Backend {
+        Self::backend_of(&self.pool)
+    }
+
+    /// The raw pool, for tests and tools that inspect the database themselves.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.inner.schema
     }
 
     /// One connection made outside the pool, for its error: a pool that cannot connect only
@@ -137,53 +191,113 @@ impl Store {
         }
     }
 
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        match self {
-            Store::Postgres(_) => &PG_MIGRATOR,
-            Store::Sqlite(_) => &SQLITE_MIGRATOR,
+    /// What `migrate` would change, without changing anything.
+    pub async fn plan_migration(&self) -> StoreResult<Plan> {
+        match &self.pool {
+            Pool::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                self.plan_pg(&mut conn).await
+            }
+            Pool::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                self.plan_sqlite(&mut conn).await
+            }
         }
     }
 
-    /// Applies pending migrations. Safe on a database better-auth created: every statement is
-    /// `if not exists`, and no existing row is touched.
-    pub async fn migrate(&self) -> StoreResult<()> {
-        match self {
-            Store::Postgres(p) => PG_MIGRATOR.run(p).await?,
-            Store::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+    async fn plan_pg(&self, conn: &mut sqlx::PgConnection) -> StoreResult<Plan> {
+        let mut existing = introspect::postgres(conn).await?;
+        for model in Model::ALL {
+            let table = &self.schema().table(model).name;
+            if existing.tables.contains_key(table.as_str())
+                && introspect::populated_pg(conn, table).await?
+            {
+                existing.populated.insert(table.as_str().to_owned());
+            }
         }
-        Ok(())
+        Ok(migrate::plan(self.schema(), &existing, Backend::Postgres))
     }
 
-    pub async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
-        let applied: Vec<i64> = match self {
-            Store::Postgres(p) => queries::pg::applied_migrations(p).await?,
-            Store::Sqlite(p) => queries::sqlite::applied_migrations(p).await?,
+    async fn plan_sqlite(&self, conn: &mut sqlx::SqliteConnection) -> StoreResult<Plan> {
+        let mut existing = introspect::sqlite(conn).await?;
+        for model in Model::ALL {
+            let table = &self.schema().table(model).name;
+            if existing.tables.contains_key(table.as_str())
+                && introspect::populated_sqlite(conn, table).await?
+            {
+                existing.populated.insert(table.as_str().to_owned());
+            }
+        }
+        Ok(migrate::plan(self.schema(), &existing, Backend::Sqlite))
+    }
+
+    /// Creates what is missing, in one transaction (on PostgreSQL under an advisory lock, so
+    /// replicas starting together migrate once). Returns what was done. Refuses, changing
+    /// nothing, when the plan has problems.
+    pub async fn migrate(&self) -> Result<Plan, MigrateError> {
+        /// Any constant will do; it only has to be the same for every authkeep.
+        const LOCK: i64 = 0x6175_7468_6b65_6570; // "authkeep"
+        let plan = match &self.pool {
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(StoreError::from)?;
+                sqlx::query("select pg_advisory_xact_lock($1)")
+                    .bind(LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+                let plan = self.plan_pg(&mut tx).await?;
+                if !plan.problems.is_empty() {
+                    return Err(MigrateError::Problems(plan.problems));
+                }
+                for statement in plan.sql() {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from)?;
+                }
+                tx.commit().await.map_err(StoreError::from)?;
+                plan
+            }
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await.map_err(StoreError::from)?;
+                let plan = self.plan_sqlite(&mut tx).await?;
+                if !plan.problems.is_empty() {
+                    return Err(MigrateError::Problems(plan.problems));
+                }
+                for statement in plan.sql() {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from)?;
+                }
+                tx.commit().await.map_err(StoreError::from)?;
+                plan
+            }
         };
-        Ok(self
-            .migrator()
-            .iter()
-            .map(|m| MigrationStatus {
-                version: m.version,
-                description: m.description.to_string(),
-                applied: applied.contains(&m.version),
-            })
-            .collect())
+        Ok(plan)
     }
 
     pub async fn close(&self) {
-        match self {
-            Store::Postgres(p) => p.close().await,
-            Store::Sqlite(p) => p.close().await,
+        match &self.pool {
+            Pool::Postgres(p) => p.close().await,
+            Pool::Sqlite(p) => p.close().await,
         }
     }
 }
 
-/// Dispatches a call to the backend's instance of the shared queries.
+/// Dispatches a call to the backend's instance of the shared queries, handing it the pool
+/// and the statements (and the schema, with `schema;` first).
 macro_rules! dispatch {
+    ($self:ident . schema; $f:ident ( $($arg:expr),* )) => {
+        match &$self.pool {
+            Pool::Postgres(p) => queries::pg::$f(p, &$self.inner.sql, &$self.inner.schema, $($arg),*).await,
+            Pool::Sqlite(p) => queries::sqlite::$f(p, &$self.inner.sql, &$self.inner.schema, $($arg),*).await,
+        }
+    };
     ($self:ident . $f:ident ( $($arg:expr),* )) => {
-        match $self {
-            Store::Postgres(p) => queries::pg::$f(p, $($arg),*).await,
-            Store::Sqlite(p) => queries::sqlite::$f(p, $($arg),*).await,
+        match &$self.pool {
+            Pool::Postgres(p) => queries::pg::$f(p, &$self.inner.sql, $($arg),*).await,
+            Pool::Sqlite(p) => queries::sqlite::$f(p, &$self.inner.sql, $($arg),*).await,
         }
     };
 }
@@ -192,23 +306,27 @@ macro_rules! dispatch {
 /// transaction inside the store, so a failure never leaves half of them behind.
 impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
-        dispatch!(self.ping())
+        match &self.pool {
+            Pool::Postgres(p) => queries::pg::ping(p).await,
+            Pool::Sqlite(p) => queries::sqlite::ping(p).await,
+        }
     }
     pub async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        dispatch!(self.find_user_by_email(email))
+        dispatch!(self.schema; user_by(true, email))
     }
     pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
-        dispatch!(self.find_user_by_id(id))
+        dispatch!(self.schema; user_by(false, id))
     }
-    /// Creates a user, its credential account and (optionally) a first session, atomically.
-    /// A taken email is `UniqueViolation` and writes nothing.
+    /// Creates a user (with its additional `fields`), its credential account and (optionally)
+    /// a first session, atomically. A taken email is `UniqueViolation` and writes nothing.
     pub async fn create_user_with_credential(
         &self,
         user: &User,
+        fields: &UserFields,
         account: &Account,
         session: Option<&Session>,
     ) -> StoreResult<()> {
-        dispatch!(self.create_user_with_credential(user, account, session))
+        dispatch!(self.schema; create_user(user, fields, Some(account), session))
     }
     pub async fn find_credential_account(&self, user_id: &str) -> StoreResult<Option<Account>> {
         dispatch!(self.find_credential_account(user_id))
@@ -235,7 +353,7 @@ impl Store {
         &self,
         token: &str,
     ) -> StoreResult<Option<(Session, User)>> {
-        dispatch!(self.find_session_with_user(token))
+        dispatch!(self.schema; find_session_with_user(token))
     }
     /// Extends a session; false when the row is gone.
     pub async fn refresh_session(
@@ -269,15 +387,14 @@ impl Store {
     ) -> StoreResult<()> {
         dispatch!(self.delete_user_sessions_except(user_id, keep_token))
     }
-    /// Updates name and/or image (`Some(None)` clears the image). Returns the updated user.
+    /// Updates name, image and additional fields as `change` says. Returns the updated user.
     pub async fn update_user_profile(
         &self,
         user_id: &str,
-        name: Option<&str>,
-        image: Option<Option<&str>>,
+        change: &ProfileChange<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
-        dispatch!(self.update_user_profile(user_id, name, image, now))
+        dispatch!(self.schema; update_user_profile(user_id, change, now))
     }
     pub async fn insert_verification(&self, v: &Verification) -> StoreResult<()> {
         dispatch!(self.insert_verification(v))
@@ -331,8 +448,8 @@ impl Store {
         dispatch!(self.withdraw_older_verifications(&prefix, &value, keep))
     }
     /// A user without any account (passwordless sign-up).
-    pub async fn create_user(&self, user: &User) -> StoreResult<()> {
-        dispatch!(self.create_user(user))
+    pub async fn create_user(&self, user: &User, fields: &UserFields) -> StoreResult<()> {
+        dispatch!(self.schema; create_user(user, fields, None, None))
     }
     /// Deletes all accounts and sessions of the user and marks the email verified, in one
     /// transaction (better-auth's `revokeUnprovenAccountAccess`).
@@ -351,7 +468,7 @@ impl Store {
         verified: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
-        dispatch!(self.update_email(user_id, email, verified, now))
+        dispatch!(self.schema; update_email(user_id, email, verified, now))
     }
     pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self.mark_email_verified(user_id, now))

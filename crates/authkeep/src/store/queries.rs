@@ -1,11 +1,14 @@
-//! The SQL, written once. `backend_queries!` instantiates it for PostgreSQL and SQLite; the
-//! only difference is `ts`, which turns a timestamp into what that backend stores.
-//! Placeholders are `$n` and appear in increasing order, which both drivers accept.
+//! Running the statements of `sql.rs`. `backend_queries!` instantiates this once for
+//! PostgreSQL and once for SQLite; they differ only in how a timestamp is bound (`ts`) and in
+//! how an additional field's date is read back.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use serde_json::{Map, Value};
+use sqlx::{AssertSqlSafe, Row};
 
-use super::StoreResult;
+use super::schema::{FieldType, Schema};
+use super::sql::Statements;
+use super::{StoreResult, UserFields};
 use crate::model::{Account, CREDENTIAL_PROVIDER, Jwk, Session, User, Verification, to_js_iso};
 
 fn pg_ts(d: DateTime<Utc>) -> DateTime<Utc> {
@@ -18,257 +21,373 @@ fn sqlite_ts(d: DateTime<Utc>) -> String {
     to_js_iso(&d)
 }
 
-// Column lists as macros so `concat!` keeps every statement a `&'static str` (sqlx 0.9 refuses
-// SQL built at run time, a guard against injection).
-macro_rules! user_columns {
-    () => {
-        r#""id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt""#
-    };
+/// An additional field's value as read back as text: the JSON better-auth returns for it.
+/// A value that does not parse as its type is returned as the text, as better-auth returns
+/// whatever its database holds.
+fn additional_from_text(ty: FieldType, text: Option<String>) -> Value {
+    let Some(t) = text else { return Value::Null };
+    match ty {
+        FieldType::String => Value::String(t),
+        FieldType::Number => t
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| t.parse::<f64>().map(Value::from))
+            .unwrap_or(Value::String(t)),
+        FieldType::Boolean => match t.as_str() {
+            "true" | "t" | "1" => Value::Bool(true),
+            "false" | "f" | "0" => Value::Bool(false),
+            _ => Value::String(t),
+        },
+        FieldType::Date => crate::model::parse_date(&t)
+            .map(|d| Value::String(to_js_iso(&d)))
+            .unwrap_or(Value::String(t)),
+        FieldType::StringArray | FieldType::NumberArray => {
+            serde_json::from_str(&t).unwrap_or(Value::Null)
+        }
+    }
 }
-macro_rules! session_columns {
-    () => {
-        r#""id", "token", "userId", "expiresAt", "ipAddress", "userAgent", "createdAt", "updatedAt""#
-    };
+
+/// A value to bind for an additional field (absent: SQL NULL).
+enum Bound {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Date(Option<DateTime<Utc>>),
 }
-macro_rules! verification_columns {
-    () => {
-        r#""id", "identifier", "value", "expiresAt", "createdAt", "updatedAt""#
-    };
-}
-macro_rules! account_columns {
-    () => {
-        r#""id", "accountId", "providerId", "userId", "password", "scope", "createdAt", "updatedAt""#
-    };
+
+fn bound(ty: FieldType, v: Option<&Value>) -> Bound {
+    let v = v.filter(|v| !v.is_null());
+    match ty {
+        FieldType::String => Bound::Text(v.and_then(Value::as_str).map(str::to_owned)),
+        FieldType::Number => Bound::Int(v.and_then(Value::as_i64)),
+        FieldType::Boolean => Bound::Bool(v.and_then(Value::as_bool)),
+        FieldType::Date => {
+            Bound::Date(v.and_then(Value::as_str).and_then(crate::model::parse_date))
+        }
+        FieldType::StringArray | FieldType::NumberArray => Bound::Text(v.map(Value::to_string)),
+    }
 }
 
 macro_rules! backend_queries {
-    ($name:ident, $db:ty, $ts:path) => {
+    ($name:ident, $db:ty, $ts:path, $postgres:expr) => {
         pub(super) mod $name {
             use super::*;
             type Pool = sqlx::Pool<$db>;
             type Conn = <$db as sqlx::Database>::Connection;
+            type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>;
+            type Out = <$db as sqlx::Database>::Row;
+
+            fn q(sql: &super::super::sql::Sql) -> Query<'static> {
+                sqlx::query(AssertSqlSafe(sql.clone()))
+            }
+
+            fn bind_additional<'q>(query: Query<'q>, b: Bound) -> Query<'q> {
+                match b {
+                    Bound::Text(v) => query.bind(v),
+                    Bound::Int(v) => query.bind(v),
+                    Bound::Bool(v) => query.bind(v),
+                    Bound::Date(v) => query.bind(v.map($ts)),
+                }
+            }
+
+            fn additional_value(row: &Out, alias: &str, ty: FieldType) -> StoreResult<Value> {
+                if $postgres && ty == FieldType::Date {
+                    let d: Option<DateTime<Utc>> = row.try_get(alias)?;
+                    return Ok(d.map_or(Value::Null, |d| Value::String(to_js_iso(&d))));
+                }
+                Ok(additional_from_text(ty, row.try_get(alias)?))
+            }
+
+            /// A user from a row whose columns are aliased `<prefix><field>`.
+            fn decode_user(row: &Out, prefix: &str, schema: &Schema) -> StoreResult<User> {
+                let get = |f: &str| format!("{prefix}{f}");
+                let mut additional = Map::new();
+                for (i, (field, _)) in schema.additional().enumerate() {
+                    if field.returned {
+                        let v = additional_value(row, &get(&format!("a{i}")), field.ty)?;
+                        additional.insert(field.name.clone(), v);
+                    }
+                }
+                Ok(User {
+                    id: row.try_get(get("id").as_str())?,
+                    name: row.try_get(get("name").as_str())?,
+                    email: row.try_get(get("email").as_str())?,
+                    email_verified: row.try_get(get("emailVerified").as_str())?,
+                    image: row.try_get(get("image").as_str())?,
+                    created_at: row.try_get(get("createdAt").as_str())?,
+                    updated_at: row.try_get(get("updatedAt").as_str())?,
+                    additional,
+                })
+            }
 
             pub(in crate::store) async fn ping(pool: &Pool) -> StoreResult<()> {
                 sqlx::query("select 1").execute(pool).await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn applied_migrations(pool: &Pool) -> StoreResult<Vec<i64>> {
-                let rows = sqlx::query("select version from _sqlx_migrations where success = true order by version")
-                    .fetch_all(pool)
-                    .await;
-                match rows {
-                    Ok(rows) => Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect()),
-                    // No bookkeeping table yet: nothing applied.
-                    Err(sqlx::Error::Database(_)) => Ok(Vec::new()),
-                    Err(e) => Err(e.into()),
-                }
-            }
-
-            pub(in crate::store) async fn find_user_by_email(pool: &Pool, email: &str) -> StoreResult<Option<User>> {
-                let sql = concat!("select ", user_columns!(), r#" from "user" where "email" = $1"#);
-                Ok(sqlx::query_as(sql).bind(email).fetch_optional(pool).await?)
-            }
-
-            pub(in crate::store) async fn find_user_by_id(pool: &Pool, id: &str) -> StoreResult<Option<User>> {
-                let sql = concat!("select ", user_columns!(), r#" from "user" where "id" = $1"#);
-                Ok(sqlx::query_as(sql).bind(id).fetch_optional(pool).await?)
-            }
-
-            async fn insert_user(conn: &mut Conn, u: &User) -> StoreResult<()> {
-                sqlx::query(
-                    r#"insert into "user" ("id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt")
-                       values ($1, $2, $3, $4, $5, $6, $7)"#,
-                )
-                .bind(&u.id)
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(u.email_verified)
-                .bind(&u.image)
-                .bind($ts(u.created_at))
-                .bind($ts(u.updated_at))
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
-            }
-
-            async fn insert_account(conn: &mut Conn, a: &Account) -> StoreResult<()> {
-                sqlx::query(
-                    r#"insert into "account" ("id", "accountId", "providerId", "userId", "password", "createdAt", "updatedAt")
-                       values ($1, $2, $3, $4, $5, $6, $7)"#,
-                )
-                .bind(&a.id)
-                .bind(&a.account_id)
-                .bind(&a.provider_id)
-                .bind(&a.user_id)
-                .bind(&a.password)
-                .bind($ts(a.created_at))
-                .bind($ts(a.updated_at))
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
-            }
-
-            async fn insert_session(conn: &mut Conn, s: &Session) -> StoreResult<()> {
-                sqlx::query(
-                    r#"insert into "session" ("id", "token", "userId", "expiresAt", "ipAddress", "userAgent", "createdAt", "updatedAt")
-                       values ($1, $2, $3, $4, $5, $6, $7, $8)"#,
-                )
-                .bind(&s.id)
-                .bind(&s.token)
-                .bind(&s.user_id)
-                .bind($ts(s.expires_at))
-                .bind(&s.ip_address)
-                .bind(&s.user_agent)
-                .bind($ts(s.created_at))
-                .bind($ts(s.updated_at))
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
-            }
-
-            pub(in crate::store) async fn create_user_with_credential(
+            pub(in crate::store) async fn user_by(
                 pool: &Pool,
+                sql: &Statements,
+                schema: &Schema,
+                by_email: bool,
+                key: &str,
+            ) -> StoreResult<Option<User>> {
+                let stmt = if by_email {
+                    &sql.user_by_email
+                } else {
+                    &sql.user_by_id
+                };
+                let row = q(stmt).bind(key.to_owned()).fetch_optional(pool).await?;
+                row.map(|r| decode_user(&r, "", schema)).transpose()
+            }
+
+            async fn insert_user(
+                conn: &mut Conn,
+                sql: &Statements,
+                schema: &Schema,
                 u: &User,
+                fields: &UserFields,
+            ) -> StoreResult<()> {
+                let mut query = q(&sql.insert_user)
+                    .bind(u.id.clone())
+                    .bind(u.name.clone())
+                    .bind(u.email.clone())
+                    .bind(u.email_verified)
+                    .bind(u.image.clone())
+                    .bind($ts(u.created_at))
+                    .bind($ts(u.updated_at));
+                for (field, _) in schema.additional() {
+                    query = bind_additional(query, bound(field.ty, fields.get(&field.name)));
+                }
+                query.execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            async fn insert_account(
+                conn: &mut Conn,
+                sql: &Statements,
                 a: &Account,
+            ) -> StoreResult<()> {
+                q(&sql.insert_account)
+                    .bind(a.id.clone())
+                    .bind(a.account_id.clone())
+                    .bind(a.provider_id.clone())
+                    .bind(a.user_id.clone())
+                    .bind(a.password.clone())
+                    .bind($ts(a.created_at))
+                    .bind($ts(a.updated_at))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_session(
+                conn: &mut Conn,
+                sql: &Statements,
+                s: &Session,
+            ) -> StoreResult<()> {
+                q(&sql.insert_session)
+                    .bind(s.id.clone())
+                    .bind(s.token.clone())
+                    .bind(s.user_id.clone())
+                    .bind($ts(s.expires_at))
+                    .bind(s.ip_address.clone())
+                    .bind(s.user_agent.clone())
+                    .bind($ts(s.created_at))
+                    .bind($ts(s.updated_at))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_sessions_of(
+                conn: &mut Conn,
+                sql: &Statements,
+                user_id: &str,
+            ) -> StoreResult<()> {
+                q(&sql.delete_sessions_of_user)
+                    .bind(user_id.to_owned())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            pub(in crate::store) async fn create_user(
+                pool: &Pool,
+                sql: &Statements,
+                schema: &Schema,
+                u: &User,
+                fields: &UserFields,
+                credential: Option<&Account>,
                 session: Option<&Session>,
             ) -> StoreResult<()> {
                 let mut tx = pool.begin().await?;
-                insert_user(&mut tx, u).await?;
-                insert_account(&mut tx, a).await?;
+                insert_user(&mut tx, sql, schema, u, fields).await?;
+                if let Some(a) = credential {
+                    insert_account(&mut tx, sql, a).await?;
+                }
                 if let Some(s) = session {
-                    insert_session(&mut tx, s).await?;
+                    insert_session(&mut tx, sql, s).await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn find_credential_account(pool: &Pool, user_id: &str) -> StoreResult<Option<Account>> {
-                let sql = concat!(
-                    "select ",
-                    account_columns!(),
-                    r#" from "account" where "userId" = $1 and "providerId" = $2 order by "createdAt" limit 1"#
-                );
-                Ok(sqlx::query_as(sql).bind(user_id).bind(CREDENTIAL_PROVIDER).fetch_optional(pool).await?)
+            pub(in crate::store) async fn find_credential_account(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+            ) -> StoreResult<Option<Account>> {
+                let row = q(&sql.credential_account)
+                    .bind(user_id.to_owned())
+                    .bind(CREDENTIAL_PROVIDER)
+                    .fetch_optional(pool)
+                    .await?;
+                Ok(row.map(|r| sqlx::FromRow::from_row(&r)).transpose()?)
             }
 
-            pub(in crate::store) async fn list_accounts(pool: &Pool, user_id: &str) -> StoreResult<Vec<Account>> {
-                let sql = concat!("select ", account_columns!(), r#" from "account" where "userId" = $1 order by "createdAt""#);
-                Ok(sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?)
+            pub(in crate::store) async fn list_accounts(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+            ) -> StoreResult<Vec<Account>> {
+                let rows = q(&sql.accounts_of_user)
+                    .bind(user_id.to_owned())
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(sqlx::FromRow::from_row)
+                    .collect::<Result<_, _>>()?)
             }
 
             pub(in crate::store) async fn update_password(
                 pool: &Pool,
+                sql: &Statements,
                 account_id: &str,
                 hash: &str,
                 now: DateTime<Utc>,
                 replace_sessions: Option<&Session>,
             ) -> StoreResult<()> {
                 let mut tx = pool.begin().await?;
-                sqlx::query(r#"update "account" set "password" = $1, "updatedAt" = $2 where "id" = $3"#)
-                    .bind(hash)
+                q(&sql.set_account_password)
+                    .bind(hash.to_owned())
                     .bind($ts(now))
-                    .bind(account_id)
+                    .bind(account_id.to_owned())
                     .execute(&mut *tx)
                     .await?;
                 if let Some(s) = replace_sessions {
-                    sqlx::query(r#"delete from "session" where "userId" = $1"#)
-                        .bind(&s.user_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_session(&mut tx, s).await?;
+                    delete_sessions_of(&mut tx, sql, &s.user_id).await?;
+                    insert_session(&mut tx, sql, s).await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn create_session(pool: &Pool, s: &Session) -> StoreResult<()> {
+            pub(in crate::store) async fn create_session(
+                pool: &Pool,
+                sql: &Statements,
+                s: &Session,
+            ) -> StoreResult<()> {
                 let mut conn = pool.acquire().await?;
-                insert_session(&mut conn, s).await
+                insert_session(&mut conn, sql, s).await
             }
 
-            pub(in crate::store) async fn find_session_with_user(pool: &Pool, token: &str) -> StoreResult<Option<(Session, User)>> {
-                let row = sqlx::query(
-                    r#"select s."id", s."token", s."userId", s."expiresAt", s."ipAddress", s."userAgent",
-                              s."createdAt", s."updatedAt",
-                              u."name" as "u_name", u."email" as "u_email", u."emailVerified" as "u_emailVerified",
-                              u."image" as "u_image", u."createdAt" as "u_createdAt", u."updatedAt" as "u_updatedAt"
-                       from "session" s join "user" u on u."id" = s."userId"
-                       where s."token" = $1"#,
-                )
-                .bind(token)
-                .fetch_optional(pool)
-                .await?;
-                let Some(r) = row else { return Ok(None) };
-                let session = Session {
-                    id: r.try_get("id")?,
-                    token: r.try_get("token")?,
-                    user_id: r.try_get("userId")?,
-                    expires_at: r.try_get("expiresAt")?,
-                    ip_address: r.try_get("ipAddress")?,
-                    user_agent: r.try_get("userAgent")?,
-                    created_at: r.try_get("createdAt")?,
-                    updated_at: r.try_get("updatedAt")?,
+            pub(in crate::store) async fn find_session_with_user(
+                pool: &Pool,
+                sql: &Statements,
+                schema: &Schema,
+                token: &str,
+            ) -> StoreResult<Option<(Session, User)>> {
+                let Some(row) = q(&sql.session_with_user)
+                    .bind(token.to_owned())
+                    .fetch_optional(pool)
+                    .await?
+                else {
+                    return Ok(None);
                 };
-                let user = User {
-                    id: session.user_id.clone(),
-                    name: r.try_get("u_name")?,
-                    email: r.try_get("u_email")?,
-                    email_verified: r.try_get("u_emailVerified")?,
-                    image: r.try_get("u_image")?,
-                    created_at: r.try_get("u_createdAt")?,
-                    updated_at: r.try_get("u_updatedAt")?,
-                };
+                let session: Session = sqlx::FromRow::from_row(&row)?;
+                let user = decode_user(&row, "u_", schema)?;
                 Ok(Some((session, user)))
             }
 
             pub(in crate::store) async fn refresh_session(
                 pool: &Pool,
+                sql: &Statements,
                 token: &str,
                 expires_at: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> StoreResult<bool> {
-                let done = sqlx::query(r#"update "session" set "expiresAt" = $1, "updatedAt" = $2 where "token" = $3"#)
+                let done = q(&sql.refresh_session)
                     .bind($ts(expires_at))
                     .bind($ts(now))
-                    .bind(token)
+                    .bind(token.to_owned())
                     .execute(pool)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
 
-            pub(in crate::store) async fn delete_session(pool: &Pool, token: &str) -> StoreResult<()> {
-                sqlx::query(r#"delete from "session" where "token" = $1"#).bind(token).execute(pool).await?;
-                Ok(())
-            }
-
-            pub(in crate::store) async fn delete_user_session(pool: &Pool, user_id: &str, token: &str) -> StoreResult<()> {
-                sqlx::query(r#"delete from "session" where "userId" = $1 and "token" = $2"#)
-                    .bind(user_id)
-                    .bind(token)
+            pub(in crate::store) async fn delete_session(
+                pool: &Pool,
+                sql: &Statements,
+                token: &str,
+            ) -> StoreResult<()> {
+                q(&sql.delete_session)
+                    .bind(token.to_owned())
                     .execute(pool)
                     .await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn list_active_sessions(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Session>> {
-                let sql = concat!(
-                    "select ",
-                    session_columns!(),
-                    r#" from "session" where "userId" = $1 and "expiresAt" > $2 order by "createdAt""#
-                );
-                Ok(sqlx::query_as(sql).bind(user_id).bind($ts(now)).fetch_all(pool).await?)
-            }
-
-            pub(in crate::store) async fn delete_user_sessions(pool: &Pool, user_id: &str) -> StoreResult<()> {
-                sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(pool).await?;
+            pub(in crate::store) async fn delete_user_session(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+                token: &str,
+            ) -> StoreResult<()> {
+                q(&sql.delete_user_session)
+                    .bind(user_id.to_owned())
+                    .bind(token.to_owned())
+                    .execute(pool)
+                    .await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn delete_user_sessions_except(pool: &Pool, user_id: &str, keep: &str) -> StoreResult<()> {
-                sqlx::query(r#"delete from "session" where "userId" = $1 and "token" <> $2"#)
-                    .bind(user_id)
-                    .bind(keep)
+            pub(in crate::store) async fn list_active_sessions(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Vec<Session>> {
+                let rows = q(&sql.active_sessions)
+                    .bind(user_id.to_owned())
+                    .bind($ts(now))
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(sqlx::FromRow::from_row)
+                    .collect::<Result<_, _>>()?)
+            }
+
+            pub(in crate::store) async fn delete_user_sessions(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+            ) -> StoreResult<()> {
+                let mut conn = pool.acquire().await?;
+                delete_sessions_of(&mut conn, sql, user_id).await
+            }
+
+            pub(in crate::store) async fn delete_user_sessions_except(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+                keep: &str,
+            ) -> StoreResult<()> {
+                q(&sql.delete_sessions_except)
+                    .bind(user_id.to_owned())
+                    .bind(keep.to_owned())
                     .execute(pool)
                     .await?;
                 Ok(())
@@ -276,123 +395,171 @@ macro_rules! backend_queries {
 
             pub(in crate::store) async fn update_user_profile(
                 pool: &Pool,
+                sql: &Statements,
+                schema: &Schema,
                 user_id: &str,
-                name: Option<&str>,
-                image: Option<Option<&str>>,
+                change: &super::super::ProfileChange<'_>,
                 now: DateTime<Utc>,
             ) -> StoreResult<Option<User>> {
-                // `case` keeps one statement for every combination of fields.
-                sqlx::query(
-                    r#"update "user" set
-                         "name" = case when $1 then $2 else "name" end,
-                         "image" = case when $3 then $4 else "image" end,
-                         "updatedAt" = $5
-                       where "id" = $6"#,
-                )
-                .bind(name.is_some())
-                .bind(name.unwrap_or_default())
-                .bind(image.is_some())
-                .bind(image.flatten())
-                .bind($ts(now))
-                .bind(user_id)
-                .execute(pool)
-                .await?;
-                find_user_by_id(pool, user_id).await
+                let mut query = q(&sql.update_user_profile)
+                    .bind(change.name.is_some())
+                    .bind(change.name.map(str::to_owned))
+                    .bind(change.image.is_some())
+                    .bind(change.image.flatten().map(str::to_owned));
+                for (field, _) in schema.additional() {
+                    let value = change.fields.get(&field.name);
+                    query = query.bind(value.is_some());
+                    query = bind_additional(query, bound(field.ty, value));
+                }
+                query
+                    .bind($ts(now))
+                    .bind(user_id.to_owned())
+                    .execute(pool)
+                    .await?;
+                user_by(pool, sql, schema, false, user_id).await
             }
 
-            pub(in crate::store) async fn insert_verification(pool: &Pool, v: &Verification) -> StoreResult<()> {
-                sqlx::query(
-                    r#"insert into "verification" ("id", "identifier", "value", "expiresAt", "createdAt", "updatedAt")
-                       values ($1, $2, $3, $4, $5, $6)"#,
-                )
-                .bind(&v.id)
-                .bind(&v.identifier)
-                .bind(&v.value)
-                .bind($ts(v.expires_at))
-                .bind($ts(v.created_at))
-                .bind($ts(v.updated_at))
-                .execute(pool)
-                .await?;
+            pub(in crate::store) async fn insert_verification(
+                pool: &Pool,
+                sql: &Statements,
+                v: &Verification,
+            ) -> StoreResult<()> {
+                q(&sql.insert_verification)
+                    .bind(v.id.clone())
+                    .bind(v.identifier.clone())
+                    .bind(v.value.clone())
+                    .bind($ts(v.expires_at))
+                    .bind($ts(v.created_at))
+                    .bind($ts(v.updated_at))
+                    .execute(pool)
+                    .await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn find_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<Verification>> {
-                let sql = concat!("select ", verification_columns!(), r#" from "verification" where "identifier" = $1 order by "createdAt" desc limit 1"#);
-                Ok(sqlx::query_as(sql).bind(identifier).fetch_optional(pool).await?)
+            pub(in crate::store) async fn find_verification(
+                pool: &Pool,
+                sql: &Statements,
+                identifier: &str,
+            ) -> StoreResult<Option<Verification>> {
+                let row = q(&sql.verification)
+                    .bind(identifier.to_owned())
+                    .fetch_optional(pool)
+                    .await?;
+                Ok(row.map(|r| sqlx::FromRow::from_row(&r)).transpose()?)
             }
 
             /// Deletes and returns the rows in one statement, so two concurrent uses cannot both win.
-            pub(in crate::store) async fn consume_verification(pool: &Pool, identifier: &str) -> StoreResult<Option<Verification>> {
-                let sql = concat!(r#"delete from "verification" where "identifier" = $1 returning "#, verification_columns!());
-                let rows: Vec<Verification> = sqlx::query_as(sql).bind(identifier).fetch_all(pool).await?;
+            pub(in crate::store) async fn consume_verification(
+                pool: &Pool,
+                sql: &Statements,
+                identifier: &str,
+            ) -> StoreResult<Option<Verification>> {
+                let rows = q(&sql.consume_verification)
+                    .bind(identifier.to_owned())
+                    .fetch_all(pool)
+                    .await?;
+                let rows: Vec<Verification> = rows
+                    .iter()
+                    .map(sqlx::FromRow::from_row)
+                    .collect::<Result<_, _>>()?;
                 Ok(rows.into_iter().max_by_key(|v| v.created_at))
             }
 
             /// Compare-and-swap: sets `value` only while the row still holds `expected`.
-            pub(in crate::store) async fn swap_verification_value(pool: &Pool, id: &str, expected: &str, value: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-                let done = sqlx::query(r#"update "verification" set "value" = $1, "updatedAt" = $2 where "id" = $3 and "value" = $4"#)
-                    .bind(value)
+            pub(in crate::store) async fn swap_verification_value(
+                pool: &Pool,
+                sql: &Statements,
+                id: &str,
+                expected: &str,
+                value: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let done = q(&sql.swap_verification_value)
+                    .bind(value.to_owned())
                     .bind($ts(now))
-                    .bind(id)
-                    .bind(expected)
+                    .bind(id.to_owned())
+                    .bind(expected.to_owned())
                     .execute(pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
 
             /// Deletes the row only while it still holds `expected`; false when someone changed it first.
-            pub(in crate::store) async fn delete_verification_if(pool: &Pool, id: &str, expected: &str) -> StoreResult<bool> {
-                let done = sqlx::query(r#"delete from "verification" where "id" = $1 and "value" = $2"#)
-                    .bind(id)
-                    .bind(expected)
+            pub(in crate::store) async fn delete_verification_if(
+                pool: &Pool,
+                sql: &Statements,
+                id: &str,
+                expected: &str,
+            ) -> StoreResult<bool> {
+                let done = q(&sql.delete_verification_if)
+                    .bind(id.to_owned())
+                    .bind(expected.to_owned())
                     .execute(pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
 
-            pub(in crate::store) async fn delete_verification(pool: &Pool, id: &str) -> StoreResult<()> {
-                sqlx::query(r#"delete from "verification" where "id" = $1"#).bind(id).execute(pool).await?;
+            pub(in crate::store) async fn delete_verification(
+                pool: &Pool,
+                sql: &Statements,
+                id: &str,
+            ) -> StoreResult<()> {
+                q(&sql.delete_verification)
+                    .bind(id.to_owned())
+                    .execute(pool)
+                    .await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn delete_expired_verifications(pool: &Pool, now: DateTime<Utc>) -> StoreResult<u64> {
-                let done = sqlx::query(r#"delete from "verification" where "expiresAt" < $1"#)
+            pub(in crate::store) async fn delete_expired_verifications(
+                pool: &Pool,
+                sql: &Statements,
+                now: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                let done = q(&sql.delete_expired_verifications)
                     .bind($ts(now))
                     .execute(pool)
                     .await?;
                 Ok(done.rows_affected())
             }
 
-            /// Deletes all but the newest `keep` rows whose identifier starts with `prefix` and
-            /// whose value matches `value` (a LIKE pattern, `\` escapes).
-            pub(in crate::store) async fn withdraw_older_verifications(pool: &Pool, prefix: &str, value: &str, keep: usize) -> StoreResult<()> {
-                let ids: Vec<String> = sqlx::query_scalar(
-                    r#"select "id" from "verification" where "identifier" like $1 escape '\' and "value" like $2 escape '\'
-                       order by "createdAt" desc"#,
-                )
-                .bind(prefix)
-                .bind(value)
-                .fetch_all(pool)
-                .await?;
-                for id in ids.iter().skip(keep) {
-                    delete_verification(pool, id).await?;
+            /// Deletes all but the newest `keep` rows whose identifier and value match the LIKE
+            /// patterns (`\` escapes).
+            pub(in crate::store) async fn withdraw_older_verifications(
+                pool: &Pool,
+                sql: &Statements,
+                prefix: &str,
+                value: &str,
+                keep: usize,
+            ) -> StoreResult<()> {
+                let rows = q(&sql.outstanding_verifications)
+                    .bind(prefix.to_owned())
+                    .bind(value.to_owned())
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows.iter().skip(keep) {
+                    let id: String = row.try_get(0)?;
+                    delete_verification(pool, sql, &id).await?;
                 }
                 Ok(())
             }
 
-            pub(in crate::store) async fn create_user(pool: &Pool, u: &User) -> StoreResult<()> {
-                let mut conn = pool.acquire().await?;
-                insert_user(&mut conn, u).await
-            }
-
-            pub(in crate::store) async fn revoke_unproven_access(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+            pub(in crate::store) async fn revoke_unproven_access(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
                 let mut tx = pool.begin().await?;
-                sqlx::query(r#"delete from "account" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
-                sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
-                sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
+                q(&sql.delete_accounts_of_user)
+                    .bind(user_id.to_owned())
+                    .execute(&mut *tx)
+                    .await?;
+                delete_sessions_of(&mut tx, sql, user_id).await?;
+                q(&sql.mark_email_verified)
                     .bind(true)
                     .bind($ts(now))
-                    .bind(user_id)
+                    .bind(user_id.to_owned())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -401,26 +568,33 @@ macro_rules! backend_queries {
 
             pub(in crate::store) async fn update_email(
                 pool: &Pool,
+                sql: &Statements,
+                schema: &Schema,
                 user_id: &str,
                 email: &str,
                 verified: bool,
                 now: DateTime<Utc>,
             ) -> StoreResult<Option<User>> {
-                sqlx::query(r#"update "user" set "email" = $1, "emailVerified" = $2, "updatedAt" = $3 where "id" = $4"#)
-                    .bind(email)
+                q(&sql.update_email)
+                    .bind(email.to_owned())
                     .bind(verified)
                     .bind($ts(now))
-                    .bind(user_id)
+                    .bind(user_id.to_owned())
                     .execute(pool)
                     .await?;
-                find_user_by_id(pool, user_id).await
+                user_by(pool, sql, schema, false, user_id).await
             }
 
-            pub(in crate::store) async fn mark_email_verified(pool: &Pool, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-                sqlx::query(r#"update "user" set "emailVerified" = $1, "updatedAt" = $2 where "id" = $3"#)
+            pub(in crate::store) async fn mark_email_verified(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                q(&sql.mark_email_verified)
                     .bind(true)
                     .bind($ts(now))
-                    .bind(user_id)
+                    .bind(user_id.to_owned())
                     .execute(pool)
                     .await?;
                 Ok(())
@@ -428,6 +602,7 @@ macro_rules! backend_queries {
 
             pub(in crate::store) async fn set_password(
                 pool: &Pool,
+                sql: &Statements,
                 user_id: &str,
                 new_account_id: &str,
                 hash: &str,
@@ -435,15 +610,13 @@ macro_rules! backend_queries {
                 revoke_sessions: bool,
             ) -> StoreResult<()> {
                 let mut tx = pool.begin().await?;
-                let updated = sqlx::query(
-                    r#"update "account" set "password" = $1, "updatedAt" = $2 where "userId" = $3 and "providerId" = $4"#,
-                )
-                .bind(hash)
-                .bind($ts(now))
-                .bind(user_id)
-                .bind(CREDENTIAL_PROVIDER)
-                .execute(&mut *tx)
-                .await?;
+                let updated = q(&sql.set_credential_password)
+                    .bind(hash.to_owned())
+                    .bind($ts(now))
+                    .bind(user_id.to_owned())
+                    .bind(CREDENTIAL_PROVIDER)
+                    .execute(&mut *tx)
+                    .await?;
                 if updated.rows_affected() == 0 {
                     let account = Account {
                         id: new_account_id.to_owned(),
@@ -455,48 +628,61 @@ macro_rules! backend_queries {
                         created_at: now,
                         updated_at: now,
                     };
-                    insert_account(&mut tx, &account).await?;
+                    insert_account(&mut tx, sql, &account).await?;
                 }
                 if revoke_sessions {
-                    sqlx::query(r#"delete from "session" where "userId" = $1"#).bind(user_id).execute(&mut *tx).await?;
+                    delete_sessions_of(&mut tx, sql, user_id).await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn list_jwks(pool: &Pool) -> StoreResult<Vec<Jwk>> {
-                let sql = r#"select "id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv" from "jwks" order by "createdAt""#;
-                Ok(sqlx::query_as(sql).fetch_all(pool).await?)
+            pub(in crate::store) async fn list_jwks(
+                pool: &Pool,
+                sql: &Statements,
+            ) -> StoreResult<Vec<Jwk>> {
+                let rows = q(&sql.jwks).fetch_all(pool).await?;
+                Ok(rows
+                    .iter()
+                    .map(sqlx::FromRow::from_row)
+                    .collect::<Result<_, _>>()?)
             }
 
-            pub(in crate::store) async fn insert_jwk(pool: &Pool, k: &Jwk) -> StoreResult<()> {
-                sqlx::query(
-                    r#"insert into "jwks" ("id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv")
-                       values ($1, $2, $3, $4, $5, $6, $7)"#,
-                )
-                .bind(&k.id)
-                .bind(&k.public_key)
-                .bind(&k.private_key)
-                .bind($ts(k.created_at))
-                .bind(k.expires_at.map($ts))
-                .bind(&k.alg)
-                .bind(&k.crv)
-                .execute(pool)
-                .await?;
+            pub(in crate::store) async fn insert_jwk(
+                pool: &Pool,
+                sql: &Statements,
+                k: &Jwk,
+            ) -> StoreResult<()> {
+                q(&sql.insert_jwk)
+                    .bind(k.id.clone())
+                    .bind(k.public_key.clone())
+                    .bind(k.private_key.clone())
+                    .bind($ts(k.created_at))
+                    .bind(k.expires_at.map($ts))
+                    .bind(k.alg.clone())
+                    .bind(k.crv.clone())
+                    .execute(pool)
+                    .await?;
                 Ok(())
             }
 
-            pub(in crate::store) async fn delete_user(pool: &Pool, user_id: &str) -> StoreResult<()> {
+            pub(in crate::store) async fn delete_user(
+                pool: &Pool,
+                sql: &Statements,
+                user_id: &str,
+            ) -> StoreResult<()> {
                 // Explicit deletes, not only `on delete cascade`: a SQLite connection opened by
                 // another program may have foreign keys off.
                 let mut tx = pool.begin().await?;
-                for sql in [
-                    r#"delete from "session" where "userId" = $1"#,
-                    r#"delete from "account" where "userId" = $1"#,
-                    r#"delete from "user" where "id" = $1"#,
-                ] {
-                    sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
-                }
+                delete_sessions_of(&mut tx, sql, user_id).await?;
+                q(&sql.delete_accounts_of_user)
+                    .bind(user_id.to_owned())
+                    .execute(&mut *tx)
+                    .await?;
+                q(&sql.delete_user)
+                    .bind(user_id.to_owned())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -504,5 +690,5 @@ macro_rules! backend_queries {
     };
 }
 
-backend_queries!(pg, sqlx::Postgres, pg_ts);
-backend_queries!(sqlite, sqlx::Sqlite, sqlite_ts);
+backend_queries!(pg, sqlx::Postgres, pg_ts, true);
+backend_queries!(sqlite, sqlx::Sqlite, sqlite_ts, false);

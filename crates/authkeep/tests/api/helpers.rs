@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use authkeep::config::{Config, Secret};
 use authkeep::email::{Kind, Outbox, SentMail};
-use authkeep::store::Store;
+use authkeep::store::{Pool, Store};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -184,7 +184,12 @@ impl TestApp {
         if cfg.base_url.is_none() {
             cfg.base_url = Some(origin.clone());
         }
-        let store = Store::connect(&test_db.url, 2).unwrap();
+        let store = Store::connect(
+            &test_db.url,
+            2,
+            authkeep::store::schema::Schema::default_names(),
+        )
+        .unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let outbox = Outbox::new();
         let mut prepared = authkeep::serve::prepare(&cfg)
@@ -255,12 +260,12 @@ impl TestApp {
 
     /// Runs test-setup SQL (`sqlite` or `postgres` flavour picked by backend).
     pub async fn sql(&self, sqlite: &str, postgres: &str) {
-        match &self.store {
-            Store::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_owned()))
+        match self.store.pool() {
+            Pool::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_owned()))
                 .execute(p)
                 .await
                 .map(|_| ()),
-            Store::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(postgres.to_owned()))
+            Pool::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(postgres.to_owned()))
                 .execute(p)
                 .await
                 .map(|_| ()),
@@ -280,13 +285,13 @@ impl TestApp {
 
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!(r#"select count(*) from "{table}""#);
-        match &self.store {
-            Store::Sqlite(p) => {
+        match self.store.pool() {
+            Pool::Sqlite(p) => {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .fetch_one(p)
                     .await
             }
-            Store::Postgres(p) => {
+            Pool::Postgres(p) => {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .fetch_one(p)
                     .await
@@ -298,14 +303,14 @@ impl TestApp {
     /// The newest value stored under a verification identifier.
     pub async fn verification_value(&self, identifier: &str) -> Option<String> {
         let sql = r#"select "value" from "verification" where "identifier" = $1 order by "createdAt" desc limit 1"#;
-        match &self.store {
-            Store::Sqlite(p) => {
+        match self.store.pool() {
+            Pool::Sqlite(p) => {
                 sqlx::query_scalar(sql)
                     .bind(identifier)
                     .fetch_optional(p)
                     .await
             }
-            Store::Postgres(p) => {
+            Pool::Postgres(p) => {
                 sqlx::query_scalar(sql)
                     .bind(identifier)
                     .fetch_optional(p)
@@ -346,9 +351,9 @@ impl TestApp {
     /// The stored password hash of a user.
     pub async fn password_hash(&self, email: &str) -> String {
         let sql = r#"select a."password" from "account" a join "user" u on u."id" = a."userId" where u."email" = $1"#;
-        match &self.store {
-            Store::Sqlite(p) => sqlx::query_scalar(sql).bind(email).fetch_one(p).await,
-            Store::Postgres(p) => sqlx::query_scalar(sql).bind(email).fetch_one(p).await,
+        match self.store.pool() {
+            Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(email).fetch_one(p).await,
+            Pool::Postgres(p) => sqlx::query_scalar(sql).bind(email).fetch_one(p).await,
         }
         .expect("hash")
     }

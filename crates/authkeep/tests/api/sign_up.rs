@@ -93,7 +93,7 @@ on_both_databases! {
         }
         let app = TestApp::spawn(db).await;
         app.client().sign_up("dates@example.com").await;
-        let authkeep::store::Store::Sqlite(pool) = &app.store else { unreachable!() };
+        let authkeep::store::Pool::Sqlite(pool) = app.store.pool() else { unreachable!() };
         let (created, verified): (String, i64) =
             sqlx::query_as(r#"select "createdAt", "emailVerified" from "user""#).fetch_one(pool).await.unwrap();
         assert_eq!(created.len(), 24);

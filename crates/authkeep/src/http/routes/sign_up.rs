@@ -2,6 +2,7 @@ use serde_json::json;
 
 use crate::auth::Lifetime;
 use crate::auth::sign_up::{SignUp, sign_up_email as sign_up_flow};
+use crate::auth::user_fields::UserFields;
 use crate::http::body::{self, Body, Fields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
@@ -15,6 +16,7 @@ struct SignUpBody {
     image: Option<String>,
     callback: Option<String>,
     remember_me: Option<bool>,
+    fields: UserFields,
 }
 
 impl Body for SignUpBody {
@@ -27,6 +29,7 @@ impl Body for SignUpBody {
         );
         let (image, callback) = (f.optional_url("image"), f.optional_url("callbackURL"));
         let remember_me = f.optional_bool("rememberMe");
+        let fields = f.user_fields();
         Some(SignUpBody {
             name: name?,
             email: email?,
@@ -34,6 +37,7 @@ impl Body for SignUpBody {
             image: image?,
             callback: callback?,
             remember_me: remember_me?,
+            fields: fields?,
         })
     }
 }
@@ -50,6 +54,7 @@ pub async fn sign_up_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
         image: b.image,
         lifetime,
         callback: b.callback,
+        fields: b.fields,
     };
     let (user, session) = sign_up_flow(&app.auth, input, &ex.client).await?;
     if let Some(s) = &session {

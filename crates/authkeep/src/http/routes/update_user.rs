@@ -25,10 +25,12 @@ impl Body for UpdateUserBody {
             Some(Value::Null) => Some(Some(None)),
             _ => f.optional_url("image").map(|i| i.map(Some)),
         };
+        let fields = f.user_fields();
         Some(UpdateUserBody {
             update: ProfileUpdate {
                 name: name?,
                 image: image?,
+                fields: fields?,
             },
             wants_email: f.raw("email").is_some(),
         })
