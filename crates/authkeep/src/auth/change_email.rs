@@ -4,9 +4,9 @@
 use serde_json::json;
 
 use super::email_token::{self, url_component};
-use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification, session};
+use super::{Auth, AuthError, ErrorCode, email_verification};
 use crate::email::{Kind, Values};
-use crate::model::{Email, Session, User, now_ms};
+use crate::model::{Email, User, now_ms};
 
 /// Which link of the change a token belongs to (better-auth's `requestType` claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +41,14 @@ impl Step {
 }
 
 fn mail(auth: &Auth, to: &str, user: &User, new_email: &Email, step: Step, callback: Option<&str>) {
-    let claims =
-        json!({ "email": user.email, "updateTo": new_email.as_str(), "requestType": step.claim() });
+    // `userId` binds the link to this account: following it later acts only while the account
+    // still has `email` (see `verify_link`).
+    let claims = json!({
+        "email": user.email,
+        "updateTo": new_email.as_str(),
+        "requestType": step.claim(),
+        "userId": user.id,
+    });
     let expires_in = auth.policy.verification.expires_in.num_seconds();
     let token = email_token::sign(&auth.token_key, claims, expires_in);
     let url = format!(
@@ -118,23 +124,16 @@ pub async fn request(
     Ok(None)
 }
 
-/// What following a change-of-email link did.
-#[derive(Debug, Default)]
-pub struct Applied {
-    pub session: Option<Session>,
-    pub user: Option<User>,
-}
-
-/// Applies a change-of-email token. `session_needed`: whoever followed the link has no session
-/// and gets one when the change completes.
+/// Applies a change-of-email token for `user` (already checked to be the token's user, still
+/// at the token's address). Returns the updated user when the address changed. Never signs
+/// anyone in: whoever follows the link keeps the session they had, as in better-auth.
 pub async fn apply(
     auth: &Auth,
     user: &User,
     new_email: &Email,
     step: Step,
-    client: &ClientInfo,
-    session_needed: bool,
-) -> Result<Applied, AuthError> {
+    callback: Option<&str>,
+) -> Result<Option<User>, AuthError> {
     if step == Step::Confirmation {
         mail(
             auth,
@@ -142,11 +141,13 @@ pub async fn apply(
             user,
             new_email,
             Step::Verification,
-            None,
+            callback,
         );
-        return Ok(Applied::default());
+        return Ok(None);
     }
-    let verified = step == Step::Verification;
+    // A completed change keeps the account's verified state (better-auth 1.7.25); the older
+    // request-type-less flow marks it unverified and mails a verification to the new address.
+    let verified = step == Step::Verification && user.email_verified;
     let updated = match auth
         .store
         .update_email(&user.id, new_email.as_str(), verified, now_ms())
@@ -157,16 +158,8 @@ pub async fn apply(
         }
         other => other?.ok_or(ErrorCode::UserNotFound)?,
     };
-    if !verified {
-        email_verification::send(auth, &updated, None);
+    if step == Step::Unverified {
+        email_verification::send(auth, &updated, callback);
     }
-    let session = if session_needed {
-        Some(session::create(auth, &user.id, client, Lifetime::Remembered).await?)
-    } else {
-        None
-    };
-    Ok(Applied {
-        session,
-        user: Some(updated),
-    })
+    Ok(Some(updated))
 }

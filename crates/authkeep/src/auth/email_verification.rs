@@ -52,17 +52,19 @@ pub async fn request(
 }
 
 /// Marks `user` verified (a no-op when already verified, which signs nobody in) and, with
-/// auto sign-in after verification, starts a session.
+/// auto sign-in after verification, starts a session, unless the caller is already signed in
+/// as this user.
 pub async fn mark_verified(
     auth: &Auth,
     user: &User,
     client: &ClientInfo,
+    already_signed_in: bool,
 ) -> Result<Option<Session>, AuthError> {
     if user.email_verified {
         return Ok(None);
     }
     auth.store.mark_email_verified(&user.id, now_ms()).await?;
-    if !auth.policy.verification.auto_sign_in {
+    if !auth.policy.verification.auto_sign_in || already_signed_in {
         return Ok(None);
     }
     Ok(Some(

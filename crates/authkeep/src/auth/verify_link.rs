@@ -1,18 +1,30 @@
 //! `verify-email`: one link serves two flows. A plain verification token marks the address
 //! verified; a change-of-email token (it carries `updateTo`) moves the account. Kept apart
 //! from both flows so that neither needs the other.
+//!
+//! Both kinds name the user they were issued for (`userId`), and a link only acts on that
+//! user while the user still has the token's address, as better-auth checks: a link cannot be
+//! replayed against whoever holds the address later.
 
 use super::{
     Auth, AuthError, ClientInfo, ErrorCode, change_email, email_token, email_verification,
 };
 use crate::model::{Email, Session, User};
 
+/// What the caller's cookie should become.
+#[derive(Debug)]
+pub enum Cookie {
+    Unchanged,
+    /// A new session (auto sign-in after verification).
+    New(Session),
+    /// The caller's own session, re-set because its user changed.
+    Caller,
+}
+
 /// What following a verification link did.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Followed {
-    /// A new session: auto sign-in after verification, or a change of email completed by
-    /// someone without a session.
-    pub session: Option<Session>,
+    pub cookie: Cookie,
     /// The updated user, when a change of email completed (better-auth returns it then).
     pub user: Option<User>,
 }
@@ -22,34 +34,52 @@ pub async fn follow(
     token: &str,
     client: &ClientInfo,
     caller: Option<&User>,
+    callback: Option<&str>,
 ) -> Result<Followed, AuthError> {
     let claims = email_token::verify(&auth.token_key, token)?;
     let email = claims["email"]
         .as_str()
         .and_then(|e| Email::parse(e).ok())
         .ok_or(ErrorCode::InvalidToken)?;
-    let user = auth
+    let user_id = claims["userId"].as_str();
+    let Some(new_email) = claims["updateTo"].as_str() else {
+        let user = auth
+            .store
+            .find_user_by_email(email.as_str())
+            .await?
+            .ok_or(ErrorCode::UserNotFound)?;
+        if user_id.is_some_and(|id| id != user.id) {
+            return Err(ErrorCode::InvalidToken.into());
+        }
+        let signed_in_as_them = caller.is_some_and(|c| c.email == email.as_str());
+        let cookie = match email_verification::mark_verified(auth, &user, client, signed_in_as_them)
+            .await?
+        {
+            Some(session) => Cookie::New(session),
+            None if signed_in_as_them && auth.policy.verification.auto_sign_in => Cookie::Caller,
+            None => Cookie::Unchanged,
+        };
+        return Ok(Followed { cookie, user: None });
+    };
+    let user_id = user_id.ok_or(ErrorCode::InvalidToken)?;
+    let bound = auth
         .store
-        .find_user_by_email(email.as_str())
+        .find_user_by_id(user_id)
         .await?
         .ok_or(ErrorCode::UserNotFound)?;
-    let Some(new_email) = claims["updateTo"].as_str() else {
-        let session = email_verification::mark_verified(auth, &user, client).await?;
-        return Ok(Followed {
-            session,
-            user: None,
-        });
-    };
-    if caller.is_some_and(|c| c.id != user.id) {
+    if bound.email != email.as_str() {
+        return Err(ErrorCode::InvalidToken.into());
+    }
+    if caller.is_some_and(|c| c.id != bound.id) {
         return Err(ErrorCode::InvalidUser.into());
     }
     let new_email = Email::parse(new_email).map_err(|_| ErrorCode::InvalidToken)?;
     let step = change_email::Step::from_claim(claims["requestType"].as_str());
-    let session_needed = caller.is_none();
-    let applied =
-        change_email::apply(auth, &user, &new_email, step, client, session_needed).await?;
-    Ok(Followed {
-        session: applied.session,
-        user: applied.user,
-    })
+    let user = change_email::apply(auth, &bound, &new_email, step, callback).await?;
+    let cookie = if user.is_some() && caller.is_some() {
+        Cookie::Caller
+    } else {
+        Cookie::Unchanged
+    };
+    Ok(Followed { cookie, user })
 }

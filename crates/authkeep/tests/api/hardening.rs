@@ -203,6 +203,31 @@ on_both_databases! {
         app.stop().await;
     }
 
+    async fn a_change_of_email_link_cannot_be_replayed_against_another_account(db: Db) {
+        let app = TestApp::spawn_with(db, |c| c.user.change_email = true).await;
+        let link = |mail: &authkeep::email::SentMail| {
+            mail.text.split_whitespace().find(|w| w.starts_with("http")).unwrap().to_owned()
+        };
+        // The attacker registers the victim's address first (nothing proves it) ...
+        let mut attacker = app.client();
+        attacker.sign_up("victim@example.com").await;
+        attacker.post("/change-email", json!({"newEmail": "drop1@attacker.example"})).await;
+        let kept = link(&app.mail_to("drop1@attacker.example", authkeep::email::Kind::ChangeEmail).await);
+        assert_eq!(attacker.open(&kept).await.status, 302);
+        // ... moves away again, so both addresses are free ...
+        attacker.post("/change-email", json!({"newEmail": "drop2@attacker.example"})).await;
+        let second = link(&app.mail_to("drop2@attacker.example", authkeep::email::Kind::ChangeEmail).await);
+        assert_eq!(attacker.open(&second).await.status, 302);
+        // ... the real owner signs up, and the attacker replays the first link without a session.
+        app.client().sign_up("victim@example.com").await;
+        let mut anonymous = app.client();
+        let r = anonymous.open(&kept).await;
+        assert_eq!((r.status, r.header("location")), (302, Some("/?error=INVALID_TOKEN")), "{}", r.text);
+        assert!(r.cookie("better-auth.session_token").is_none(), "nobody is signed in");
+        assert_eq!(app.client().sign_in("victim@example.com", PASSWORD).await.status, 200, "the victim keeps the address");
+        app.stop().await;
+    }
+
     async fn names_with_control_characters_are_refused(db: Db) {
         let app = TestApp::spawn(db).await;
         let mut c = app.client();

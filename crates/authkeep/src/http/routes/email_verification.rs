@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use crate::auth::policy::Refresh;
+use crate::auth::verify_link::Cookie;
 use crate::auth::{AuthError, Lifetime, email_verification, verify_link};
 use crate::http::body::{self, Body, Fields, Shape};
 use crate::http::error::ApiError;
@@ -45,11 +46,19 @@ pub async fn verify_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErro
     let callback = origin::checked_callback(app, ex, "callbackURL")?;
     let caller = session::current(app, ex, Refresh::Allowed).await?;
     let caller_user = caller.as_ref().map(|c| &c.user);
-    match verify_link::follow(&app.auth, &token, &ex.client, caller_user).await {
+    match verify_link::follow(
+        &app.auth,
+        &token,
+        &ex.client,
+        caller_user,
+        callback.as_deref(),
+    )
+    .await
+    {
         Ok(followed) => {
-            match (&followed.session, &caller) {
-                (Some(s), _) => session::set_cookie(app, ex, &s.token, Lifetime::Remembered),
-                (None, Some(c)) if followed.user.is_some() => {
+            match (&followed.cookie, &caller) {
+                (Cookie::New(s), _) => session::set_cookie(app, ex, &s.token, Lifetime::Remembered),
+                (Cookie::Caller, Some(c)) => {
                     session::set_cookie(app, ex, &c.session.token, Lifetime::Remembered)
                 }
                 _ => {}
