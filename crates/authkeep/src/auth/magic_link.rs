@@ -68,7 +68,9 @@ pub async fn send(
         address.as_str(),
         Values {
             url: &url,
-            name: name.unwrap_or(""),
+            // Anyone may ask for a link to any address, naming themselves anything: the
+            // sender's name does not go into the mail.
+            name: "",
             email: address.as_str(),
             token: &token,
             ..Default::default()

@@ -107,14 +107,28 @@ impl fmt::Debug for Config {
 }
 
 /// A database URL with any password replaced, for logs.
+/// A database URL with any password replaced, for logs: the user-info password and a
+/// `password=` query parameter. A URL that does not parse is shown as its scheme only, since
+/// where its password is cannot be known.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
+    let Ok(mut u) = url::Url::parse(url) else {
+        let scheme = url.split("://").next().filter(|s| s.len() < url.len()).unwrap_or("?");
+        return format!("{scheme}://*** (not a valid URL)");
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
     }
+    if u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+        let kept: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") { "***".into() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    u.to_string()
 }
 
 /// The names under `[user.additional_fields]` in the order the file declares them (figment's
@@ -388,6 +402,10 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("super-secret"), "{shown}");
         assert!(redact_url("postgres://u:hunter2@h/db").contains("***"));
+        let q = redact_url("postgres://u@h/db?sslmode=require&password=hunter2");
+        assert!(!q.contains("hunter2") && q.contains("sslmode=require"), "{q}");
+        let broken = redact_url("postgres://u:hunter2#x@h:99999/db");
+        assert!(!broken.contains("hunter2"), "{broken}");
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn escape_html(s: &str) -> String {
 /// server) must not add lines to a message.
 fn single_line(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if crate::model::rewrites_text(c) { ' ' } else { c })
         .collect()
 }
 
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn values_cannot_add_lines() {
         let v = Values {
-            name: "Ann\n\nSECURITY ALERT: https://evil.example\r\u{1b}[0m",
+            name: "Ann\n\nSECURITY ALERT: https://evil.example\r\u{1b}[0m\u{2028}\u{202e}",
             ..Default::default()
         };
         let r = render(Kind::VerifyEmail, None, &v);

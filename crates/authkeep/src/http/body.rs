@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::model::{AdditionalField, Email, FieldType};
+use crate::model::{AdditionalField, Email, FieldType, rewrites_text};
 
 /// Which body encodings an endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,8 +272,9 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A person's name: a string without control characters (line breaks, NUL, ESC), which
-    /// have no place in a name and would let it rewrite the lines of a mail it appears in.
+    /// A person's name: a string without control characters (line breaks, NUL, ESC) or the
+    /// Unicode separators and direction overrides, which have no place in a name and would let
+    /// it rewrite the lines of a mail it appears in.
     /// Tabs pass. better-auth accepts anything; this is authkeep's hardening.
     pub fn name(&mut self, key: &str) -> Option<String> {
         self.optional_name(key)?.or_else(|| {
@@ -285,7 +286,7 @@ impl<'a> Fields<'a> {
     pub fn optional_name(&mut self, key: &str) -> Option<Option<String>> {
         let s = self.typed_string(key, false, self.limits.max_name_length)?;
         if s.as_deref()
-            .is_some_and(|s| s.chars().any(|c| c.is_control() && c != '\t'))
+            .is_some_and(|s| s.chars().any(|c| rewrites_text(c) && c != '\t'))
         {
             self.issue(key, "Invalid input: control characters are not allowed");
             return None;

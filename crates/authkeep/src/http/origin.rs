@@ -66,9 +66,13 @@ fn matches_pattern(url: &url::Url, pattern: &str) -> bool {
     if pattern.contains('*') || pattern.contains('?') {
         let subject = if pattern.contains("://") {
             url.origin().ascii_serialization()
-        } else {
+        } else if web {
             let host = url.host_str().unwrap_or("").to_owned();
             url.port().map_or(host.clone(), |p| format!("{host}:{p}"))
+        } else {
+            // A host-only pattern names web hosts: `javascript://x.example.org/…` or a `data:`
+            // URL must not pass because its "host" happens to match.
+            return false;
         };
         return glob(pattern.as_bytes(), subject.as_bytes());
     }
@@ -264,12 +268,21 @@ pub fn log_refusal(e: &ApiError, headers: &HeaderMap) {
 }
 
 pub fn log_refusal_of(code: ErrorCode, headers: &HeaderMap) {
-    // The origin is the caller's text: cut it short; the JSON or text log escapes it.
-    let origin: String = request_origin(headers)
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
+    if code == ErrorCode::MissingOrNullOrigin {
+        tracing::info!(
+            code = code.as_str(),
+            "refused: a request with cookies came without an Origin (or Referer) header; browsers send one, \
+             a script must too (curl: -H 'origin: <the base URL>')"
+        );
+        return;
+    }
+    // Only the origin: a Referer's path and query can carry tokens. The caller's text is cut
+    // short; the JSON or text log escapes it.
+    let raw = request_origin(headers).unwrap_or("");
+    let origin: String = match url::Url::parse(raw) {
+        Ok(u) => u.origin().ascii_serialization(),
+        Err(_) => raw.chars().take(100).collect(),
+    };
     tracing::info!(
         code = code.as_str(),
         origin,
@@ -299,7 +312,7 @@ pub fn checked_callback(app: &App, ex: &Exchange, name: &str) -> Result<Option<S
 /// A trusted callback as it will be sent in `Location`: a safe relative path as given, an
 /// absolute URL as its parsed form. The check above ran on the parsed form; echoing the raw
 /// text instead would let clients that parse differently (`http://host\@evil`) go elsewhere.
-fn normalized(url: &str) -> String {
+pub fn normalized(url: &str) -> String {
     if url.starts_with('/') {
         return url.to_owned();
     }
@@ -340,6 +353,11 @@ mod tests {
         assert!(!t.is_trusted_origin("https://a.example.com.evil.io"));
         assert!(t.is_trusted_origin("http://app.test:5173"));
         assert!(t.is_trusted_origin("myapp://callback"));
+        assert!(
+            !t.is_trusted_callback("javascript://app.test:1/%0aalert(1)"),
+            "a host-only pattern matches web URLs only"
+        );
+        assert!(!t.is_trusted_callback("data://app.test:1/,x"));
         assert!(!t.is_trusted_origin("evil://x"));
     }
 

@@ -210,6 +210,19 @@ impl JwtAlgorithm {
 /// The provider id better-auth gives email/password accounts.
 pub const CREDENTIAL_PROVIDER: &str = "credential";
 
+/// Characters that change how the text around them reads: control characters (line breaks,
+/// NUL, ESC), Unicode line and paragraph separators, and the bidirectional overrides and
+/// isolates that can reverse the text after them. A name or any other text a stranger supplies
+/// must not contain them where it is shown to someone else (a name in a mail, say).
+pub fn rewrites_text(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{061C}' | '\u{200E}' | '\u{200F}'
+                | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 /// JavaScript's `Date.prototype.toISOString()`: always milliseconds and `Z`.
 pub fn to_js_iso(d: &DateTime<Utc>) -> String {
     d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()

@@ -200,6 +200,10 @@ on_both_databases! {
         let location = r.headers()["location"].to_str().unwrap().to_owned();
         assert_eq!(location, format!("{}/@evil.invalid", app.origin));
         assert_eq!(url::Url::parse(&location).unwrap().host_str(), Some("127.0.0.1"));
+        // Sign-in answers its callback in the same normalised form.
+        let r = c.post("/sign-in/email", json!({"email": "redir@example.com", "password": PASSWORD, "callbackURL": sneaky})).await;
+        assert_eq!(r.json["url"], format!("{}/@evil.invalid", app.origin));
+        assert_eq!(r.header("location"), Some(format!("{}/@evil.invalid", app.origin).as_str()));
         app.stop().await;
     }
 
@@ -231,7 +235,7 @@ on_both_databases! {
     async fn names_with_control_characters_are_refused(db: Db) {
         let app = TestApp::spawn(db).await;
         let mut c = app.client();
-        for name in ["Hello there.\n\nSECURITY ALERT: visit https://evil.example", "a\u{0}b", "esc\u{1b}[31m", "cr\rlf"] {
+        for name in ["Hello there.\n\nSECURITY ALERT: visit https://evil.example", "a\u{0}b", "esc\u{1b}[31m", "cr\rlf", "line\u{2028}sep", "evil\u{202e}txt.exe"] {
             let r = c.post("/sign-up/email", json!({"name": name, "email": "ctl@example.com", "password": PASSWORD})).await;
             assert_eq!((r.status, r.code()), (400, "VALIDATION_ERROR"), "{name:?}: {}", r.text);
             assert!(r.json["message"].as_str().unwrap().starts_with("[body.name]"), "{}", r.text);
