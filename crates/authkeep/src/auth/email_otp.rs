@@ -59,14 +59,20 @@ pub async fn send(auth: &Auth, address: &Email, kind: OtpType) -> Result<(), Aut
         let p = &auth.policy.otp;
         let user = auth.store.find_user_by_email(address.as_str()).await?;
         let may_sign_up = kind == OtpType::SignIn && !p.disable_sign_up;
+        let otp = crypto::random_string(p.length, b"0123456789");
+        // A new code replaces the old one. An unknown address gets a code too, which is never
+        // mailed: guesses against it are counted and burnt exactly like guesses against a
+        // real one, so the answers to guesses cannot tell whether the address has an account.
+        let row = Verification::new(
+            identifier(kind, address),
+            format!("{otp}:0"),
+            now_ms(),
+            p.expires_in,
+        );
+        auth.store.replace_verification(&row).await?;
         if user.is_none() && !may_sign_up {
             return Ok(());
         }
-        let otp = crypto::random_string(p.length, b"0123456789");
-        let id = identifier(kind, address);
-        auth.store.consume_verification(&id).await?; // a new code replaces the old one
-        let row = Verification::new(id, format!("{otp}:0"), now_ms(), p.expires_in);
-        auth.store.insert_verification(&row).await?;
         let name = user.as_ref().map_or("", |u| u.name.as_str());
         auth.mailer.send(
             Kind::Otp,
@@ -207,18 +213,9 @@ pub async fn sign_in(
         }
         None if auth.policy.otp.disable_sign_up => return Err(ErrorCode::InvalidOtp.into()),
         None => {
-            let fields = &auth.policy.user_fields;
-            let values = super::user_fields::for_new_user(fields, &Default::default())?;
-            let mut u = User::new(
-                name.unwrap_or("").to_owned(),
-                address.as_str().to_owned(),
-                image.map(str::to_owned),
-                true,
-                now,
-            );
-            u.additional = super::user_fields::returned(fields, &values);
-            auth.store.create_user(&u, &values).await?;
-            u
+            super::sign_up::create_passwordless(auth, name.unwrap_or(""), address, image)
+                .await?
+                .0
         }
     };
     let session = session::create(auth, &user.id, client, Lifetime::Remembered).await?;

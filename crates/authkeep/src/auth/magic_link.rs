@@ -38,20 +38,20 @@ pub async fn send(
     // address cannot grow the table.
     let owner = json!({ "email": address.as_str() }).to_string();
     let owner = owner.trim_start_matches('{').trim_end_matches('}');
-    auth.store
-        .withdraw_older_verifications(
-            PREFIX,
-            ValueMatch::Contains(owner),
-            auth.policy.max_outstanding_per_address - 1,
-        )
-        .await?;
     let row = Verification::new(
         format!("{PREFIX}{token}"),
         value.to_string(),
         now_ms(),
         auth.policy.magic_link.expires_in,
     );
-    auth.store.insert_verification(&row).await?;
+    auth.store
+        .insert_bounded_verification(
+            &row,
+            PREFIX,
+            ValueMatch::Contains(owner),
+            auth.policy.max_outstanding_per_address,
+        )
+        .await?;
     let mut url = format!(
         "{}/magic-link/verify?token={token}&callbackURL={}",
         auth.policy.api_url,
@@ -138,18 +138,8 @@ pub async fn verify(
             return Ok(Err(LinkError::NewUserSignupDisabled));
         }
         None => {
-            let fields = &auth.policy.user_fields;
-            let values = super::user_fields::for_new_user(fields, &Default::default())?;
-            let mut user = User::new(
-                value["name"].as_str().unwrap_or("").to_owned(),
-                address.as_str().to_owned(),
-                None,
-                true,
-                now,
-            );
-            user.additional = super::user_fields::returned(fields, &values);
-            auth.store.create_user(&user, &values).await?;
-            (user, true)
+            let name = value["name"].as_str().unwrap_or("");
+            super::sign_up::create_passwordless(auth, name, &address, None).await?
         }
     };
     let session = session::create(auth, &user.id, client, Lifetime::Remembered).await?;

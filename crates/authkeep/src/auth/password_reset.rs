@@ -36,20 +36,20 @@ pub async fn request(
             return Ok::<(), AuthError>(());
         };
         let token = crypto::random_string(24, ALNUM);
-        auth.store
-            .withdraw_older_verifications(
-                PREFIX,
-                ValueMatch::Exact(&user.id),
-                auth.policy.max_outstanding_per_address - 1,
-            )
-            .await?;
         let row = Verification::new(
             identifier(&token),
             user.id.clone(),
             now_ms(),
             auth.policy.reset.expires_in,
         );
-        auth.store.insert_verification(&row).await?;
+        auth.store
+            .insert_bounded_verification(
+                &row,
+                PREFIX,
+                ValueMatch::Exact(&user.id),
+                auth.policy.max_outstanding_per_address,
+            )
+            .await?;
         let callback = url_component(redirect_to.unwrap_or(""));
         let url = format!(
             "{}/reset-password/{token}?callbackURL={callback}",

@@ -82,3 +82,32 @@ pub async fn sign_up_email(
         Err(e) => Err(e.into()),
     }
 }
+
+/// A user proven by a mailed link or code (magic link, email OTP): verified, no password, the
+/// additional fields at their defaults. When a concurrent request created the same address
+/// first, that user is returned instead (`false`: not new).
+pub async fn create_passwordless(
+    auth: &Auth,
+    name: &str,
+    email: &Email,
+    image: Option<&str>,
+) -> Result<(User, bool), AuthError> {
+    let fields = &auth.policy.user_fields;
+    let values = user_fields::for_new_user(fields, &UserFields::new())?;
+    let mut user = User::new(
+        name.to_owned(),
+        email.as_str().to_owned(),
+        image.map(str::to_owned),
+        true,
+        now_ms(),
+    );
+    user.additional = user_fields::returned(fields, &values);
+    match auth.store.create_user(&user, &values).await {
+        Ok(()) => Ok((user, true)),
+        Err(e) if e.is_unique_violation() => {
+            let existing = auth.store.find_user_by_email(email.as_str()).await?;
+            Ok((existing.ok_or(ErrorCode::FailedToCreateUser)?, false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

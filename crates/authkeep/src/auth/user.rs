@@ -118,20 +118,20 @@ pub async fn request_deletion(
     callback: Option<&str>,
 ) -> Result<(), AuthError> {
     let token = crypto::random_string(32, LOWER_ALNUM);
-    auth.store
-        .withdraw_older_verifications(
-            DELETE_PREFIX,
-            ValueMatch::Exact(&user.id),
-            auth.policy.max_outstanding_per_address - 1,
-        )
-        .await?;
     let row = Verification::new(
         format!("{DELETE_PREFIX}{token}"),
         user.id.clone(),
         now_ms(),
         chrono::Duration::days(1),
     );
-    auth.store.insert_verification(&row).await?;
+    auth.store
+        .insert_bounded_verification(
+            &row,
+            DELETE_PREFIX,
+            ValueMatch::Exact(&user.id),
+            auth.policy.max_outstanding_per_address,
+        )
+        .await?;
     let callback = url_component(callback.filter(|c| !c.is_empty()).unwrap_or("/"));
     let url = format!(
         "{}/delete-user/callback?token={token}&callbackURL={callback}",

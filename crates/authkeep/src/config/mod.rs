@@ -112,17 +112,27 @@ impl fmt::Debug for Config {
 /// where its password is cannot be known.
 pub fn redact_url(url: &str) -> String {
     let Ok(mut u) = url::Url::parse(url) else {
-        let scheme = url.split("://").next().filter(|s| s.len() < url.len()).unwrap_or("?");
+        let scheme = url
+            .split("://")
+            .next()
+            .filter(|s| s.len() < url.len())
+            .unwrap_or("?");
         return format!("{scheme}://*** (not a valid URL)");
     };
     if u.password().is_some() {
         let _ = u.set_password(Some("***"));
     }
-    if u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+    if u.query_pairs()
+        .any(|(k, _)| k.eq_ignore_ascii_case("password"))
+    {
         let kept: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("password") { "***".into() } else { v.into_owned() };
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
@@ -403,7 +413,10 @@ mod tests {
         assert!(!shown.contains("super-secret"), "{shown}");
         assert!(redact_url("postgres://u:hunter2@h/db").contains("***"));
         let q = redact_url("postgres://u@h/db?sslmode=require&password=hunter2");
-        assert!(!q.contains("hunter2") && q.contains("sslmode=require"), "{q}");
+        assert!(
+            !q.contains("hunter2") && q.contains("sslmode=require"),
+            "{q}"
+        );
         let broken = redact_url("postgres://u:hunter2#x@h:99999/db");
         assert!(!broken.contains("hunter2"), "{broken}");
     }

@@ -92,7 +92,13 @@ fn escape_html(s: &str) -> String {
 /// server) must not add lines to a message.
 fn single_line(s: &str) -> String {
     s.chars()
-        .map(|c| if crate::model::rewrites_text(c) { ' ' } else { c })
+        .map(|c| {
+            if crate::model::rewrites_text(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 

@@ -45,7 +45,7 @@ pub struct ProfileChange<'a> {
     pub fields: &'a UserFields,
 }
 
-/// How a verification row's value must match in [`Store::withdraw_older_verifications`].
+/// How a verification row's value names its owner in [`Store::insert_bounded_verification`].
 #[derive(Debug, Clone, Copy)]
 pub enum ValueMatch<'a> {
     Exact(&'a str),
@@ -396,8 +396,29 @@ impl Store {
     ) -> StoreResult<Option<User>> {
         dispatch!(self.schema; update_user_profile(user_id, change, now))
     }
-    pub async fn insert_verification(&self, v: &Verification) -> StoreResult<()> {
-        dispatch!(self.insert_verification(v))
+    /// Stores `v` in place of every other row with its identifier (a new code replaces the
+    /// old one), atomically.
+    pub async fn replace_verification(&self, v: &Verification) -> StoreResult<()> {
+        dispatch!(self.replace_verification(v))
+    }
+    /// Stores `v` and keeps, of the rows of one kind (`identifier_prefix`) for one owner (the
+    /// row's value equals `owner`, or contains it with [`ValueMatch::Contains`]), only the
+    /// newest `max` (counting `v`), atomically per owner.
+    pub async fn insert_bounded_verification(
+        &self,
+        v: &Verification,
+        identifier_prefix: &str,
+        owner: ValueMatch<'_>,
+        max: usize,
+    ) -> StoreResult<()> {
+        let prefix = format!("{}%", escape_like(identifier_prefix));
+        let (value, key) = match owner {
+            ValueMatch::Exact(o) => (escape_like(o), o),
+            ValueMatch::Contains(o) => (format!("%{}%", escape_like(o)), o),
+        };
+        let lock = format!("{identifier_prefix}{key}");
+        let keep = max.saturating_sub(1);
+        dispatch!(self.insert_bounded_verification(v, &lock, &prefix, &value, keep))
     }
     /// The newest verification row for `identifier`.
     pub async fn find_verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
@@ -431,21 +452,6 @@ impl Store {
     /// Deletes every expired verification row; returns how many.
     pub async fn delete_expired_verifications(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         dispatch!(self.delete_expired_verifications(now))
-    }
-    /// Keeps only the newest `keep` outstanding rows of one kind (`identifier_prefix`) for one
-    /// owner (the row's value equals `value`, or contains it with [`ValueMatch::Contains`]).
-    pub async fn withdraw_older_verifications(
-        &self,
-        identifier_prefix: &str,
-        value: ValueMatch<'_>,
-        keep: usize,
-    ) -> StoreResult<()> {
-        let prefix = format!("{}%", escape_like(identifier_prefix));
-        let value = match value {
-            ValueMatch::Exact(v) => escape_like(v),
-            ValueMatch::Contains(v) => format!("%{}%", escape_like(v)),
-        };
-        dispatch!(self.withdraw_older_verifications(&prefix, &value, keep))
     }
     /// A user without any account (passwordless sign-up).
     pub async fn create_user(&self, user: &User, fields: &UserFields) -> StoreResult<()> {

@@ -419,8 +419,73 @@ macro_rules! backend_queries {
                 user_by(pool, sql, schema, false, user_id).await
             }
 
-            pub(in crate::store) async fn insert_verification(
+            /// A transaction that holds a lock on `key` until it ends: an advisory lock on
+            /// PostgreSQL, the database's write lock on SQLite (`BEGIN IMMEDIATE`, taken up
+            /// front so the transaction never has to upgrade a read snapshot).
+            async fn begin_locked(
                 pool: &Pool,
+                key: &str,
+            ) -> StoreResult<sqlx::Transaction<'static, $db>> {
+                if $postgres {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+                        .bind(key.to_owned())
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(tx)
+                } else {
+                    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+                }
+            }
+
+            /// Replaces every row of `v`'s identifier with `v`, atomically: concurrent
+            /// replacements leave exactly one row.
+            pub(in crate::store) async fn replace_verification(
+                pool: &Pool,
+                sql: &Statements,
+                v: &Verification,
+            ) -> StoreResult<()> {
+                let mut tx = begin_locked(pool, &v.identifier).await?;
+                q(&sql.delete_verifications_of)
+                    .bind(v.identifier.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                insert_verification_in(&mut tx, sql, v).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            /// Inserts `v` after withdrawing the owner's older rows beyond `keep`, atomically
+            /// per owner (`lock`): concurrent sends cannot leave more than the bound.
+            pub(in crate::store) async fn insert_bounded_verification(
+                pool: &Pool,
+                sql: &Statements,
+                v: &Verification,
+                lock: &str,
+                prefix: &str,
+                value: &str,
+                keep: usize,
+            ) -> StoreResult<()> {
+                let mut tx = begin_locked(pool, lock).await?;
+                let rows = q(&sql.outstanding_verifications)
+                    .bind(prefix.to_owned())
+                    .bind(value.to_owned())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in rows.iter().skip(keep) {
+                    let id: String = row.try_get(0)?;
+                    q(&sql.delete_verification)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                insert_verification_in(&mut tx, sql, v).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_verification_in(
+                conn: &mut Conn,
                 sql: &Statements,
                 v: &Verification,
             ) -> StoreResult<()> {
@@ -431,7 +496,7 @@ macro_rules! backend_queries {
                     .bind($ts(v.expires_at))
                     .bind($ts(v.created_at))
                     .bind($ts(v.updated_at))
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
@@ -521,27 +586,6 @@ macro_rules! backend_queries {
                     .execute(pool)
                     .await?;
                 Ok(done.rows_affected())
-            }
-
-            /// Deletes all but the newest `keep` rows whose identifier and value match the LIKE
-            /// patterns (`\` escapes).
-            pub(in crate::store) async fn withdraw_older_verifications(
-                pool: &Pool,
-                sql: &Statements,
-                prefix: &str,
-                value: &str,
-                keep: usize,
-            ) -> StoreResult<()> {
-                let rows = q(&sql.outstanding_verifications)
-                    .bind(prefix.to_owned())
-                    .bind(value.to_owned())
-                    .fetch_all(pool)
-                    .await?;
-                for row in rows.iter().skip(keep) {
-                    let id: String = row.try_get(0)?;
-                    delete_verification(pool, sql, &id).await?;
-                }
-                Ok(())
             }
 
             pub(in crate::store) async fn revoke_unproven_access(

@@ -44,6 +44,7 @@ pub(super) struct Statements {
     pub insert_verification: Sql,
     pub verification: Sql,
     pub consume_verification: Sql,
+    pub delete_verifications_of: Sql,
     pub swap_verification_value: Sql,
     pub delete_verification_if: Sql,
     pub delete_verification: Sql,
@@ -279,6 +280,10 @@ impl Statements {
             )),
             consume_verification: sql(format!(
                 "delete from {vt} where {} = $1 returning {verifications}",
+                c(v, "identifier")
+            )),
+            delete_verifications_of: sql(format!(
+                "delete from {vt} where {} = $1",
                 c(v, "identifier")
             )),
             swap_verification_value: sql(format!(

@@ -187,6 +187,61 @@ on_both_databases! {
         app.stop().await;
     }
 
+    async fn guesses_answer_alike_whether_or_not_the_address_has_an_account(db: Db) {
+        let app = otp_app(db).await;
+        app.client().sign_up("known@example.com").await;
+        for email in ["known@example.com", "unknown@example.com"] {
+            let mut c = app.client();
+            let r = c.post("/email-otp/send-verification-otp", json!({"email": email, "type": "forget-password"})).await;
+            assert_eq!(r.status, 200);
+            let answers: Vec<(u16, String)> = {
+                let mut out = Vec::new();
+                for _ in 0..4 {
+                    let r = c.post("/email-otp/reset-password", json!({"email": email, "otp": "000000", "password": "whatever-password"})).await;
+                    out.push((r.status, r.code().to_owned()));
+                }
+                out
+            };
+            assert_eq!(answers[3], (403, "TOO_MANY_ATTEMPTS".to_owned()), "{email}: {answers:?}");
+        }
+        assert_eq!(app.mails_to("unknown@example.com"), 0, "the decoy code is never mailed");
+        app.stop().await;
+    }
+
+    async fn concurrent_sends_and_sign_ups_stay_consistent(db: Db) {
+        let app = TestApp::spawn_with(db, |c| {
+            c.magic_link.enabled = true;
+            c.email_otp.enabled = true;
+        })
+        .await;
+        // Codes: sends at once leave one live code.
+        let bodies = (0..10).map(|_| json!({"email": "burst@example.com", "type": "sign-in"})).collect();
+        assert!(burst(&app, "/email-otp/send-verification-otp", bodies).await.iter().all(|(s, _)| *s == 200));
+        let rows = app.count_where("verification", "identifier", "sign-in-otp-burst@example.com").await;
+        assert_eq!(rows, 1, "one live code");
+        // Links: sends at once stay within the bound.
+        let bodies = (0..16).map(|_| json!({"email": "links@example.com"})).collect();
+        assert!(burst(&app, "/sign-in/magic-link", bodies).await.iter().all(|(s, _)| *s == 200));
+        assert!(app.count("verification").await <= 1 + 5, "at most 5 links for one address");
+        // Two links for a new address followed at once: both sign in, one user exists.
+        let mut tokens = Vec::new();
+        for _ in 0..2 {
+            let before = app.mails_to("pair@example.com");
+            assert_eq!(app.client().post("/sign-in/magic-link", json!({"email": "pair@example.com"})).await.status, 200);
+            while app.mails_to("pair@example.com") == before {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let mail = app.mail_to("pair@example.com", authkeep::email::Kind::MagicLink).await;
+            tokens.push(mail.text.split_whitespace().find(|w| w.starts_with("http")).unwrap().to_owned());
+        }
+        let (mut a, mut b) = (app.client(), app.client());
+        let (ra, rb) = tokio::join!(a.open(&tokens[0]), b.open(&tokens[1]));
+        assert_eq!((ra.status, rb.status), (302, 302), "{} / {}", ra.text, rb.text);
+        assert!(ra.header("location").is_some_and(|l| !l.contains("error")) && rb.header("location").is_some_and(|l| !l.contains("error")));
+        assert_eq!(app.count("user").await, 1);
+        app.stop().await;
+    }
+
     async fn verify_email_redirects_only_to_the_normalised_callback(db: Db) {
         let app = TestApp::spawn(db).await;
         let mut c = app.client();

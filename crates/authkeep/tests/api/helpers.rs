@@ -300,6 +300,26 @@ impl TestApp {
         .expect("count")
     }
 
+    /// Rows of `table` whose `column` equals `value`.
+    pub async fn count_where(&self, table: &str, column: &str, value: &str) -> i64 {
+        let sql = format!(r#"select count(*) from "{table}" where "{column}" = $1"#);
+        match self.store.pool() {
+            Pool::Sqlite(p) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(value)
+                    .fetch_one(p)
+                    .await
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(value)
+                    .fetch_one(p)
+                    .await
+            }
+        }
+        .expect("count")
+    }
+
     /// The newest value stored under a verification identifier.
     pub async fn verification_value(&self, identifier: &str) -> Option<String> {
         let sql = r#"select "value" from "verification" where "identifier" = $1 order by "createdAt" desc limit 1"#;

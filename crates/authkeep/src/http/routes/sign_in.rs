@@ -44,7 +44,11 @@ pub async fn sign_in_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
     let (user, s) = sign_in_flow(&app.auth, input, &ex.client).await?;
     session::set_cookie(app, ex, &s.token, lifetime);
     // The origin check has vetted the callback; send back its parsed form, as every redirect does.
-    let body = match b.callback.filter(|c| !c.is_empty()).map(|c| origin::normalized(&c)) {
+    let body = match b
+        .callback
+        .filter(|c| !c.is_empty())
+        .map(|c| origin::normalized(&c))
+    {
         Some(url) => {
             ex.add_header(LOCATION, &url);
             json!({ "redirect": true, "token": s.token, "url": url, "user": user })
