@@ -346,6 +346,12 @@ pub struct LimitsConfig {
     pub max_email_length: usize,
     /// Longest `image` URL and `callbackURL` accepted.
     pub max_url_length: usize,
+    /// Seconds a client has to send a request's headers; slower ones are disconnected.
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's body (408 beyond).
+    pub body_timeout: u64,
+    /// Client connections open at once; more wait until one closes.
+    pub max_connections: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -410,6 +416,9 @@ impl Default for LimitsConfig {
             max_name_length: 256,
             max_email_length: 254,
             max_url_length: 2048,
+            header_timeout: 10,
+            body_timeout: 30,
+            max_connections: 1024,
         }
     }
 }

@@ -78,6 +78,8 @@ fn type_name(v: Option<&Value>) -> &'static str {
 pub struct Limits {
     /// Largest request body, in bytes (413 beyond).
     pub max_body_bytes: usize,
+    /// Time a client has to send the whole body (408 beyond).
+    pub body_timeout: std::time::Duration,
     pub max_name_length: usize,
     pub max_email_length: usize,
     /// `image` URLs and callback URLs.
@@ -394,6 +396,7 @@ mod tests {
     fn limits() -> Limits {
         Limits {
             max_body_bytes: 1000,
+            body_timeout: std::time::Duration::from_secs(1),
             max_name_length: 10,
             max_email_length: 10,
             max_url_length: 10,

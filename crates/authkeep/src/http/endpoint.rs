@@ -33,9 +33,12 @@ pub(super) async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> 
     let bytes = if parts.method == Method::GET {
         Default::default()
     } else {
-        match read_body(&parts.headers, body, app.policy.limits.max_body_bytes).await {
-            Ok(b) => b,
-            Err(e) => return finish(Err(e), Vec::new(), Vec::new()),
+        let limits = &app.policy.limits;
+        let read = read_body(&parts.headers, body, limits.max_body_bytes);
+        match tokio::time::timeout(limits.body_timeout, read).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return finish(Err(e), Vec::new(), Vec::new()),
+            Err(_) => return finish(Err(ApiError::request_timeout()), Vec::new(), Vec::new()),
         }
     };
     let content_type = parts

@@ -131,6 +131,15 @@ impl ApiError {
         }
     }
 
+    /// The body did not arrive in time.
+    pub fn request_timeout() -> Self {
+        Self::Coded {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "REQUEST_TIMEOUT",
+            message: "The request body did not arrive in time".into(),
+        }
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::Coded {
             status: StatusCode::PAYLOAD_TOO_LARGE,

@@ -2,7 +2,10 @@
 //! drain, close. This is the composition root: the only place that turns the configuration
 //! into the policies and services the other layers take (`wiring`).
 
+mod listener;
 mod wiring;
+
+pub use listener::ConnectionLimits;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -74,6 +77,7 @@ pub struct Prepared {
     pub app: App,
     /// How often expired verification rows are swept; `None`: never.
     purge_every: Option<Duration>,
+    pub connections: ConnectionLimits,
 }
 
 /// Everything a request needs, built from a config. Fails when the secret is missing in production.
@@ -107,7 +111,16 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
     };
     let purge_every = (cfg.verification.purge_interval > 0)
         .then(|| Duration::from_secs(cfg.verification.purge_interval));
-    Ok(Prepared { app, purge_every })
+    let connections = ConnectionLimits {
+        header_timeout: Duration::from_secs(cfg.limits.header_timeout.max(1)),
+        max_connections: cfg.limits.max_connections,
+        drain_timeout: Duration::from_secs(30),
+    };
+    Ok(Prepared {
+        app,
+        purge_every,
+        connections,
+    })
 }
 
 /// Builds the app and serves on `listener` until `shutdown` completes, then finishes in-flight
@@ -128,14 +141,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let Prepared { app, purge_every } = prepared;
+    let Prepared {
+        app,
+        purge_every,
+        connections,
+    } = prepared;
     let app = Arc::new(app);
     let store = app.auth.store.clone();
     let sweeper =
         purge_every.map(|every| tokio::spawn(purge_expired_verifications(store.clone(), every)));
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    listener::serve(listener, http::router(app), connections, shutdown).await;
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }

@@ -167,6 +167,7 @@ pub(super) fn http_policy(cfg: &Config, auth: &Policy) -> HttpPolicy {
         base_path: cfg.base_path.clone(),
         limits: Limits {
             max_body_bytes: l.max_body_bytes,
+            body_timeout: StdDuration::from_secs(l.body_timeout.max(1)),
             max_name_length: l.max_name_length,
             max_email_length: l.max_email_length,
             max_url_length: l.max_url_length,

@@ -184,3 +184,60 @@ async fn a_database_outage_is_a_quick_503_and_service_resumes() {
     }
     app.stop().await;
 }
+
+/// Clients that trickle their request cannot hold connections open: headers have a deadline
+/// (the connection is closed), bodies have one (408), and the connection cap only delays new
+/// clients until the slow ones are cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_cannot_exhaust_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(Db::Sqlite, |c| {
+        c.limits.header_timeout = 1;
+        c.limits.body_timeout = 1;
+        c.limits.max_connections = 3;
+    })
+    .await;
+    let addr = app.origin.trim_start_matches("http://").to_owned();
+    // Three connections that never finish their headers take every slot.
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    let started = Instant::now();
+    // A fourth client is served once the slow ones have been cut off, about one timeout later.
+    let health = crate::helpers::http()
+        .get(format!("{}/health", app.origin))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("served after the slow clients are cut off");
+    assert_eq!(health.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    for mut s in slow {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "the slow connection was closed"
+        );
+    }
+    // A body that stops short gets 408 after the body timeout.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"POST /api/auth/sign-up/email HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"na")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
+    app.stop().await;
+}
