@@ -9,15 +9,22 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, Overrides};
 
 const ENVIRONMENT: &str = "\
-Environment (later layers win: defaults, authkeep.toml, these, flags):
-  BETTER_AUTH_SECRET            cookie/token secret, shared with a better-auth server (>= 32 chars)
-  BETTER_AUTH_URL               public URL of this server, e.g. https://auth.example.com
-  DATABASE_URL                  postgres://… or sqlite://FILE (default sqlite://authkeep.sqlite)
-  BETTER_AUTH_TRUSTED_ORIGINS   comma-separated frontend origins (wildcards allowed)
-  AUTHKEEP_ENV                  development (default) or production
-  AUTHKEEP_<SECTION>__<KEY>     any key of authkeep.toml, e.g. AUTHKEEP_SESSION__EXPIRES_IN=3600
-  AUTHKEEP_CONFIG               configuration file (same as --config)
-  RUST_LOG                      log filter, e.g. info or authkeep=debug
+Configuration layers, later wins: defaults, authkeep.toml (or --config), better-auth's
+variables, AUTHKEEP_* variables, flags.
+
+better-auth's variables (an existing deployment's environment keeps working):
+  BETTER_AUTH_SECRET, AUTH_SECRET  cookie/token secret, shared with a better-auth server (>= 32 chars)
+  BETTER_AUTH_URL                  public URL of this server, e.g. https://auth.example.com
+  DATABASE_URL                     postgres://… or sqlite://FILE (default sqlite://authkeep.sqlite)
+  BETTER_AUTH_TRUSTED_ORIGINS      comma-separated frontend origins (wildcards allowed)
+
+authkeep's variables (override the above):
+  AUTHKEEP_<KEY>                   a top-level key: AUTHKEEP_ENV (development | production),
+                                   AUTHKEEP_SECRET, AUTHKEEP_LISTEN, AUTHKEEP_BASE_URL,
+                                   AUTHKEEP_DATABASE_URL, AUTHKEEP_TRUSTED_ORIGINS, ...
+  AUTHKEEP_<SECTION>__<KEY>        a key in a section, e.g. AUTHKEEP_SESSION__EXPIRES_IN=3600
+  AUTHKEEP_CONFIG                  configuration file (same as --config)
+  RUST_LOG                         log filter, e.g. info or authkeep=debug (wins over log.level)
 
 Every key: authkeep.example.toml and docs/configuration.md in the authkeep repository.";
 
@@ -51,11 +58,13 @@ enum Command {
         #[arg(long)]
         base_url: Option<String>,
     },
-    /// Apply pending migrations (adopts an existing better-auth database without changing its data).
+    /// Create missing tables and columns, as better-auth's migrator does (an existing
+    /// better-auth database is adopted without changing its data).
     Migrate {
+        /// postgres://… or sqlite://FILE (default: the configuration's database_url).
         #[arg(long)]
         database_url: Option<String>,
-        /// List applied and pending migrations instead of applying them.
+        /// Show what is missing (with the SQL) instead of creating it.
         #[arg(long)]
         status: bool,
     },
@@ -120,8 +129,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // Once, through the log (JSON in production, so collectors see it too).
             tracing::error!("{e:#}");
-            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

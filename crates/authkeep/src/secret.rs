@@ -18,7 +18,11 @@ pub fn generate() -> String {
 pub enum SecretError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("development secret file {path}: {source}")]
+    #[error(
+        "the directory {0} (for the SQLite file and the development secret) does not exist; create it first (mkdir -p {0})"
+    )]
+    MissingDirectory(PathBuf),
+    #[error("development secret file {path}")]
     File {
         path: PathBuf,
         source: std::io::Error,
@@ -55,6 +59,9 @@ pub fn resolve(cfg: &Config) -> Result<Secret, SecretError> {
     }
     let path = dev_secret_path(cfg);
     let path = std::path::absolute(&path).unwrap_or(path);
+    if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+        return Err(SecretError::MissingDirectory(dir.to_path_buf()));
+    }
     let file_err = |source| SecretError::File {
         path: path.clone(),
         source,

@@ -4,7 +4,7 @@
 use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification, session};
 use crate::model::{Email, Session, User};
 
-#[derive(Debug)]
+/// Holds a password: deliberately not `Debug`, so it cannot end up in a log line.
 pub struct SignIn {
     /// As sent: better-auth checks that email/password sign-in is enabled before it looks at
     /// the address, so it is parsed here, not at the edge.

@@ -5,7 +5,7 @@ use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification
 use crate::crypto;
 use crate::model::{Account, CREDENTIAL_PROVIDER, Email, Session, User, now_ms};
 
-#[derive(Debug)]
+/// Holds a password: deliberately not `Debug`, so it cannot end up in a log line.
 pub struct SignUp {
     pub name: String,
     pub email: Email,

@@ -46,7 +46,7 @@ pub enum OtherSessions {
     Revoke(Lifetime),
 }
 
-#[derive(Debug)]
+/// Holds a password: deliberately not `Debug`, so it cannot end up in a log line.
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,

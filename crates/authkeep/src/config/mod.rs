@@ -60,6 +60,9 @@ pub struct Config {
     /// log once logging is set up.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The configuration file that was read, if any.
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -90,6 +93,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             warnings: Vec::new(),
+            source_file: None,
         }
     }
 }
@@ -155,6 +159,50 @@ fn additional_field_order(file: &Path) -> Vec<String> {
         .and_then(toml::Value::as_table)
         .map(|t| t.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// figment's errors in the user's terms: the file and the dotted key, or the variable's own
+/// name, and "did you mean" for a misspelt key.
+fn describe(errors: figment::Error) -> String {
+    use figment::Source;
+    use figment::error::Kind;
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let env_var = || format!("{}{}", env::PREFIX, e.path.join("__").to_ascii_uppercase());
+            let place = match e.metadata.as_ref() {
+                Some(m) => match &m.source {
+                    Some(Source::File(file)) => format!("{}: `{key}`", file.display()),
+                    _ if m.name.contains("environment") => env_var(),
+                    _ => format!("`{key}`"),
+                },
+                None => format!("`{key}`"),
+            };
+            let what = match &e.kind {
+                Kind::UnknownField(field, expected) => {
+                    let near = expected
+                        .iter()
+                        .map(|k| (env::distance(field, k), *k))
+                        .filter(|(d, _)| *d <= 3)
+                        .min();
+                    match near {
+                        Some((_, k)) => format!("unknown key `{field}`; did you mean `{k}`?"),
+                        None => format!(
+                            "unknown key `{field}`; the keys here are {}",
+                            expected.join(", ")
+                        ),
+                    }
+                }
+                Kind::InvalidType(actual, expected) => {
+                    format!("expected {expected}, found {actual}")
+                }
+                other => other.to_string(),
+            };
+            format!("{place}: {what}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n  ")
 }
 
 /// Accepts a TOML array or a comma-separated string (as environment variables give it).
@@ -260,14 +308,27 @@ impl Config {
         fig = fig.merge(Serialized::defaults(overrides));
         let mut cfg: Config = fig
             .extract()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
         cfg.warnings = warnings;
         cfg.user.additional_field_order = additional_field_order(file);
+        cfg.source_file = file.exists().then(|| file.to_path_buf());
         cfg.normalize()?;
         Ok(cfg)
     }
 
     fn normalize(&mut self) -> Result<(), ConfigError> {
+        if !matches!(self.log.format.as_str(), "" | "pretty" | "text" | "json") {
+            return Err(ConfigError::Invalid(format!(
+                "log.format must be \"pretty\" or \"json\" (or empty: JSON in production), not {:?}",
+                self.log.format
+            )));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError::Invalid(format!(
+                "log.level {:?} is not a log filter (such as \"info\", \"debug\" or \"authkeep=debug,sqlx=warn\"): {e}",
+                self.log.level
+            )));
+        }
         if !matches!(self.env.as_str(), "development" | "production" | "test") {
             return Err(ConfigError::Invalid(format!(
                 "env must be development, production or test, not {:?}",
@@ -419,6 +480,28 @@ mod tests {
         );
         let broken = redact_url("postgres://u:hunter2#x@h:99999/db");
         assert!(!broken.contains("hunter2"), "{broken}");
+    }
+
+    #[test]
+    fn file_errors_name_the_file_the_key_and_a_suggestion() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("authkeep.toml");
+        std::fs::write(&file, "[session]\nexpire_in = 60\n").unwrap();
+        let e = Config::load_from(Some(&file), &Overrides::default(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("authkeep.toml") && e.contains("did you mean `expires_in`?"),
+            "{e}"
+        );
+        assert!(!e.contains("default."), "no figment profile names: {e}");
+        std::fs::write(&file, "[log]\nlevel = \"verbose=loud=x\"\n").unwrap();
+        let e = Config::load_from(Some(&file), &Overrides::default(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log.level"), "{e}");
+        std::fs::write(&file, "[log]\nformat = \"yaml\"\n").unwrap();
+        assert!(Config::load_from(Some(&file), &Overrides::default(), |_| None).is_err());
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub struct Settings {
 #[derive(Clone)]
 enum Transport {
     Log(LogBodies),
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// With where it delivers (`smtps://host:port`, no credentials), for the start-up log.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, String),
     Memory(Outbox),
 }
 
@@ -49,7 +50,7 @@ impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Transport::Log(bodies) => write!(f, "Log({bodies:?})"),
-            Transport::Smtp(_) => f.write_str("Smtp(***)"),
+            Transport::Smtp(_, target) => write!(f, "Smtp({target})"),
             Transport::Memory(_) => f.write_str("Memory"),
         }
     }
@@ -127,7 +128,13 @@ impl Mailer {
         } else {
             let builder =
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(MailError::SmtpUrl)?;
-            Transport::Smtp(builder.timeout(Some(timeout)).build())
+            let target = url::Url::parse(url)
+                .map(|u| {
+                    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                    format!("{}://{}{port}", u.scheme(), u.host_str().unwrap_or(""))
+                })
+                .unwrap_or_else(|_| "smtp".into());
+            Transport::Smtp(builder.timeout(Some(timeout)).build(), target)
         };
         Ok(Mailer {
             transport,
@@ -147,16 +154,17 @@ impl Mailer {
     }
 
     /// Where mail goes, for the startup log (never the password).
-    pub fn describe(&self) -> &'static str {
-        match self.transport {
+    pub fn describe(&self) -> String {
+        match &self.transport {
             Transport::Log(LogBodies::Shown) => {
-                "log (messages are printed to the log; set [email] smtp_url to deliver them)"
+                "log (messages are printed to the log; set [email] smtp_url to deliver them)".into()
             }
             Transport::Log(LogBodies::Hidden) => {
                 "log (NOT delivered; production logs omit bodies and links; set [email] smtp_url)"
+                    .into()
             }
-            Transport::Smtp(_) => "smtp",
-            Transport::Memory(_) => "memory (tests)",
+            Transport::Smtp(_, target) => format!("smtp ({target})"),
+            Transport::Memory(_) => "memory (tests)".into(),
         }
     }
 
@@ -217,7 +225,7 @@ impl Mailer {
                 tracing::warn!("email not delivered: no SMTP server is configured");
                 Ok(())
             }
-            Transport::Smtp(smtp) => {
+            Transport::Smtp(smtp, _) => {
                 let to: Mailbox = to.parse().map_err(MailError::Recipient)?;
                 let message = Message::builder()
                     .from(self.from.clone())

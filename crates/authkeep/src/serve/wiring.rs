@@ -247,12 +247,13 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
     if p.otp.enabled {
         plugins.push("email-otp");
     }
-    tracing::info!(transport = app.auth.mailer.describe(), "email");
+    tracing::info!(transport = %app.auth.mailer.describe(), "email");
     tracing::info!(
         %addr,
         base_url = %cfg.base_origin(),
         base_path = %cfg.base_path,
         database = %database,
+        config = %cfg.source_file.as_deref().map_or_else(|| "none".to_owned(), |p| std::path::absolute(p).unwrap_or(p.to_path_buf()).display().to_string()),
         trusted_origins = %app.origins.describe(),
         plugins = %plugins.join(", "),
         "authkeep is serving better-auth's API"

@@ -56,15 +56,33 @@ pub fn explain(e: &StoreError, url: &str) -> String {
         | StoreError::Url(inner) => inner,
         StoreError::UnsupportedScheme(_) => return e.to_string(),
     };
+    if let Some(missing) = missing_sqlite_directory(url) {
+        return format!(
+            "the directory {} for the SQLite file does not exist; create it first (mkdir -p {})",
+            missing.display(),
+            missing.display()
+        );
+    }
     match cause {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => {
-            let name = url::Url::parse(url)
-                .ok()
+            let parsed = url::Url::parse(url).ok();
+            let name = parsed
+                .as_ref()
                 .map(|u| u.path().trim_start_matches('/').to_owned())
                 .unwrap_or_default();
+            let host = parsed
+                .as_ref()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "localhost".into());
+            let port = parsed.as_ref().and_then(url::Url::port).unwrap_or(5432);
+            let user = parsed
+                .as_ref()
+                .map(|u| u.username().to_owned())
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "postgres".into());
             format!(
-                "the database {name:?} does not exist on {target}; create it first, e.g. \
-                 `createdb -h <host> -U <user> {name}` or `psql -c 'create database \"{name}\"'`"
+                "the database {name:?} does not exist on {target}; create it first: \
+                 createdb -h {host} -p {port} -U {user} {name}"
             )
         }
         sqlx::Error::Database(db) => format!("{target} refused: {}", db.message()),
@@ -75,6 +93,16 @@ pub fn explain(e: &StoreError, url: &str) -> String {
         sqlx::Error::Tls(tls) => format!("TLS with {target} failed: {tls}"),
         other => format!("{target}: {other}"),
     }
+}
+
+/// The parent directory of a SQLite URL's file, when it does not exist.
+fn missing_sqlite_directory(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = std::path::Path::new(rest.split('?').next()?);
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+    (!parent.exists()).then(|| parent.to_path_buf())
 }
 
 /// `host:port` (or the SQLite file) a URL points at, without credentials.

@@ -584,6 +584,19 @@ fn database_errors_say_what_to_do() {
         .args([
             "migrate",
             "--database-url",
+            "sqlite://no/such/dir/auth.sqlite",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("mkdir -p"),
+        "a missing directory is named: {err}"
+    );
+    let out = authkeep(dir.path())
+        .args([
+            "migrate",
+            "--database-url",
             "postgres://postgres@127.0.0.1:1/x",
         ])
         .output()
