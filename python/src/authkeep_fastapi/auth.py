@@ -3,7 +3,8 @@
 - ``jwt`` (default): ``Authorization: Bearer <JWT>`` verified against the auth server's JWKS.
   Stateless and fastest; a revoked session's JWT stays valid until it expires (15 minutes by default).
 - ``database``: the signed session cookie or a bearer session token, looked up in the shared
-  PostgreSQL. Revocation is immediate. Needs the ``database`` extra (psycopg).
+  PostgreSQL, in tables named as ``schema`` says (better-auth's names by default). Revocation is
+  immediate. Needs the ``database`` extra (psycopg).
 - ``remote``: the credential is forwarded to the auth server's ``get-session`` on every request
   (revocation is immediate), or its answers are cached for ``remote_cache_ttl`` seconds when set.
 """
@@ -27,6 +28,7 @@ from .errors import AuthUnavailable, ConfigurationError, NotAuthenticated, email
 from .jwks import JwksCache, verify
 from .models import Session, User
 from .remote import RemoteSessions
+from .schema import Schema, coerce
 
 if TYPE_CHECKING:
     from .database import SessionStore
@@ -60,6 +62,7 @@ class AuthKeep:
         jwks_ttl: float = 300.0,
         jwks_backoff: float = 2.0,
         remote_cache_ttl: float = 0.0,
+        schema: Schema | None = None,
         cookie_prefix: str = "better-auth",
         require_signed_bearer: bool = False,
         timeout: float = 3.0,
@@ -70,6 +73,8 @@ class AuthKeep:
             raise ValueError("only asymmetric algorithms can verify authkeep's JWTs")
         if mode == "database" and not (database_url and secret):
             raise ValueError("database mode needs database_url and secret (the auth server's BETTER_AUTH_SECRET)")
+        if schema is not None and not isinstance(schema, Schema):
+            raise TypeError(f"schema must be an authkeep_fastapi.Schema (e.g. Schema.from_toml(...)), not {type(schema).__name__}")
         origin = "{0.scheme}://{0.netloc}".format(urlparse(base_url))
         self.mode: Mode = mode
         self.base_path = "/" + base_path.strip("/")
@@ -78,6 +83,9 @@ class AuthKeep:
         self.cookie_prefix = cookie_prefix
         self.require_signed_bearer = require_signed_bearer
         self.timeout = timeout
+        # Names of the auth database (database mode) and the types of the user's additional
+        # fields (every mode); better-auth's defaults when not given.
+        self.schema = schema or Schema()
         self.jwt_options = {
             "algorithms": tuple(algorithms),
             "issuer": issuer or origin,
@@ -96,7 +104,7 @@ class AuthKeep:
             # raises ImportError saying which extra to install.
             from .database import SessionStore
 
-            self.sessions = SessionStore(database_url, timeout=timeout)
+            self.sessions = SessionStore(database_url, schema=self.schema, timeout=timeout)
 
         # Declared so the security schemes appear in the OpenAPI document; reading is done by hand
         # because the cookie may carry either of better-auth's two names.
@@ -230,7 +238,10 @@ class AuthKeep:
         if hit is not None and hit.claims["exp"] > now:
             return hit
         claims = await verify(token, self.jwks, **self.jwt_options)
-        user = User.model_validate({k: claims.get(k) for k in USER_FIELDS} | {"id": claims["sub"]})
+        # The claims hold the user's fields beside the JWT's own (iss, exp...): only the
+        # additional fields the schema declares are taken as the user's.
+        fields = {k: claims.get(k) for k in USER_FIELDS} | {"id": claims["sub"]}
+        user = User.model_validate(fields | self._additional(claims, only_declared=True))
         found = Identity(user=user, claims=claims)
         if len(self._verified) >= 10_000:
             self._verified.pop(next(iter(self._verified)))
@@ -257,7 +268,8 @@ class AuthKeep:
         body = await self.remote.find(headers)
         if body is None:
             raise NotAuthenticated("no such session")
-        return Identity(user=User.model_validate(body["user"]), session=Session.model_validate(body["session"]))
+        user = body["user"]
+        return Identity(user=User.model_validate(user | self._additional(user)), session=Session.model_validate(body["session"]))
 
     async def _from_database(self, request: Request, bearer: str | None) -> Identity:
         assert self.sessions is not None and self.secret is not None
@@ -273,12 +285,20 @@ class AuthKeep:
                 token = creds.verify_signed(self.secret, cookie)
         if token is None:
             raise NotAuthenticated("no valid session cookie or bearer token")
-        row = await self.sessions.find(token)
-        if row is None:
+        found = await self.sessions.find(token)
+        if found is None:
             raise NotAuthenticated("session expired or revoked")
-        user = User.model_validate({k: row[f"u_{k}"] for k in USER_FIELDS})
-        session = Session.model_validate({k: row[k] for k in ("id", "userId", "expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent")})
-        return Identity(user=user, session=session)
+        user, session = found
+        return Identity(user=User.model_validate(user), session=Session.model_validate(session))
+
+    def _additional(self, values: dict[str, Any], *, only_declared: bool = False) -> dict[str, Any]:
+        """The user's additional fields in ``values`` (get-session's user, or JWT claims), typed
+        as the schema declares them. Undeclared extras are kept as they came unless ``only_declared``."""
+        out = {} if only_declared else {k: v for k, v in values.items() if k not in USER_FIELDS}
+        for name, spec in self.schema.returned_user_fields.items():
+            if name in values:
+                out[name] = coerce(spec.type, values[name])
+        return out
 
     async def aclose(self) -> None:
         """Closes the running event loop's HTTP client and database connections (call it from your
