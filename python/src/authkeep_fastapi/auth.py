@@ -23,6 +23,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from . import credentials as creds
+from ._log import Throttled
+from ._log import logger as _root_logger
 from ._loops import PerLoop
 from .errors import AuthUnavailable, ConfigurationError, NotAuthenticated, email_not_verified, unauthorized, unavailable
 from .jwks import JwksCache, verify
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
 
 Mode = Literal["jwt", "database", "remote"]
 USER_FIELDS = ("id", "email", "name", "emailVerified", "image", "createdAt", "updatedAt")
+SECRET_MISMATCH = "the session's signature does not match this API's secret: is BETTER_AUTH_SECRET the same as the auth server's?"
+NO_CREDENTIAL = "no session cookie or bearer token"
+
+logger = _root_logger.getChild("auth")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class AuthKeep:
         # Names of the auth database (database mode) and the types of the user's additional
         # fields (every mode); better-auth's defaults when not given.
         self.schema = schema or Schema()
+        self._secret_mismatches = Throttled(logger)
         self.jwt_options = {
             "algorithms": tuple(algorithms),
             "issuer": issuer or origin,
@@ -272,24 +279,52 @@ class AuthKeep:
         return Identity(user=User.model_validate(user | self._additional(user)), session=Session.model_validate(body["session"]))
 
     async def _from_database(self, request: Request, bearer: str | None) -> Identity:
-        assert self.sessions is not None and self.secret is not None
+        assert self.sessions is not None
+        cookie = creds.read_cookie(request, self.cookie_prefix)
+        if bearer is None and cookie is None:
+            raise NotAuthenticated(NO_CREDENTIAL)
+        # The bearer first, then the cookie; when neither gives a token, the first one's problem
+        # is the reason.
         token: str | None = None
+        problem: str | None = None
         if bearer is not None:
             if "." in bearer:
-                token = creds.verify_signed(self.secret, bearer)
-            elif not self.require_signed_bearer:
+                token, problem = self._unsign(bearer, "bearer token")
+            elif self.require_signed_bearer:
+                problem = (
+                    "an unsigned bearer session token was sent; this API accepts only the signed form "
+                    "<token>.<signature> (the set-auth-token header)"
+                )
+            else:
                 token = bearer
+        if token is None and cookie is not None:
+            token, cookie_problem = self._unsign(cookie, "session cookie")
+            problem = problem or cookie_problem
         if token is None:
-            cookie = creds.read_cookie(request, self.cookie_prefix)
-            if cookie is not None:
-                token = creds.verify_signed(self.secret, cookie)
-        if token is None:
-            raise NotAuthenticated("no valid session cookie or bearer token")
+            raise NotAuthenticated(problem or NO_CREDENTIAL)
         found = await self.sessions.find(token)
         if found is None:
             raise NotAuthenticated("session expired or revoked")
         user, session = found
         return Identity(user=User.model_validate(user), session=Session.model_validate(session))
+
+    def _unsign(self, signed: str, what: str) -> tuple[str | None, str | None]:
+        """``(token, None)`` when ``signed`` verifies with this API's secret, else ``(None, why)``."""
+        assert self.secret is not None
+        if creds.parse_signed(signed) is None:
+            return None, f"malformed {what}: expected <token>.<signature> as the auth server signs it"
+        token = creds.verify_signed(self.secret, signed)
+        if token is None:
+            # Well formed but signed with another key: a tampered credential, or (when every
+            # request fails so) a secret that differs from the auth server's. Logged, throttled,
+            # without the credential.
+            self._secret_mismatches.warning(
+                "database mode: a %s's signature does not match this API's secret; if every session fails this way, "
+                "the secret passed to AuthKeep differs from the auth server's BETTER_AUTH_SECRET",
+                what,
+            )
+            return None, SECRET_MISMATCH
+        return token, None
 
     def _additional(self, values: dict[str, Any], *, only_declared: bool = False) -> dict[str, Any]:
         """The user's additional fields in ``values`` (get-session's user, or JWT claims), typed
