@@ -107,10 +107,31 @@ def test_tampered_forged_and_confused_tokens_are_rejected(server, account):
             assert client.get("/me", headers=bearer(token)).status_code == 401, name
 
 
-def test_wrong_issuer_or_audience_is_rejected(server, account):
-    for options in ({"issuer": "https://other-issuer.example"}, {"audience": "https://other-api.example"}):
+def test_wrong_issuer_or_audience_is_rejected_naming_both_values(server, account):
+    for options, claim, argument, expected in (
+        ({"issuer": "https://other-issuer.example"}, "iss", "issuer", "https://other-issuer.example"),
+        ({"audience": "https://other-api.example"}, "aud", "audience", "https://other-api.example"),
+    ):
         with TestClient(make_app(AuthKeep(base_url=server.origin, **options))) as client:
-            assert client.get("/me", headers=bearer(account.jwt)).status_code == 401, options
+            r = client.get("/me", headers=bearer(account.jwt))
+            assert r.status_code == 401, options
+            reason = r.json()["detail"]["reason"]
+            assert f"the token's {claim} is '{server.origin}'" in reason, reason
+            assert f"expects '{expected}'" in reason and f"{argument}='{server.origin}'" in reason, reason
+
+
+def test_localhost_for_127_0_0_1_is_explained(server, account):
+    # The usual slip: the API names the auth server by another host name than the server's own
+    # base URL, so the JWKS is found but iss and aud are another origin.
+    elsewhere = server.origin.replace("127.0.0.1", "localhost")
+    with TestClient(make_app(AuthKeep(base_url=elsewhere))) as client:
+        r = client.get("/me", headers=bearer(account.jwt))
+        assert r.status_code == 401
+        reason = r.json()["detail"]["reason"]
+        assert f"expects '{elsewhere}'" in reason and f"issuer='{server.origin}'" in reason, reason
+        assert "localhost and 127.0.0.1 are different origins" in reason and "base_url" in reason, reason
+    with TestClient(make_app(AuthKeep(base_url=elsewhere, issuer=server.origin, audience=server.origin))) as client:
+        assert client.get("/me", headers=bearer(account.jwt)).status_code == 200, "as the reason suggests"
 
 
 def test_jwks_unreachable_is_503_not_401(account):
