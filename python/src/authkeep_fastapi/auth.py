@@ -29,7 +29,7 @@ from ._loops import PerLoop
 from .errors import AuthUnavailable, ConfigurationError, NotAuthenticated, email_not_verified, unauthorized, unavailable
 from .jwks import JwksCache, verify
 from .models import Session, User
-from .remote import RemoteSessions
+from .remote import MAX_CACHE_TTL, RemoteSessions
 from .schema import Schema, coerce
 
 if TYPE_CHECKING:
@@ -79,6 +79,13 @@ class AuthKeep:
             raise ValueError("only asymmetric algorithms can verify authkeep's JWTs")
         if mode == "database" and not (database_url and secret):
             raise ValueError("database mode needs database_url and secret (the auth server's BETTER_AUTH_SECRET)")
+        if not 0 <= remote_cache_ttl <= MAX_CACHE_TTL:
+            # Refused rather than lowered: a silently shorter cache would not be what was asked
+            # for, and a longer one would leave signed-out sessions working for minutes.
+            raise ValueError(
+                f"remote_cache_ttl must be between 0 and {MAX_CACHE_TTL:g} seconds, not {remote_cache_ttl:g}: a signed-out "
+                "or revoked session keeps working on this API for as long as its answer is cached"
+            )
         if schema is not None and not isinstance(schema, Schema):
             raise TypeError(f"schema must be an authkeep_fastapi.Schema (e.g. Schema.from_toml(...)), not {type(schema).__name__}")
         origin = "{0.scheme}://{0.netloc}".format(urlparse(base_url))
