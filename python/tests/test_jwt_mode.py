@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from apps import make_app
-from authkeep_fastapi import AuthKeep, ConfigurationError, Session
+from authkeep_fastapi import AuthKeep, ConfigurationError, Session, User
 from conftest import closed_port_url, sign_up, start_server
 from sockets import JwksServer
 
@@ -149,12 +149,30 @@ def test_pyjwt_jwks_client_verifies_authkeep_tokens(server, account):
     assert claims["email"] == account.email
 
 
-def test_the_security_scheme_is_in_openapi(server):
-    app = make_app(AuthKeep(base_url=server.origin))
-    schema = app.openapi()
-    schemes = schema["components"]["securitySchemes"]
-    assert schemes["authkeep"]["scheme"] == "bearer"
-    assert {"authkeep": []} in schema["paths"]["/me"]["get"]["security"]
+def test_each_mode_has_its_own_security_scheme_in_openapi(server):
+    jwt_auth = AuthKeep(base_url=server.origin)
+    session_auth = AuthKeep(base_url=server.origin, mode="remote")
+    app = FastAPI()
+
+    @app.get("/me/jwt")
+    async def me_jwt(user: Annotated[User, Depends(jwt_auth.current_user)]) -> dict:
+        return {"id": user.id}
+
+    @app.get("/me")
+    async def me(user: Annotated[User, Depends(session_auth.current_user)]) -> dict:
+        return {"id": user.id}
+
+    document = app.openapi()
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"authkeep-jwt", "authkeep-session", "authkeep-session-cookie"}, schemes
+    assert schemes["authkeep-jwt"]["scheme"] == "bearer" and "token" in schemes["authkeep-jwt"]["description"]
+    assert schemes["authkeep-session"]["scheme"] == "bearer" and "session" in schemes["authkeep-session"]["description"]
+    assert schemes["authkeep-session-cookie"] | {"description": ""} == {"type": "apiKey", "in": "cookie", "name": "better-auth.session_token", "description": ""}
+    assert document["paths"]["/me/jwt"]["get"]["security"] == [{"authkeep-jwt": []}], "jwt mode declares no cookie"
+    assert {"authkeep-session": []} in document["paths"]["/me"]["get"]["security"]
+    assert {"authkeep-session-cookie": []} in document["paths"]["/me"]["get"]["security"]
+    database_auth = AuthKeep(base_url=server.origin, mode="database", database_url=server.database_url, secret="s" * 32)
+    assert database_auth.scheme_name == "authkeep-session" and jwt_auth.scheme_name == "authkeep-jwt"
 
 
 # --- the JWKS behind a real socket that can stop answering ---------------------------------------

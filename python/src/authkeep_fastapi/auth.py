@@ -121,9 +121,18 @@ class AuthKeep:
             self.sessions = SessionStore(database_url, schema=self.schema, timeout=timeout)
 
         # Declared so the security schemes appear in the OpenAPI document; reading is done by hand
-        # because the cookie may carry either of better-auth's two names.
-        bearer_scheme = HTTPBearer(auto_error=False, scheme_name="authkeep", description=self._scheme_description())
-        cookie_scheme = APIKeyCookie(name=f"{cookie_prefix}.session_token", auto_error=False, scheme_name="authkeep session cookie")
+        # because the cookie may carry either of better-auth's two names. One name per kind of
+        # credential: a jwt-mode and a session-mode AuthKeep in one app would otherwise register
+        # two different schemes under one name, and the document would show only one of them.
+        bearer_scheme = HTTPBearer(auto_error=False, scheme_name=self.scheme_name, description=self._scheme_description())
+        cookie_scheme: Callable[..., Any]
+        if mode == "jwt":
+            cookie_scheme = _no_cookie  # a JWT API ignores the cookie: it must not be advertised
+        else:
+            cookie_scheme = APIKeyCookie(
+                name=f"{cookie_prefix}.session_token", auto_error=False, scheme_name=f"{self.scheme_name}-cookie",
+                description="The better-auth session cookie (also read under its __Secure- name).",
+            )
 
         # One dependency does the work (FastAPI charges per dependency); the two scheme
         # parameters only make the security schemes appear in the OpenAPI document.
@@ -182,6 +191,12 @@ class AuthKeep:
                 "In jwt mode use auth.current_user, or auth.identity for the user and the JWT's claims."
             )
         return self._current_session
+
+    @property
+    def scheme_name(self) -> str:
+        """The OpenAPI security scheme of the bearer credential: ``authkeep-jwt`` in jwt mode,
+        ``authkeep-session`` in database and remote modes (whose cookie is ``authkeep-session-cookie``)."""
+        return "authkeep-jwt" if self.mode == "jwt" else "authkeep-session"
 
     def _client(self) -> httpx.AsyncClient:
         return self._clients.get()
@@ -365,3 +380,8 @@ class AuthKeep:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
+
+
+async def _no_cookie() -> None:
+    """Stands in for the cookie scheme in jwt mode: a dependency that declares nothing."""
+    return None
