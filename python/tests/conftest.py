@@ -8,6 +8,8 @@ import secrets
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,14 +62,23 @@ def start_server(database_url: str, **env: str) -> Server:
     raise RuntimeError("authkeep did not become ready")
 
 
-@pytest.fixture(scope="session")
-def database_url():
+@contextmanager
+def new_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database's URL, dropped afterwards."""
     name = f"authkeep_py_{secrets.token_hex(5)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as c:
         c.execute(f"create database {name}")
-    yield re.sub(r"/[^/]*$", f"/{name}", PG_ADMIN)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
-        c.execute(f"drop database if exists {name} with (force)")
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", PG_ADMIN)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            c.execute(f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    with new_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -87,9 +98,11 @@ class Account:
     jwt: str
 
 
-def sign_up(server: Server, email: str | None = None) -> Account:
+def sign_up(server: Server, email: str | None = None, **fields: object) -> Account:
+    """A new account, signed in; ``fields`` are sent with sign-up (additional user fields)."""
     email = email or f"user-{secrets.token_hex(4)}@example.com"
-    r = httpx.post(f"{server.api}/sign-up/email", json={"name": "Py User", "email": email, "password": "password1234"})
+    body = {"name": "Py User", "email": email, "password": "password1234", **fields}
+    r = httpx.post(f"{server.api}/sign-up/email", json=body)
     assert r.status_code == 200, r.text
     cookie = r.headers["set-cookie"].split(";")[0]
     jwt = httpx.get(f"{server.api}/token", headers={"cookie": cookie}).json()["token"]

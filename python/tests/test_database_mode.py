@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: a route below names a local `auth` in an Annotated
 # dependency, which FastAPI evaluates only when annotations are real objects.
 
+import logging
 import threading
 import time
 from typing import Annotated
@@ -72,6 +73,37 @@ def test_tampering_and_the_wrong_secret_are_rejected(server, account):
     with TestClient(make_app(auth_for(server, require_signed_bearer=True))) as client:
         assert client.get("/me", headers={"authorization": f"Bearer {account.token}"}).status_code == 401
         assert client.get("/me", headers={"authorization": f"Bearer {account.signed}"}).status_code == 200
+
+
+def test_no_credential_is_named_the_same_in_database_and_remote_mode(server):
+    for auth in (auth_for(server), AuthKeep(base_url=server.origin, mode="remote")):
+        with TestClient(make_app(auth)) as client:
+            r = client.get("/me", headers={"cookie": "theme=dark"})
+            assert r.status_code == 401
+            assert r.json()["detail"]["reason"] == "no session cookie or bearer token", auth.mode
+
+
+def test_a_signature_made_with_another_secret_names_the_secret(server, account, caplog):
+    wrong = auth_for(server, secret="a-different-secret-0123456789abcdef")
+    with caplog.at_level(logging.WARNING, logger="authkeep_fastapi"):
+        with TestClient(make_app(wrong)) as client:
+            for headers in ({"cookie": account.cookie}, {"authorization": f"Bearer {account.signed}"}, {"cookie": account.cookie}):
+                r = client.get("/me", headers=headers)
+                assert r.status_code == 401
+                assert r.json()["detail"]["reason"] == (
+                    "the session's signature does not match this API's secret: is BETTER_AUTH_SECRET the same as the auth server's?"
+                ), headers
+    logged = [r for r in caplog.records if r.name.startswith("authkeep_fastapi")]
+    assert len(logged) == 1, "three refusals, one line: the warning is throttled"
+    assert logged[0].levelno == logging.WARNING and "BETTER_AUTH_SECRET" in logged[0].getMessage()
+    assert account.token not in logged[0].getMessage() and account.signed not in logged[0].getMessage()
+    # A credential that is not a signed token at all is not blamed on the secret.
+    with TestClient(make_app(auth_for(server))) as client:
+        reason = client.get("/me", headers={"cookie": "better-auth.session_token=garbage.xyz"}).json()["detail"]["reason"]
+        assert "malformed session cookie" in reason, reason
+    with TestClient(make_app(auth_for(server, require_signed_bearer=True))) as client:
+        reason = client.get("/me", headers={"authorization": f"Bearer {account.token}"}).json()["detail"]["reason"]
+        assert "only the signed form" in reason, reason
 
 
 def test_database_unreachable_is_503(server, account):

@@ -16,7 +16,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -97,6 +99,56 @@ def test_the_walkthrough_uses_its_own_account():
     assert "cargo run -p" not in README and "cargo run -q -p" not in README, "a debug build; use --release"
 
 
+def test_a_status_the_readme_promises_is_printed():
+    # `curl -s` alone prints the body only: a line that says it answers 401 must show it.
+    promised = [line for b in BLOCKS for line in b.splitlines() if re.search(r"^curl .*#.*\b[45]\d\d\b", line)]
+    assert promised, "the README shows no refusal"
+    for line in promised:
+        assert " -i " in line or "%{http_code}" in line, line
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None, reason="not a git checkout")
+def test_the_files_the_readme_writes_are_ignored_by_git():
+    written = {m for b in BLOCKS for m in re.findall(r"(?:-c|-D) (\S+\.txt)", b)}
+    assert written >= {"jar.txt", "headers.txt"}, written
+    for name in written:
+        assert subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT).returncode == 0, f"{name} is not in .gitignore"
+
+
+@dataclass
+class Reply:
+    """One curl call's output: the JSON body, and the status and headers when run with -i."""
+
+    body: Any
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def replies(stdout: str) -> list[Reply]:
+    """Each curl call's output (one per call: bodies are one line of JSON, `-i` puts the status
+    line and headers, then a blank line, before its body)."""
+    lines = stdout.splitlines()
+    out: list[Reply] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        i += 1
+        if not line:
+            continue
+        if not line.startswith("HTTP/"):
+            out.append(Reply(json.loads(line)))
+            continue
+        status = int(line.split()[1])
+        headers = {}
+        while lines[i].strip():
+            name, _, value = lines[i].partition(":")
+            headers[name.strip().lower()] = value.strip()
+            i += 1
+        out.append(Reply(json.loads(lines[i + 1]), status, headers))
+        i += 2
+    return out
+
+
 class Walkthrough:
     """The README's commands with its addresses swapped for this test's servers."""
 
@@ -112,6 +164,7 @@ class Walkthrough:
             "cargo run --release -q -p authkeep --": BIN,
             "target/example-secret": str(tmp / "example-secret"),
             "createdb -h 127.0.0.1 -U postgres": f"createdb -h {admin.hostname} -p {admin.port or 5432} -U {admin.username}",
+            "dropdb -h 127.0.0.1 -U postgres": f"dropdb -h {admin.hostname} -p {admin.port or 5432} -U {admin.username}",
             "postgresql://postgres@127.0.0.1:5432": PG_ADMIN.rsplit("/", 1)[0],
             "authkeep_example": database,
         }
@@ -121,8 +174,8 @@ class Walkthrough:
             text = text.replace(old, new)
         return text
 
-    def shell(self, script: str, *, cwd: Path | None = None) -> list:
-        """Runs README commands in bash; each curl's output as parsed JSON (one per call)."""
+    def shell(self, script: str, *, cwd: Path | None = None) -> list[Reply]:
+        """Runs README commands in bash; each curl's output, parsed (one per call)."""
         # Ends each curl's output with a newline, so that every answer is one line.
         prelude = 'curl() { command curl "$@"; echo; }\n'
         done = subprocess.run(
@@ -130,7 +183,7 @@ class Walkthrough:
             cwd=cwd or self.tmp, capture_output=True, text=True, timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        return [json.loads(out) for out in done.stdout.splitlines() if out.strip()]
+        return replies(done.stdout)
 
     @contextmanager
     def api(self, env: dict[str, str]) -> Iterator[str]:
@@ -162,12 +215,13 @@ class Walkthrough:
     def calls(self, via: str, email: str) -> None:
         """Step 4; checks each answer."""
         public, anonymous, cookie, bearer, jwt, wrong_kind = self.shell(block("TOKEN=$(awk"))
-        assert public == {"message": "anyone can read this"}
-        assert anonymous["detail"]["code"] == "UNAUTHORIZED"
+        assert public.body == {"message": "anyone can read this"}
+        assert anonymous.status == 401 and anonymous.headers["www-authenticate"].startswith("Bearer"), anonymous
+        assert anonymous.body["detail"]["code"] == "UNAUTHORIZED"
         for answer in (cookie, bearer):
-            assert answer["email"] == email and answer["via"] == via, answer
-        assert jwt["email"] == email and jwt["via"] == "jwt"
-        assert "a JWT was sent" in wrong_kind["detail"]["reason"]
+            assert answer.body["email"] == email and answer.body["via"] == via, answer
+        assert jwt.body["email"] == email and jwt.body["via"] == "jwt"
+        assert "a JWT was sent" in wrong_kind.body["detail"]["reason"]
 
 
 def test_the_readme_from_the_repository_root(server, tmp_path):
@@ -175,13 +229,13 @@ def test_the_readme_from_the_repository_root(server, tmp_path):
     email = re.search(r'"email":"([^"]+)"', block("/sign-up/email")).group(1)
     with walk.api({}):
         (signed_up,) = walk.shell(block("/sign-up/email"))
-        assert signed_up["user"]["email"] == email
+        assert signed_up.body["user"]["email"] == email
         walk.calls("remote", email)
         # Following the README a second time: sign-up refuses the existing account, sign-in works.
         (again,) = walk.shell(block("/sign-up/email"))
-        assert again["code"] == "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
+        assert again.body["code"] == "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
         (signed_in,) = walk.shell(block("/sign-in/email"))
-        assert signed_in["user"]["email"] == email
+        assert signed_in.body["user"]["email"] == email
         walk.calls("remote", email)
 
 
@@ -204,14 +258,25 @@ def test_the_readme_database_mode(tmp_path):
             email = re.search(r'"email":"([^"]+)"', block("/sign-up/email")).group(1)
             with walk.api({"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": secret}):
                 (signed_up,) = walk.shell(block("/sign-up/email"))
-                assert signed_up["user"]["email"] == email
+                assert signed_up.body["user"]["email"] == email
                 walk.calls("database", email)
                 signed_out, refused = walk.shell(block("/sign-out"))
-                assert signed_out == {"success": True}
-                assert refused["detail"]["code"] == "UNAUTHORIZED", "refused at once after sign-out"
+                assert signed_out.body == {"success": True}
+                assert refused.status == 401, "refused at once after sign-out"
+                assert refused.body["detail"]["code"] == "UNAUTHORIZED"
         finally:
             auth.proc.terminate()
             auth.proc.wait(10)
+        # The way back: the variables are gone, so the servers start as in steps 1 and 2.
+        back = subprocess.run(
+            ["bash", "-euc", walk.sub(exports) + "\n" + block("unset DATABASE_URL") + '\nprintf "[%s][%s]" "${DATABASE_URL-}" "${BETTER_AUTH_SECRET-}"'],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert back == "[][]", back
+        walk.shell(block("dropdb"))
+        with psycopg.connect(PG_ADMIN) as c:
+            assert c.execute("select 1 from pg_database where datname = %s", (database,)).fetchone() is None, "dropdb removed it"
+        assert not (tmp_path / "example-secret").exists()
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as c:
             c.execute(f"drop database if exists {database} with (force)")

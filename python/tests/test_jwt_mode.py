@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from apps import make_app
-from authkeep_fastapi import AuthKeep, ConfigurationError, Session
+from authkeep_fastapi import AuthKeep, ConfigurationError, Session, User
 from conftest import closed_port_url, sign_up, start_server
 from sockets import JwksServer
 
@@ -107,10 +107,31 @@ def test_tampered_forged_and_confused_tokens_are_rejected(server, account):
             assert client.get("/me", headers=bearer(token)).status_code == 401, name
 
 
-def test_wrong_issuer_or_audience_is_rejected(server, account):
-    for options in ({"issuer": "https://other-issuer.example"}, {"audience": "https://other-api.example"}):
+def test_wrong_issuer_or_audience_is_rejected_naming_both_values(server, account):
+    for options, claim, argument, expected in (
+        ({"issuer": "https://other-issuer.example"}, "iss", "issuer", "https://other-issuer.example"),
+        ({"audience": "https://other-api.example"}, "aud", "audience", "https://other-api.example"),
+    ):
         with TestClient(make_app(AuthKeep(base_url=server.origin, **options))) as client:
-            assert client.get("/me", headers=bearer(account.jwt)).status_code == 401, options
+            r = client.get("/me", headers=bearer(account.jwt))
+            assert r.status_code == 401, options
+            reason = r.json()["detail"]["reason"]
+            assert f"the token's {claim} is '{server.origin}'" in reason, reason
+            assert f"expects '{expected}'" in reason and f"{argument}='{server.origin}'" in reason, reason
+
+
+def test_localhost_for_127_0_0_1_is_explained(server, account):
+    # The usual slip: the API names the auth server by another host name than the server's own
+    # base URL, so the JWKS is found but iss and aud are another origin.
+    elsewhere = server.origin.replace("127.0.0.1", "localhost")
+    with TestClient(make_app(AuthKeep(base_url=elsewhere))) as client:
+        r = client.get("/me", headers=bearer(account.jwt))
+        assert r.status_code == 401
+        reason = r.json()["detail"]["reason"]
+        assert f"expects '{elsewhere}'" in reason and f"issuer='{server.origin}'" in reason, reason
+        assert "localhost and 127.0.0.1 are different origins" in reason and "base_url" in reason, reason
+    with TestClient(make_app(AuthKeep(base_url=elsewhere, issuer=server.origin, audience=server.origin))) as client:
+        assert client.get("/me", headers=bearer(account.jwt)).status_code == 200, "as the reason suggests"
 
 
 def test_jwks_unreachable_is_503_not_401(account):
@@ -128,12 +149,30 @@ def test_pyjwt_jwks_client_verifies_authkeep_tokens(server, account):
     assert claims["email"] == account.email
 
 
-def test_the_security_scheme_is_in_openapi(server):
-    app = make_app(AuthKeep(base_url=server.origin))
-    schema = app.openapi()
-    schemes = schema["components"]["securitySchemes"]
-    assert schemes["authkeep"]["scheme"] == "bearer"
-    assert {"authkeep": []} in schema["paths"]["/me"]["get"]["security"]
+def test_each_mode_has_its_own_security_scheme_in_openapi(server):
+    jwt_auth = AuthKeep(base_url=server.origin)
+    session_auth = AuthKeep(base_url=server.origin, mode="remote")
+    app = FastAPI()
+
+    @app.get("/me/jwt")
+    async def me_jwt(user: Annotated[User, Depends(jwt_auth.current_user)]) -> dict:
+        return {"id": user.id}
+
+    @app.get("/me")
+    async def me(user: Annotated[User, Depends(session_auth.current_user)]) -> dict:
+        return {"id": user.id}
+
+    document = app.openapi()
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"authkeep-jwt", "authkeep-session", "authkeep-session-cookie"}, schemes
+    assert schemes["authkeep-jwt"]["scheme"] == "bearer" and "token" in schemes["authkeep-jwt"]["description"]
+    assert schemes["authkeep-session"]["scheme"] == "bearer" and "session" in schemes["authkeep-session"]["description"]
+    assert schemes["authkeep-session-cookie"] | {"description": ""} == {"type": "apiKey", "in": "cookie", "name": "better-auth.session_token", "description": ""}
+    assert document["paths"]["/me/jwt"]["get"]["security"] == [{"authkeep-jwt": []}], "jwt mode declares no cookie"
+    assert {"authkeep-session": []} in document["paths"]["/me"]["get"]["security"]
+    assert {"authkeep-session-cookie": []} in document["paths"]["/me"]["get"]["security"]
+    database_auth = AuthKeep(base_url=server.origin, mode="database", database_url=server.database_url, secret="s" * 32)
+    assert database_auth.scheme_name == "authkeep-session" and jwt_auth.scheme_name == "authkeep-jwt"
 
 
 # --- the JWKS behind a real socket that can stop answering ---------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from apps import make_app
@@ -48,7 +49,14 @@ def test_the_cache_bounds_the_revocation_lag(server, account):
         assert client.get("/me", headers={"cookie": account.cookie}).status_code == 200, "served from the cache"
         auth.remote.forget()
         assert client.get("/me", headers={"cookie": account.cookie}).status_code == 401
-    assert AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=3600).remote.ttl == 60, "the TTL is capped"
+
+
+def test_a_cache_ttl_beyond_60_seconds_is_refused(server):
+    # Refused, not silently lowered: the TTL is how long a signed-out session keeps working.
+    for ttl in (3600, 60.5, -1):
+        with pytest.raises(ValueError, match="remote_cache_ttl must be between 0 and 60 seconds"):
+            AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=ttl)
+    assert AuthKeep(base_url=server.origin, mode="remote", remote_cache_ttl=60).remote.ttl == 60
 
 
 def test_auth_server_down_is_503(account):

@@ -17,13 +17,17 @@ from .credentials import verify_signed as verify_signed_session_token
 from .errors import AuthUnavailable, ConfigurationError, NotAuthenticated
 from .jwks import decode as decode_jwt
 from .models import Session, User
+from .schema import AdditionalField, Model, Schema
 
 __all__ = [
+    "AdditionalField",
     "AuthKeep",
     "AuthUnavailable",
     "ConfigurationError",
     "Identity",
+    "Model",
     "NotAuthenticated",
+    "Schema",
     "Session",
     "User",
     "decode_jwt",

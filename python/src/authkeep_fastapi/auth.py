@@ -3,7 +3,8 @@
 - ``jwt`` (default): ``Authorization: Bearer <JWT>`` verified against the auth server's JWKS.
   Stateless and fastest; a revoked session's JWT stays valid until it expires (15 minutes by default).
 - ``database``: the signed session cookie or a bearer session token, looked up in the shared
-  PostgreSQL. Revocation is immediate. Needs the ``database`` extra (psycopg).
+  PostgreSQL, in tables named as ``schema`` says (better-auth's names by default). Revocation is
+  immediate. Needs the ``database`` extra (psycopg).
 - ``remote``: the credential is forwarded to the auth server's ``get-session`` on every request
   (revocation is immediate), or its answers are cached for ``remote_cache_ttl`` seconds when set.
 """
@@ -22,17 +23,24 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from . import credentials as creds
+from ._log import Throttled
+from ._log import logger as _root_logger
 from ._loops import PerLoop
 from .errors import AuthUnavailable, ConfigurationError, NotAuthenticated, email_not_verified, unauthorized, unavailable
 from .jwks import JwksCache, verify
 from .models import Session, User
-from .remote import RemoteSessions
+from .remote import MAX_CACHE_TTL, RemoteSessions
+from .schema import Schema, coerce
 
 if TYPE_CHECKING:
     from .database import SessionStore
 
 Mode = Literal["jwt", "database", "remote"]
 USER_FIELDS = ("id", "email", "name", "emailVerified", "image", "createdAt", "updatedAt")
+SECRET_MISMATCH = "the session's signature does not match this API's secret: is BETTER_AUTH_SECRET the same as the auth server's?"
+NO_CREDENTIAL = "no session cookie or bearer token"
+
+logger = _root_logger.getChild("auth")
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class AuthKeep:
         jwks_ttl: float = 300.0,
         jwks_backoff: float = 2.0,
         remote_cache_ttl: float = 0.0,
+        schema: Schema | None = None,
         cookie_prefix: str = "better-auth",
         require_signed_bearer: bool = False,
         timeout: float = 3.0,
@@ -70,6 +79,15 @@ class AuthKeep:
             raise ValueError("only asymmetric algorithms can verify authkeep's JWTs")
         if mode == "database" and not (database_url and secret):
             raise ValueError("database mode needs database_url and secret (the auth server's BETTER_AUTH_SECRET)")
+        if not 0 <= remote_cache_ttl <= MAX_CACHE_TTL:
+            # Refused rather than lowered: a silently shorter cache would not be what was asked
+            # for, and a longer one would leave signed-out sessions working for minutes.
+            raise ValueError(
+                f"remote_cache_ttl must be between 0 and {MAX_CACHE_TTL:g} seconds, not {remote_cache_ttl:g}: a signed-out "
+                "or revoked session keeps working on this API for as long as its answer is cached"
+            )
+        if schema is not None and not isinstance(schema, Schema):
+            raise TypeError(f"schema must be an authkeep_fastapi.Schema (e.g. Schema.from_toml(...)), not {type(schema).__name__}")
         origin = "{0.scheme}://{0.netloc}".format(urlparse(base_url))
         self.mode: Mode = mode
         self.base_path = "/" + base_path.strip("/")
@@ -78,6 +96,10 @@ class AuthKeep:
         self.cookie_prefix = cookie_prefix
         self.require_signed_bearer = require_signed_bearer
         self.timeout = timeout
+        # Names of the auth database (database mode) and the types of the user's additional
+        # fields (every mode); better-auth's defaults when not given.
+        self.schema = schema or Schema()
+        self._secret_mismatches = Throttled(logger)
         self.jwt_options = {
             "algorithms": tuple(algorithms),
             "issuer": issuer or origin,
@@ -96,12 +118,21 @@ class AuthKeep:
             # raises ImportError saying which extra to install.
             from .database import SessionStore
 
-            self.sessions = SessionStore(database_url, timeout=timeout)
+            self.sessions = SessionStore(database_url, schema=self.schema, timeout=timeout)
 
         # Declared so the security schemes appear in the OpenAPI document; reading is done by hand
-        # because the cookie may carry either of better-auth's two names.
-        bearer_scheme = HTTPBearer(auto_error=False, scheme_name="authkeep", description=self._scheme_description())
-        cookie_scheme = APIKeyCookie(name=f"{cookie_prefix}.session_token", auto_error=False, scheme_name="authkeep session cookie")
+        # because the cookie may carry either of better-auth's two names. One name per kind of
+        # credential: a jwt-mode and a session-mode AuthKeep in one app would otherwise register
+        # two different schemes under one name, and the document would show only one of them.
+        bearer_scheme = HTTPBearer(auto_error=False, scheme_name=self.scheme_name, description=self._scheme_description())
+        cookie_scheme: Callable[..., Any]
+        if mode == "jwt":
+            cookie_scheme = _no_cookie  # a JWT API ignores the cookie: it must not be advertised
+        else:
+            cookie_scheme = APIKeyCookie(
+                name=f"{cookie_prefix}.session_token", auto_error=False, scheme_name=f"{self.scheme_name}-cookie",
+                description="The better-auth session cookie (also read under its __Secure- name).",
+            )
 
         # One dependency does the work (FastAPI charges per dependency); the two scheme
         # parameters only make the security schemes appear in the OpenAPI document.
@@ -160,6 +191,12 @@ class AuthKeep:
                 "In jwt mode use auth.current_user, or auth.identity for the user and the JWT's claims."
             )
         return self._current_session
+
+    @property
+    def scheme_name(self) -> str:
+        """The OpenAPI security scheme of the bearer credential: ``authkeep-jwt`` in jwt mode,
+        ``authkeep-session`` in database and remote modes (whose cookie is ``authkeep-session-cookie``)."""
+        return "authkeep-jwt" if self.mode == "jwt" else "authkeep-session"
 
     def _client(self) -> httpx.AsyncClient:
         return self._clients.get()
@@ -230,7 +267,10 @@ class AuthKeep:
         if hit is not None and hit.claims["exp"] > now:
             return hit
         claims = await verify(token, self.jwks, **self.jwt_options)
-        user = User.model_validate({k: claims.get(k) for k in USER_FIELDS} | {"id": claims["sub"]})
+        # The claims hold the user's fields beside the JWT's own (iss, exp...): only the
+        # additional fields the schema declares are taken as the user's.
+        fields = {k: claims.get(k) for k in USER_FIELDS} | {"id": claims["sub"]}
+        user = User.model_validate(fields | self._additional(claims, only_declared=True))
         found = Identity(user=user, claims=claims)
         if len(self._verified) >= 10_000:
             self._verified.pop(next(iter(self._verified)))
@@ -257,28 +297,65 @@ class AuthKeep:
         body = await self.remote.find(headers)
         if body is None:
             raise NotAuthenticated("no such session")
-        return Identity(user=User.model_validate(body["user"]), session=Session.model_validate(body["session"]))
+        user = body["user"]
+        return Identity(user=User.model_validate(user | self._additional(user)), session=Session.model_validate(body["session"]))
 
     async def _from_database(self, request: Request, bearer: str | None) -> Identity:
-        assert self.sessions is not None and self.secret is not None
+        assert self.sessions is not None
+        cookie = creds.read_cookie(request, self.cookie_prefix)
+        if bearer is None and cookie is None:
+            raise NotAuthenticated(NO_CREDENTIAL)
+        # The bearer first, then the cookie; when neither gives a token, the first one's problem
+        # is the reason.
         token: str | None = None
+        problem: str | None = None
         if bearer is not None:
             if "." in bearer:
-                token = creds.verify_signed(self.secret, bearer)
-            elif not self.require_signed_bearer:
+                token, problem = self._unsign(bearer, "bearer token")
+            elif self.require_signed_bearer:
+                problem = (
+                    "an unsigned bearer session token was sent; this API accepts only the signed form "
+                    "<token>.<signature> (the set-auth-token header)"
+                )
+            else:
                 token = bearer
+        if token is None and cookie is not None:
+            token, cookie_problem = self._unsign(cookie, "session cookie")
+            problem = problem or cookie_problem
         if token is None:
-            cookie = creds.read_cookie(request, self.cookie_prefix)
-            if cookie is not None:
-                token = creds.verify_signed(self.secret, cookie)
-        if token is None:
-            raise NotAuthenticated("no valid session cookie or bearer token")
-        row = await self.sessions.find(token)
-        if row is None:
+            raise NotAuthenticated(problem or NO_CREDENTIAL)
+        found = await self.sessions.find(token)
+        if found is None:
             raise NotAuthenticated("session expired or revoked")
-        user = User.model_validate({k: row[f"u_{k}"] for k in USER_FIELDS})
-        session = Session.model_validate({k: row[k] for k in ("id", "userId", "expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent")})
-        return Identity(user=user, session=session)
+        user, session = found
+        return Identity(user=User.model_validate(user), session=Session.model_validate(session))
+
+    def _unsign(self, signed: str, what: str) -> tuple[str | None, str | None]:
+        """``(token, None)`` when ``signed`` verifies with this API's secret, else ``(None, why)``."""
+        assert self.secret is not None
+        if creds.parse_signed(signed) is None:
+            return None, f"malformed {what}: expected <token>.<signature> as the auth server signs it"
+        token = creds.verify_signed(self.secret, signed)
+        if token is None:
+            # Well formed but signed with another key: a tampered credential, or (when every
+            # request fails so) a secret that differs from the auth server's. Logged, throttled,
+            # without the credential.
+            self._secret_mismatches.warning(
+                "database mode: a %s's signature does not match this API's secret; if every session fails this way, "
+                "the secret passed to AuthKeep differs from the auth server's BETTER_AUTH_SECRET",
+                what,
+            )
+            return None, SECRET_MISMATCH
+        return token, None
+
+    def _additional(self, values: dict[str, Any], *, only_declared: bool = False) -> dict[str, Any]:
+        """The user's additional fields in ``values`` (get-session's user, or JWT claims), typed
+        as the schema declares them. Undeclared extras are kept as they came unless ``only_declared``."""
+        out = {} if only_declared else {k: v for k, v in values.items() if k not in USER_FIELDS}
+        for name, spec in self.schema.returned_user_fields.items():
+            if name in values:
+                out[name] = coerce(spec.type, values[name])
+        return out
 
     async def aclose(self) -> None:
         """Closes the running event loop's HTTP client and database connections (call it from your
@@ -303,3 +380,8 @@ class AuthKeep:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
+
+
+async def _no_cookie() -> None:
+    """Stands in for the cookie scheme in jwt mode: a dependency that declares nothing."""
+    return None

@@ -71,8 +71,9 @@ def looks_like_session_token(value: str) -> bool:
     return bool(_SESSION_TOKEN.fullmatch(value))
 
 
-def verify_signed(secret: str, signed: str) -> str | None:
-    """The session token from ``token.signature`` when the HMAC matches, else ``None``."""
+def parse_signed(signed: str) -> tuple[str, bytes] | None:
+    """``(token, signature bytes)`` when ``signed`` has the shape ``token.<44 base64 chars>``
+    of a signed session token, else ``None`` (malformed: no secret could make it verify)."""
     token, dot, signature = signed.rpartition(".")
     if not dot or not token or len(signature) != 44 or not signature.endswith("="):
         return None
@@ -80,6 +81,15 @@ def verify_signed(secret: str, signed: str) -> str | None:
         given = base64.b64decode(signature.replace("-", "+").replace("_", "/"), validate=True)
     except ValueError:
         return None
+    return (token, given) if len(given) == hashlib.sha256().digest_size else None
+
+
+def verify_signed(secret: str, signed: str) -> str | None:
+    """The session token from ``token.signature`` when the HMAC matches, else ``None``."""
+    parsed = parse_signed(signed)
+    if parsed is None:
+        return None
+    token, given = parsed
     expected = hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()
     return token if hmac.compare_digest(given, expected) else None
 

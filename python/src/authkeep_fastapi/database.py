@@ -1,5 +1,6 @@
 """database mode: look the session up in the shared PostgreSQL, so a revoked or expired session
-is rejected at once. One indexed query (``session.token`` is unique) joins ``session`` and ``user``.
+is rejected at once. One indexed query (the session's ``token`` is unique) joins the session and
+user tables, under the names the ``Schema`` gives them (better-auth's by default).
 
 Needs psycopg (the ``database`` extra: ``pip install "./python[database]"``); this module is imported only when
 database mode is chosen, so the other modes do not.
@@ -33,19 +34,52 @@ from ._log import Throttled
 from ._log import logger as _root_logger
 from ._loops import PerLoop
 from .errors import AuthUnavailable
+from .schema import Schema, coerce, quoted
 
 logger = _root_logger.getChild("database")
 
 Row = dict[str, Any]
 Connection = psycopg.AsyncConnection[Row]
 
-_QUERY = """
-select s."id", s."userId", s."expiresAt", s."createdAt", s."updatedAt", s."ipAddress", s."userAgent",
-       u."id" as "u_id", u."email" as "u_email", u."name" as "u_name", u."emailVerified" as "u_emailVerified",
-       u."image" as "u_image", u."createdAt" as "u_createdAt", u."updatedAt" as "u_updatedAt"
-from "session" s join "user" u on u."id" = s."userId"
-where s."token" = %s and s."expiresAt" > now()
-"""
+SESSION_FIELDS = ("id", "userId", "expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent")
+USER_FIELDS = ("id", "email", "name", "emailVerified", "image", "createdAt", "updatedAt")
+
+
+def session_query(schema: Schema) -> str:
+    """The one statement database mode runs, for ``schema``'s names.
+
+    Every name comes from the checked schema and is double-quoted by ``quoted``; each column is
+    aliased to ``session.<field>`` or ``user.<field>`` (its logical name), so rows read the
+    same whatever the columns are called. Only the additional fields the auth server returns
+    are read: the others (``returned = false``) are not the API's to see either.
+    """
+
+    def s(field: str) -> str:
+        return "s." + quoted(schema.column("session", field))
+
+    def u(field: str) -> str:
+        return "u." + quoted(schema.column("user", field))
+
+    columns = [f'{s(f)} as "session.{f}"' for f in SESSION_FIELDS]
+    columns += [f'{u(f)} as "user.{f}"' for f in (*USER_FIELDS, *schema.returned_user_fields)]
+    return (
+        f"select {', '.join(columns)}"
+        f" from {quoted(schema.table('session'))} s join {quoted(schema.table('user'))} u on {u('id')} = {s('userId')}"
+        f" where {s('token')} = %s and {s('expiresAt')} > now()"
+    )
+
+
+def split_row(row: Row, schema: Schema) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The query's row as (user fields, session fields) by logical name, additional fields in
+    Python's types (``coerce``)."""
+    user: dict[str, Any] = {}
+    session: dict[str, Any] = {}
+    for alias, value in row.items():
+        model, _, name = alias.partition(".")
+        (user if model == "user" else session)[name] = value
+    for name, spec in schema.returned_user_fields.items():
+        user[name] = coerce(spec.type, user.get(name))
+    return user, session
 
 
 @dataclass
@@ -69,6 +103,7 @@ class SessionStore:
         self,
         database_url: str,
         *,
+        schema: Schema | None = None,
         min_size: int = 0,  # accepted for compatibility; connections are opened on demand
         max_size: int = 10,
         timeout: float = 3.0,
@@ -77,6 +112,8 @@ class SessionStore:
     ) -> None:
         del min_size
         self.database_url = database_url
+        self.schema = schema or Schema()
+        self.query = session_query(self.schema)
         self.max_size = max_size
         self.timeout = timeout
         self.max_idle = max_idle
@@ -84,8 +121,13 @@ class SessionStore:
         self._pools: PerLoop[_LoopPool] = PerLoop(lambda: _LoopPool(max_size))
         self._failures = Throttled(logger)
 
-    async def find(self, token: str) -> Row | None:
-        """The session and user columns for ``token`` when the session exists and has not expired."""
+    async def find(self, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """``(user, session)`` fields by logical name for ``token`` when the session exists and
+        has not expired, else ``None``."""
+        row = await self._find_row(token)
+        return None if row is None else split_row(row, self.schema)
+
+    async def _find_row(self, token: str) -> Row | None:
         pool = self._pools.get()
         try:
             await asyncio.wait_for(pool.slots.acquire(), self.timeout)
@@ -143,7 +185,7 @@ class SessionStore:
 
     async def _query(self, conn: Connection, token: str) -> Row | None:
         try:
-            cursor = await asyncio.wait_for(conn.execute(_QUERY, (token,), prepare=True), self.timeout)
+            cursor = await asyncio.wait_for(conn.execute(self.query, (token,), prepare=True), self.timeout)
             return await cursor.fetchone()
         except psycopg.OperationalError:
             raise  # the connection itself failed: the caller may retry on a new one
@@ -152,8 +194,15 @@ class SessionStore:
             raise AuthUnavailable("database unavailable: query timeout") from e
         except psycopg.Error as e:
             # Not an outage of the network but of the setup (e.g. no "session" table: the database
-            # was never migrated by authkeep): still 503, never 401, and logged so it is found.
-            self._failures.warning("database: the session query failed: %s %s", type(e).__name__, e)
+            # was never migrated by authkeep, or its names differ from this API's Schema): still
+            # 503, never 401, and logged so it is found.
+            hint = ""
+            if isinstance(e, (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn)):
+                hint = (
+                    " (is the database migrated by the auth server, and does this API's Schema name its tables and "
+                    "columns as the server's authkeep.toml does? Schema.from_toml reads that file)"
+                )
+            self._failures.warning("database: the session query failed: %s %s%s", type(e).__name__, e, hint)
             raise AuthUnavailable(f"database unavailable: {type(e).__name__}") from e
 
     def _take_idle(self, pool: _LoopPool) -> _Kept | None:

@@ -182,8 +182,34 @@ def decode(
         )
     except jwt.ExpiredSignatureError as e:
         raise NotAuthenticated("token expired") from e
+    except jwt.InvalidIssuerError as e:
+        raise NotAuthenticated(_mismatch(token, "iss", "issuer", issuer)) from e
+    except jwt.InvalidAudienceError as e:
+        raise NotAuthenticated(_mismatch(token, "aud", "audience", audience)) from e
+    except jwt.MissingRequiredClaimError as e:
+        if e.claim in ("iss", "aud"):
+            expected = issuer if e.claim == "iss" else audience
+            raise NotAuthenticated(_mismatch(token, e.claim, "issuer" if e.claim == "iss" else "audience", expected)) from e
+        raise NotAuthenticated(f"invalid token: {type(e).__name__}") from e
     except jwt.PyJWTError as e:
         raise NotAuthenticated(f"invalid token: {type(e).__name__}") from e
+
+
+def _mismatch(token: str, claim: str, argument: str, expected: str | None) -> str:
+    """Why ``iss`` or ``aud`` was refused, naming both values and the two ways to agree.
+
+    PyJWT checks these claims only after the signature, so the token's own value (read here
+    without a second check) comes from the auth server, not from whoever sent the token."""
+    try:
+        got = jwt.decode(token, options={"verify_signature": False}).get(claim)
+    except jwt.PyJWTError:
+        got = None
+    received = f"the token's {claim} is {got!r}" if got is not None else f"the token has no {claim}"
+    suggestion = f"pass {argument}={got!r} to AuthKeep, or " if isinstance(got, str) else ""
+    return (
+        f"{received} but this API expects {expected!r}: {suggestion}give AuthKeep the auth server's own base URL "
+        "as base_url (its BETTER_AUTH_URL: localhost and 127.0.0.1 are different origins)"
+    )
 
 
 async def verify(token: str, cache: JwksCache, **options: Any) -> dict[str, Any]:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class User(BaseModel):
-    """The user behind a request."""
+    """The user behind a request.
 
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    The user's additional fields (better-auth's ``additionalFields``, authkeep's
+    ``[user.additional_fields]``) that the auth server returns are attributes too, under their
+    logical names (``user.status``), and all of them are in ``user.extra`` (typed for mypy).
+    With a ``Schema`` that declares them, they have Python types: dates are datetimes.
+    """
+
+    # extra="allow": additional fields are not known to this class, only to the Schema.
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="allow")
 
     id: str
     email: str
@@ -19,6 +27,11 @@ class User(BaseModel):
     image: str | None = None
     created_at: datetime = Field(alias="createdAt")
     updated_at: datetime = Field(alias="updatedAt")
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The additional fields, by logical name (``user.extra["status"]``)."""
+        return dict(self.model_extra or {})
 
 
 class Session(BaseModel):

@@ -21,6 +21,10 @@ from .errors import AuthUnavailable
 
 logger = _root_logger.getChild("remote")
 
+# The longest a positive answer may be reused: every second of it is a second in which a
+# signed-out or revoked session still works on the API.
+MAX_CACHE_TTL = 60.0
+
 
 class RemoteSessions:
     def __init__(
@@ -34,7 +38,9 @@ class RemoteSessions:
         self.url = f"{base_url.rstrip('/')}/get-session"
         # A callable gives the client of the running event loop (see AuthKeep).
         self._client: Callable[[], httpx.AsyncClient] = client if callable(client) else (lambda: client)
-        self.ttl = min(max(ttl, 0.0), 60.0)
+        if not 0 <= ttl <= MAX_CACHE_TTL:
+            raise ValueError(f"the cache's ttl must be between 0 and {MAX_CACHE_TTL:g} seconds, not {ttl:g}")
+        self.ttl = ttl
         self.max_entries = max_entries
         self._cache: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._failures = Throttled(logger)
