@@ -184,17 +184,13 @@ impl TestApp {
         if cfg.base_url.is_none() {
             cfg.base_url = Some(origin.clone());
         }
-        let store = Store::connect(
-            &test_db.url,
-            2,
-            authkeep::store::schema::Schema::default_names(),
-        )
-        .unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let outbox = Outbox::new();
         let mut prepared = authkeep::serve::prepare(&cfg)
             .await
             .expect("server start-up");
+        // The server's own store: same pool, same table and column names.
+        let store = prepared.app.auth.store.clone();
         prepared.app.auth.mailer = prepared.app.auth.mailer.clone().into_outbox(outbox.clone());
         let handle = tokio::spawn(authkeep::serve::serve(prepared, listener, async move {
             let _ = rx.await;

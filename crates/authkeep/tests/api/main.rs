@@ -11,6 +11,7 @@ mod jwt;
 mod layers;
 mod origin;
 mod routing;
+mod schema;
 mod session;
 mod sign_in;
 mod sign_up;
