@@ -139,18 +139,10 @@ pub fn main() -> ExitCode {
 /// `migrate`: bring the database to the configured schema, or (`--status`) say what that
 /// would take, with the exact SQL.
 async fn migrate(cfg: &Config, status_only: bool) -> anyhow::Result<()> {
-    let url = &cfg.database_url;
-    let store = crate::serve::connect(cfg, 2)?;
     let plan = if status_only {
-        match store.plan_migration().await {
-            Ok(plan) => plan,
-            Err(e) => return Err(crate::serve::startup_error(url, e).await),
-        }
+        crate::serve::plan_migration(cfg).await?
     } else {
-        match store.migrate().await {
-            Ok(plan) => plan,
-            Err(e) => return Err(crate::serve::migration_error(url, e).await),
-        }
+        crate::serve::migrate(cfg).await?
     };
     let verb = if status_only { "pending" } else { "applied" };
     if plan.changes.is_empty() {
@@ -170,7 +162,6 @@ async fn migrate(cfg: &Config, status_only: bool) -> anyhow::Result<()> {
     for problem in &plan.problems {
         println!("problem: {problem}");
     }
-    store.close().await;
     if plan.problems.is_empty() {
         Ok(())
     } else {

@@ -317,6 +317,15 @@ impl Config {
     }
 
     fn normalize(&mut self) -> Result<(), ConfigError> {
+        if !matches!(
+            self.database.pooler.as_str(),
+            "auto" | "transaction" | "none"
+        ) {
+            return Err(ConfigError::Invalid(format!(
+                "database.pooler must be \"auto\", \"transaction\" or \"none\", not {:?}",
+                self.database.pooler
+            )));
+        }
         if !matches!(self.log.format.as_str(), "" | "pretty" | "text" | "json") {
             return Err(ConfigError::Invalid(format!(
                 "log.format must be \"pretty\" or \"json\" (or empty: JSON in production), not {:?}",
@@ -563,6 +572,7 @@ mod example_file {
             "jwt.issuer",
             "jwt.audience",
             "email_verification.send_on_sign_up",
+            "database.direct_url",
             "user.model_name",
             "session.model_name",
             "account.model_name",

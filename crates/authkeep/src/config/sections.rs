@@ -8,7 +8,25 @@ use crate::crypto::Secret;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
+    /// Largest number of connections the pool opens.
     pub max_connections: u32,
+    /// Connections kept open even when idle (0: none; serverless databases can sleep).
+    pub min_connections: u32,
+    /// Seconds a request waits for a connection before it is answered 503.
+    pub acquire_timeout: u64,
+    /// Seconds an idle connection is kept (0: forever).
+    pub idle_timeout: u64,
+    /// Seconds a connection is used before it is replaced (0: forever).
+    pub max_lifetime: u64,
+    /// A transaction-mode connection pooler between authkeep and PostgreSQL: "auto" (detect it
+    /// from `?pgbouncer=true` or the provider's pooler host), "transaction" or "none".
+    pub pooler: String,
+    /// A direct connection for migrations when `database_url` goes through a pooler
+    /// (Prisma's `directUrl`; Neon's unpooled URL, Supabase's port 5432).
+    pub direct_url: Option<Secret>,
+    /// Seconds `serve` keeps retrying a database that does not answer at start-up (a
+    /// serverless database waking up) before it gives up.
+    pub startup_timeout: u64,
     /// Apply pending migrations when `serve` starts (the embedded default relies on it).
     pub migrate_on_start: bool,
     /// Column names of fields not named in `fields`: `camelCase` (better-auth's own) or
@@ -367,6 +385,13 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             max_connections: 16,
+            min_connections: 0,
+            acquire_timeout: 3,
+            idle_timeout: 600,
+            max_lifetime: 1800,
+            pooler: "auto".into(),
+            direct_url: None,
+            startup_timeout: 30,
             migrate_on_start: true,
             casing: Casing::CamelCase,
         }

@@ -113,14 +113,26 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), app.auth.ping()).await {
         Ok(Ok(())) => json_response(StatusCode::OK, &json!({ "status": "ready" })),
         outcome => {
-            match outcome {
-                Ok(Err(e)) => tracing::warn!(error = %Report(&e), "readiness check failed"),
-                _ => tracing::warn!("readiness check failed: the database did not answer in 2 s"),
-            }
-            json_response(
+            // Why, in a word an operator can act on (no addresses or credentials).
+            let reason = match &outcome {
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %Report(e), "readiness check failed");
+                    e.to_string()
+                }
+                _ => {
+                    tracing::warn!("readiness check failed: the database did not answer in 2 s");
+                    "the database did not answer within 2 s".to_owned()
+                }
+            };
+            let mut r = json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &json!({ "status": "unavailable", "database": "unreachable" }),
-            )
+                &json!({ "status": "unavailable", "database": "unreachable", "reason": reason }),
+            );
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("2"),
+            );
+            r
         }
     }
 }

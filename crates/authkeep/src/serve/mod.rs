@@ -19,29 +19,95 @@ use crate::config::{Config, redact_url};
 use crate::crypto::Keys;
 use crate::http::{self, App};
 use crate::report::Report;
-use crate::store::Store;
+use crate::store::{MigrateError, Plan, PoolSettings, Pooler, Store};
 
 /// Connects to the store named by the config (with its table and column names), applying
 /// migrations when configured to.
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
-    let store = connect(cfg, cfg.database.max_connections)?;
+    let store = connect(cfg)?;
     if cfg.database.migrate_on_start {
-        match store.migrate().await {
-            Ok(plan) => log_migration(&plan),
-            Err(e) => return Err(migration_error(&cfg.database_url, e).await),
-        }
+        log_migration(&migrate(cfg).await?);
     }
     Ok(store)
 }
 
 /// A pool for the configured database and schema (not yet connected).
-pub fn connect(cfg: &Config, max_connections: u32) -> anyhow::Result<Store> {
-    let schema = wiring::schema(cfg).context("the table and column names in the configuration")?;
-    Store::connect(&cfg.database_url, max_connections, schema)
-        .with_context(|| format!("opening {}", redact_url(&cfg.database_url)))
+pub fn connect(cfg: &Config) -> anyhow::Result<Store> {
+    let settings = wiring::pool_settings(cfg, &cfg.database_url);
+    if settings.pooler == Pooler::Transaction {
+        tracing::info!(
+            "database: through a transaction-mode pooler (one transaction per operation, no prepared statements kept)"
+        );
+    }
+    open(cfg, &cfg.database_url, &settings)
 }
 
-fn log_migration(plan: &crate::store::Plan) {
+fn open(cfg: &Config, url: &str, settings: &PoolSettings) -> anyhow::Result<Store> {
+    let schema = wiring::schema(cfg).context("the table and column names in the configuration")?;
+    Store::connect(url, settings, schema).with_context(|| format!("opening {}", redact_url(url)))
+}
+
+/// Where migrations run: the direct URL when one is configured (a pooled URL may not allow
+/// what some migrations need; authkeep's run in one transaction and work through a
+/// transaction-mode pooler too), else the database URL.
+fn migration_target(cfg: &Config) -> (String, PoolSettings) {
+    match &cfg.database.direct_url {
+        Some(direct) => {
+            let url = direct.expose().to_owned();
+            let mut settings = wiring::pool_settings(cfg, &url);
+            settings.max_connections = 1;
+            (url, settings)
+        }
+        None => {
+            let mut settings = wiring::pool_settings(cfg, &cfg.database_url);
+            settings.max_connections = 1;
+            (cfg.database_url.clone(), settings)
+        }
+    }
+}
+
+/// What `migrate` would do, without doing it.
+pub async fn plan_migration(cfg: &Config) -> anyhow::Result<Plan> {
+    let (url, settings) = migration_target(cfg);
+    let store = open(cfg, &url, &settings)?;
+    let plan = store.plan_migration().await;
+    store.close().await;
+    match plan {
+        Ok(plan) => Ok(plan),
+        Err(e) => Err(startup_error(&url, settings.pooler, e).await),
+    }
+}
+
+/// Brings the database to the configured schema. A database that does not answer yet (a
+/// serverless one waking up) is retried with growing pauses for `database.startup_timeout`.
+pub async fn migrate(cfg: &Config) -> anyhow::Result<Plan> {
+    let (url, settings) = migration_target(cfg);
+    let store = open(cfg, &url, &settings)?;
+    if cfg.database.direct_url.is_some() {
+        tracing::info!(database = %redact_url(&url), "migrating through the direct URL");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(cfg.database.startup_timeout);
+    let mut pause = Duration::from_millis(500);
+    let outcome = loop {
+        match store.migrate().await {
+            Err(MigrateError::Store(e))
+                if e.is_unavailable() && tokio::time::Instant::now() + pause < deadline =>
+            {
+                tracing::warn!(error = %Report(&e), retry_in_ms = pause.as_millis() as u64, "the database does not answer yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            other => break other,
+        }
+    };
+    store.close().await;
+    match outcome {
+        Ok(plan) => Ok(plan),
+        Err(e) => Err(migration_error(&url, settings.pooler, e).await),
+    }
+}
+
+fn log_migration(plan: &Plan) {
     for change in &plan.changes {
         tracing::info!(%change, "migrated");
     }
@@ -51,16 +117,16 @@ fn log_migration(plan: &crate::store::Plan) {
 }
 
 /// A migration that could not run, explained.
-pub async fn migration_error(url: &str, e: crate::store::MigrateError) -> anyhow::Error {
+async fn migration_error(url: &str, pooler: Pooler, e: MigrateError) -> anyhow::Error {
     match e {
-        crate::store::MigrateError::Store(e) => startup_error(url, e).await,
+        MigrateError::Store(e) => startup_error(url, pooler, e).await,
         problems => anyhow::anyhow!("database {}: {problems}", redact_url(url)),
     }
 }
 
 /// A database failure at start-up, explained (with the real cause when the pool only timed out).
-pub async fn startup_error(url: &str, e: crate::store::StoreError) -> anyhow::Error {
-    let e = match (e.is_unavailable(), Store::probe(url).await) {
+async fn startup_error(url: &str, pooler: Pooler, e: crate::store::StoreError) -> anyhow::Error {
+    let e = match (e.is_unavailable(), Store::probe(url, pooler).await) {
         (true, Err(direct)) => direct,
         _ => e,
     };

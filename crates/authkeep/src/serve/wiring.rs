@@ -21,6 +21,7 @@ use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
 use crate::store::schema::{
     AdditionalFieldSpec, Casing as NameCasing, ModelNaming, Naming, Schema, SchemaError,
 };
+use crate::store::{PoolSettings, Pooler};
 use std::collections::BTreeMap;
 
 /// The table and column names, checked (better-auth's `modelName`, `fields`,
@@ -79,6 +80,24 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         models,
         additional_user_fields,
     })
+}
+
+/// The pool for `url` (the database URL or the direct URL for migrations).
+pub(super) fn pool_settings(cfg: &Config, url: &str) -> PoolSettings {
+    let d = &cfg.database;
+    let seconds = |s: u64| (s > 0).then(|| StdDuration::from_secs(s));
+    PoolSettings {
+        max_connections: d.max_connections.max(1),
+        min_connections: d.min_connections,
+        acquire_timeout: StdDuration::from_secs(d.acquire_timeout.max(1)),
+        idle_timeout: seconds(d.idle_timeout),
+        max_lifetime: seconds(d.max_lifetime),
+        pooler: match d.pooler.as_str() {
+            "transaction" => Pooler::Transaction,
+            "none" => Pooler::None,
+            _ => Pooler::detect(url).unwrap_or(Pooler::None),
+        },
+    }
 }
 
 pub(super) fn auth_policy(cfg: &Config, schema: &Schema) -> Policy {

@@ -85,6 +85,14 @@ pub fn explain(e: &StoreError, url: &str) -> String {
                  createdb -h {host} -p {port} -U {user} {name}"
             )
         }
+        sqlx::Error::Database(db) if db.message().contains("unsupported startup parameter") => {
+            format!(
+                "{target} refused a startup parameter ({}): it is a connection pooler in transaction mode (PgBouncer, \
+             Supavisor). Set [database] pooler = \"transaction\" (AUTHKEEP_DATABASE__POOLER=transaction) or add \
+             ?pgbouncer=true to the URL",
+                db.message()
+            )
+        }
         sqlx::Error::Database(db) => format!("{target} refused: {}", db.message()),
         sqlx::Error::PoolTimedOut => format!(
             "no connection to {target} within the timeout (is it running, and is the host and port right?)"

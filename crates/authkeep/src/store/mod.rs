@@ -10,12 +10,14 @@
 mod error;
 mod introspect;
 pub mod migrate;
+mod pool;
 mod queries;
 pub mod schema;
 mod sql;
 
 pub use error::{StoreError, explain};
 pub use migrate::{MigrateError, Plan};
+pub use pool::{PoolSettings, Pooler};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -102,29 +104,39 @@ pub struct Store {
 struct Built {
     schema: Schema,
     sql: Statements,
+    /// Behind a transaction-mode pooler: every operation runs in its own transaction.
+    pooled: bool,
 }
 
-/// How long a request may wait for a database connection before it is told the service is
-/// unavailable (503). Short, so an outage is reported within a few seconds.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// PostgreSQL's connection options for `url`; behind a transaction-mode pooler without the
+/// startup parameter poolers reject, and without a statement cache.
+fn pg_options(url: &str, pooler: Pooler) -> StoreResult<PgConnectOptions> {
+    let opts =
+        PgConnectOptions::from_str(&pool::without_pooler_flag(url)).map_err(StoreError::Url)?;
+    Ok(match pooler {
+        Pooler::Transaction => opts.extra_float_digits(None).statement_cache_capacity(0),
+        Pooler::None => opts,
+    })
+}
 
 impl Store {
     /// Opens a pool lazily (the server starts, and reports not-ready, while the database is
     /// down) and builds every statement for `schema`.
-    pub fn connect(url: &str, max_connections: u32, schema: Schema) -> StoreResult<Store> {
+    pub fn connect(url: &str, settings: &PoolSettings, schema: Schema) -> StoreResult<Store> {
+        let pooled = settings.pooler == Pooler::Transaction;
         let pool = match Backend::of_url(url) {
-            Some(Backend::Postgres) => {
-                let opts = PgConnectOptions::from_str(url).map_err(StoreError::Url)?;
-                Pool::Postgres(
-                    PgPoolOptions::new()
-                        .max_connections(max_connections)
-                        .acquire_timeout(ACQUIRE_TIMEOUT)
-                        // No ping round trip before every query: a broken connection fails its
-                        // query (a 503 for that one request) and is replaced.
-                        .test_before_acquire(false)
-                        .connect_lazy_with(opts),
-                )
-            }
+            Some(Backend::Postgres) => Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .min_connections(settings.min_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .idle_timeout(settings.idle_timeout)
+                    .max_lifetime(settings.max_lifetime)
+                    // No ping round trip before every query: a broken connection fails its
+                    // query (a 503 for that one request) and is replaced.
+                    .test_before_acquire(false)
+                    .connect_lazy_with(pg_options(url, settings.pooler)?),
+            ),
             Some(Backend::Sqlite) => {
                 let opts = SqliteConnectOptions::from_str(url)
                     .map_err(StoreError::Url)?
@@ -134,8 +146,8 @@ impl Store {
                     .busy_timeout(Duration::from_secs(5));
                 Pool::Sqlite(
                     SqlitePoolOptions::new()
-                        .max_connections(max_connections)
-                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .max_connections(settings.max_connections)
+                        .acquire_timeout(settings.acquire_timeout)
                         .test_before_acquire(false)
                         .connect_lazy_with(opts),
                 )
@@ -146,11 +158,20 @@ impl Store {
                 ));
             }
         };
-        let sql = Statements::build(&schema, Self::backend_of(&pool));
+        let sql = Statements::build(&schema, Self::backend_of(&pool), !pooled);
         Ok(Store {
             pool,
-            inner: Arc::new(Built { schema, sql }),
+            inner: Arc::new(Built {
+                schema,
+                sql,
+                pooled,
+            }),
         })
+    }
+
+    /// Whether a transaction-mode pooler is in the way (configured or detected).
+    pub fn is_pooled(&self) -> bool {
+        self.inner.pooled
     }
 
     fn backend_of(pool: &Pool) -> Backend {
@@ -175,15 +196,15 @@ impl Store {
 
     /// One connection made outside the pool, for its error: a pool that cannot connect only
     /// says it timed out, while the operator needs the reason (refused, unknown host, ...).
-    pub async fn probe(url: &str) -> StoreResult<()> {
+    pub async fn probe(url: &str, pooler: Pooler) -> StoreResult<()> {
         use sqlx::Connection;
         match Backend::of_url(url) {
             Some(Backend::Postgres) => {
-                let opts = PgConnectOptions::from_str(url).map_err(StoreError::Url)?;
-                let conn =
-                    tokio::time::timeout(ACQUIRE_TIMEOUT, sqlx::PgConnection::connect_with(&opts))
-                        .await
-                        .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??;
+                let opts = pg_options(url, pooler)?;
+                let timeout = Duration::from_secs(3);
+                let conn = tokio::time::timeout(timeout, sqlx::PgConnection::connect_with(&opts))
+                    .await
+                    .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??;
                 conn.close().await?;
                 Ok(())
             }
@@ -285,19 +306,34 @@ impl Store {
     }
 }
 
-/// Dispatches a call to the backend's instance of the shared queries, handing it the pool
-/// and the statements (and the schema, with `schema;` first).
+/// Runs one operation on a connection: on PostgreSQL behind a transaction-mode pooler inside a
+/// transaction of its own (committed when the operation succeeds), otherwise on a pooled
+/// connection as it is. `schema;` first hands the operation the schema too.
 macro_rules! dispatch {
     ($self:ident . schema; $f:ident ( $($arg:expr),* )) => {
-        match &$self.pool {
-            Pool::Postgres(p) => queries::pg::$f(p, &$self.inner.sql, &$self.inner.schema, $($arg),*).await,
-            Pool::Sqlite(p) => queries::sqlite::$f(p, &$self.inner.sql, &$self.inner.schema, $($arg),*).await,
-        }
+        dispatch!(@run $self, $f, (&$self.inner.schema, $($arg),*))
     };
     ($self:ident . $f:ident ( $($arg:expr),* )) => {
+        dispatch!(@run $self, $f, ($($arg),*))
+    };
+    (@run $self:ident, $f:ident, ($($arg:expr),*)) => {
         match &$self.pool {
-            Pool::Postgres(p) => queries::pg::$f(p, &$self.inner.sql, $($arg),*).await,
-            Pool::Sqlite(p) => queries::sqlite::$f(p, &$self.inner.sql, $($arg),*).await,
+            Pool::Postgres(p) if $self.inner.pooled => {
+                let mut tx = p.begin().await?;
+                let out = queries::pg::$f(&mut tx, &$self.inner.sql, $($arg),*).await;
+                if out.is_ok() {
+                    tx.commit().await?;
+                }
+                out
+            }
+            Pool::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                queries::pg::$f(&mut conn, &$self.inner.sql, $($arg),*).await
+            }
+            Pool::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                queries::sqlite::$f(&mut conn, &$self.inner.sql, $($arg),*).await
+            }
         }
     };
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::schema::{FieldType, Schema};
 use super::sql::Statements;
@@ -78,7 +78,7 @@ macro_rules! backend_queries {
             type Out = <$db as sqlx::Database>::Row;
 
             fn q(sql: &super::super::sql::Sql) -> Query<'static> {
-                sqlx::query(AssertSqlSafe(sql.clone()))
+                sqlx::query(AssertSqlSafe(sql.text())).persistent(sql.persistent())
             }
 
             fn bind_additional<'q>(query: Query<'q>, b: Bound) -> Query<'q> {
@@ -121,12 +121,15 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn ping(pool: &Pool) -> StoreResult<()> {
-                sqlx::query("select 1").execute(pool).await?;
+                sqlx::query("select 1")
+                    .persistent(false)
+                    .execute(pool)
+                    .await?;
                 Ok(())
             }
 
             pub(in crate::store) async fn user_by(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 schema: &Schema,
                 by_email: bool,
@@ -137,7 +140,10 @@ macro_rules! backend_queries {
                 } else {
                     &sql.user_by_id
                 };
-                let row = q(stmt).bind(key.to_owned()).fetch_optional(pool).await?;
+                let row = q(stmt)
+                    .bind(key.to_owned())
+                    .fetch_optional(&mut *conn)
+                    .await?;
                 row.map(|r| decode_user(&r, "", schema)).transpose()
             }
 
@@ -213,7 +219,7 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn create_user(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 schema: &Schema,
                 u: &User,
@@ -221,7 +227,7 @@ macro_rules! backend_queries {
                 credential: Option<&Account>,
                 session: Option<&Session>,
             ) -> StoreResult<()> {
-                let mut tx = pool.begin().await?;
+                let mut tx = conn.begin().await?;
                 insert_user(&mut tx, sql, schema, u, fields).await?;
                 if let Some(a) = credential {
                     insert_account(&mut tx, sql, a).await?;
@@ -234,26 +240,26 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn find_credential_account(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
             ) -> StoreResult<Option<Account>> {
                 let row = q(&sql.credential_account)
                     .bind(user_id.to_owned())
                     .bind(CREDENTIAL_PROVIDER)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 Ok(row.map(|r| sqlx::FromRow::from_row(&r)).transpose()?)
             }
 
             pub(in crate::store) async fn list_accounts(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
             ) -> StoreResult<Vec<Account>> {
                 let rows = q(&sql.accounts_of_user)
                     .bind(user_id.to_owned())
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await?;
                 Ok(rows
                     .iter()
@@ -262,14 +268,14 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn update_password(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 account_id: &str,
                 hash: &str,
                 now: DateTime<Utc>,
                 replace_sessions: Option<&Session>,
             ) -> StoreResult<()> {
-                let mut tx = pool.begin().await?;
+                let mut tx = conn.begin().await?;
                 q(&sql.set_account_password)
                     .bind(hash.to_owned())
                     .bind($ts(now))
@@ -285,23 +291,22 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn create_session(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 s: &Session,
             ) -> StoreResult<()> {
-                let mut conn = pool.acquire().await?;
-                insert_session(&mut conn, sql, s).await
+                insert_session(conn, sql, s).await
             }
 
             pub(in crate::store) async fn find_session_with_user(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 schema: &Schema,
                 token: &str,
             ) -> StoreResult<Option<(Session, User)>> {
                 let Some(row) = q(&sql.session_with_user)
                     .bind(token.to_owned())
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await?
                 else {
                     return Ok(None);
@@ -312,7 +317,7 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn refresh_session(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 token: &str,
                 expires_at: DateTime<Utc>,
@@ -322,25 +327,25 @@ macro_rules! backend_queries {
                     .bind($ts(expires_at))
                     .bind($ts(now))
                     .bind(token.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
 
             pub(in crate::store) async fn delete_session(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 token: &str,
             ) -> StoreResult<()> {
                 q(&sql.delete_session)
                     .bind(token.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
 
             pub(in crate::store) async fn delete_user_session(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
                 token: &str,
@@ -348,13 +353,13 @@ macro_rules! backend_queries {
                 q(&sql.delete_user_session)
                     .bind(user_id.to_owned())
                     .bind(token.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
 
             pub(in crate::store) async fn list_active_sessions(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
                 now: DateTime<Utc>,
@@ -362,7 +367,7 @@ macro_rules! backend_queries {
                 let rows = q(&sql.active_sessions)
                     .bind(user_id.to_owned())
                     .bind($ts(now))
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await?;
                 Ok(rows
                     .iter()
@@ -371,16 +376,15 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn delete_user_sessions(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
             ) -> StoreResult<()> {
-                let mut conn = pool.acquire().await?;
-                delete_sessions_of(&mut conn, sql, user_id).await
+                delete_sessions_of(conn, sql, user_id).await
             }
 
             pub(in crate::store) async fn delete_user_sessions_except(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
                 keep: &str,
@@ -388,13 +392,13 @@ macro_rules! backend_queries {
                 q(&sql.delete_sessions_except)
                     .bind(user_id.to_owned())
                     .bind(keep.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
 
             pub(in crate::store) async fn update_user_profile(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 schema: &Schema,
                 user_id: &str,
@@ -414,38 +418,38 @@ macro_rules! backend_queries {
                 query
                     .bind($ts(now))
                     .bind(user_id.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
-                user_by(pool, sql, schema, false, user_id).await
+                user_by(conn, sql, schema, false, user_id).await
             }
 
             /// A transaction that holds a lock on `key` until it ends: an advisory lock on
             /// PostgreSQL, the database's write lock on SQLite (`BEGIN IMMEDIATE`, taken up
             /// front so the transaction never has to upgrade a read snapshot).
-            async fn begin_locked(
-                pool: &Pool,
+            async fn begin_locked<'c>(
+                conn: &'c mut Conn,
                 key: &str,
-            ) -> StoreResult<sqlx::Transaction<'static, $db>> {
+            ) -> StoreResult<sqlx::Transaction<'c, $db>> {
                 if $postgres {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = conn.begin().await?;
                     sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
                         .bind(key.to_owned())
                         .execute(&mut *tx)
                         .await?;
                     Ok(tx)
                 } else {
-                    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+                    Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
                 }
             }
 
             /// Replaces every row of `v`'s identifier with `v`, atomically: concurrent
             /// replacements leave exactly one row.
             pub(in crate::store) async fn replace_verification(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 v: &Verification,
             ) -> StoreResult<()> {
-                let mut tx = begin_locked(pool, &v.identifier).await?;
+                let mut tx = begin_locked(conn, &v.identifier).await?;
                 q(&sql.delete_verifications_of)
                     .bind(v.identifier.clone())
                     .execute(&mut *tx)
@@ -458,7 +462,7 @@ macro_rules! backend_queries {
             /// Inserts `v` after withdrawing the owner's older rows beyond `keep`, atomically
             /// per owner (`lock`): concurrent sends cannot leave more than the bound.
             pub(in crate::store) async fn insert_bounded_verification(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 v: &Verification,
                 lock: &str,
@@ -466,7 +470,7 @@ macro_rules! backend_queries {
                 value: &str,
                 keep: usize,
             ) -> StoreResult<()> {
-                let mut tx = begin_locked(pool, lock).await?;
+                let mut tx = begin_locked(conn, lock).await?;
                 let rows = q(&sql.outstanding_verifications)
                     .bind(prefix.to_owned())
                     .bind(value.to_owned())
@@ -502,26 +506,26 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn find_verification(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 identifier: &str,
             ) -> StoreResult<Option<Verification>> {
                 let row = q(&sql.verification)
                     .bind(identifier.to_owned())
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 Ok(row.map(|r| sqlx::FromRow::from_row(&r)).transpose()?)
             }
 
             /// Deletes and returns the rows in one statement, so two concurrent uses cannot both win.
             pub(in crate::store) async fn consume_verification(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 identifier: &str,
             ) -> StoreResult<Option<Verification>> {
                 let rows = q(&sql.consume_verification)
                     .bind(identifier.to_owned())
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await?;
                 let rows: Vec<Verification> = rows
                     .iter()
@@ -532,7 +536,7 @@ macro_rules! backend_queries {
 
             /// Compare-and-swap: sets `value` only while the row still holds `expected`.
             pub(in crate::store) async fn swap_verification_value(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 id: &str,
                 expected: &str,
@@ -544,14 +548,14 @@ macro_rules! backend_queries {
                     .bind($ts(now))
                     .bind(id.to_owned())
                     .bind(expected.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
 
             /// Deletes the row only while it still holds `expected`; false when someone changed it first.
             pub(in crate::store) async fn delete_verification_if(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 id: &str,
                 expected: &str,
@@ -559,42 +563,42 @@ macro_rules! backend_queries {
                 let done = q(&sql.delete_verification_if)
                     .bind(id.to_owned())
                     .bind(expected.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
 
             pub(in crate::store) async fn delete_verification(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 id: &str,
             ) -> StoreResult<()> {
                 q(&sql.delete_verification)
                     .bind(id.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
 
             pub(in crate::store) async fn delete_expired_verifications(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 now: DateTime<Utc>,
             ) -> StoreResult<u64> {
                 let done = q(&sql.delete_expired_verifications)
                     .bind($ts(now))
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected())
             }
 
             pub(in crate::store) async fn revoke_unproven_access(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
                 now: DateTime<Utc>,
             ) -> StoreResult<()> {
-                let mut tx = pool.begin().await?;
+                let mut tx = conn.begin().await?;
                 q(&sql.delete_accounts_of_user)
                     .bind(user_id.to_owned())
                     .execute(&mut *tx)
@@ -611,7 +615,7 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn update_email(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 schema: &Schema,
                 user_id: &str,
@@ -624,13 +628,13 @@ macro_rules! backend_queries {
                     .bind(verified)
                     .bind($ts(now))
                     .bind(user_id.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
-                user_by(pool, sql, schema, false, user_id).await
+                user_by(conn, sql, schema, false, user_id).await
             }
 
             pub(in crate::store) async fn mark_email_verified(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
                 now: DateTime<Utc>,
@@ -639,13 +643,13 @@ macro_rules! backend_queries {
                     .bind(true)
                     .bind($ts(now))
                     .bind(user_id.to_owned())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
 
             pub(in crate::store) async fn set_password(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
                 new_account_id: &str,
@@ -653,7 +657,7 @@ macro_rules! backend_queries {
                 now: DateTime<Utc>,
                 revoke_sessions: bool,
             ) -> StoreResult<()> {
-                let mut tx = pool.begin().await?;
+                let mut tx = conn.begin().await?;
                 let updated = q(&sql.set_credential_password)
                     .bind(hash.to_owned())
                     .bind($ts(now))
@@ -682,10 +686,10 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn list_jwks(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
             ) -> StoreResult<Vec<Jwk>> {
-                let rows = q(&sql.jwks).fetch_all(pool).await?;
+                let rows = q(&sql.jwks).fetch_all(&mut *conn).await?;
                 Ok(rows
                     .iter()
                     .map(sqlx::FromRow::from_row)
@@ -693,7 +697,7 @@ macro_rules! backend_queries {
             }
 
             pub(in crate::store) async fn insert_jwk(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 k: &Jwk,
             ) -> StoreResult<()> {
@@ -705,19 +709,19 @@ macro_rules! backend_queries {
                     .bind(k.expires_at.map($ts))
                     .bind(k.alg.clone())
                     .bind(k.crv.clone())
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
 
             pub(in crate::store) async fn delete_user(
-                pool: &Pool,
+                conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
             ) -> StoreResult<()> {
                 // Explicit deletes, not only `on delete cascade`: a SQLite connection opened by
                 // another program may have foreign keys off.
-                let mut tx = pool.begin().await?;
+                let mut tx = conn.begin().await?;
                 delete_sessions_of(&mut tx, sql, user_id).await?;
                 q(&sql.delete_accounts_of_user)
                     .bind(user_id.to_owned())

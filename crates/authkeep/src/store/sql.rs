@@ -11,10 +11,35 @@ use super::Backend;
 use super::schema::{FieldType, Ident, Model, Schema, Table};
 
 /// A built statement; cheap to clone into each query.
-pub(super) type Sql = Arc<str>;
+#[derive(Debug, Clone)]
+pub(super) struct Sql {
+    text: Arc<str>,
+    /// Whether the driver may keep it prepared on the connection (named statement). Not
+    /// through a transaction-mode pooler: the next transaction may run on another server.
+    persistent: bool,
+}
 
-fn sql(s: String) -> Sql {
-    Arc::from(s)
+impl Sql {
+    pub(super) fn text(&self) -> Arc<str> {
+        self.text.clone()
+    }
+
+    pub(super) fn persistent(&self) -> bool {
+        self.persistent
+    }
+}
+
+impl std::fmt::Display for Sql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::ops::Deref for Sql {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
 }
 
 /// The statements, one field each.
@@ -174,7 +199,13 @@ pub(super) const ACCOUNT_INSERT: [&str; 7] = [
 ];
 
 impl Statements {
-    pub(super) fn build(schema: &Schema, backend: Backend) -> Statements {
+    /// `persistent`: statements may stay prepared on their connection (not behind a
+    /// transaction-mode pooler).
+    pub(super) fn build(schema: &Schema, backend: Backend, persistent: bool) -> Statements {
+        let sql = |text: String| Sql {
+            text: Arc::from(text),
+            persistent,
+        };
         let (u, s, a, v, j) = (
             schema.user(),
             schema.session(),
@@ -379,7 +410,7 @@ mod tests {
             returned: true,
         });
         let s = Schema::resolve(&n).unwrap();
-        let st = Statements::build(&s, Backend::Postgres);
+        let st = Statements::build(&s, Backend::Postgres, true);
         assert_eq!(
             &*st.delete_sessions_of_user,
             r#"delete from "user_sessions" where "user_id" = $1"#
@@ -403,7 +434,7 @@ mod tests {
             "{}",
             st.update_user_profile
         );
-        let sqlite = Statements::build(&s, Backend::Sqlite);
+        let sqlite = Statements::build(&s, Backend::Sqlite, true);
         assert!(
             sqlite
                 .user_by_id

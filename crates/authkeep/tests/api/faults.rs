@@ -56,7 +56,7 @@ on_both_databases! {
                 "insert into \"account\" values ('acc1', 'GHpvhwzIACKnwj7V79jjuCo9qIUF2pJk', 'credential', 'GHpvhwzIACKnwj7V79jjuCo9qIUF2pJk', null, null, null, null, null, null, 'HASH', now(), now());",
             ),
         };
-        let setup = authkeep::store::Store::connect(&test_db.url, 1, authkeep::store::schema::Schema::default_names()).unwrap();
+        let setup = authkeep::store::Store::connect(&test_db.url, &authkeep::store::PoolSettings::with_max(1), authkeep::store::schema::Schema::default_names()).unwrap();
         let script = format!("{user}\n{}", account.replace("HASH", hash));
         match setup.pool() {
             authkeep::store::Pool::Sqlite(p) => { sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(p).await.unwrap(); }
@@ -79,14 +79,14 @@ on_both_databases! {
 
 /// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones,
 /// to play a database outage without stopping the shared server.
-struct Outage {
-    port: u16,
+pub struct Outage {
+    pub port: u16,
     up: Arc<Mutex<bool>>,
     links: Arc<Mutex<JoinSet<()>>>,
 }
 
 impl Outage {
-    async fn start(target: &'static str) -> Outage {
+    pub async fn start(target: &'static str) -> Outage {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(Mutex::new(true));
@@ -111,7 +111,7 @@ impl Outage {
         Outage { port, up, links }
     }
 
-    async fn set_up(&self, up: bool) {
+    pub async fn set_up(&self, up: bool) {
         *self.up.lock().await = up;
         if !up {
             self.links.lock().await.abort_all();
@@ -159,6 +159,14 @@ async fn a_database_outage_is_a_quick_503_and_service_resumes() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 503);
+    assert_eq!(ready.headers()["retry-after"], "2");
+    let why: serde_json::Value = ready.json().await.unwrap();
+    assert!(
+        why["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("unavailable")),
+        "/ready says why: {why}"
+    );
     let health = crate::helpers::http()
         .get(format!("{}/health", app.origin))
         .send()

@@ -151,7 +151,7 @@ on_both_databases! {
                 create table "users" ("id" varchar(64) primary key, "name" text not null, "email" varchar(255) not null unique, "email_verified" boolean not null default false, "image" text, "created_at" timestamp not null, "updated_at" timestamp not null, "status" text default 'active', "legacy_flag" integer);
                 create table "user_sessions" ("id" text primary key, "expires_at" timestamp not null, "token" text not null unique, "created_at" timestamp not null, "updated_at" timestamp not null, "ip_address" text, "user_agent" text, "user_id" varchar(64) not null references "users" ("id") on delete cascade);"#,
         };
-        let setup = authkeep::store::Store::connect(&test_db.url, 1, authkeep::store::schema::Schema::default_names()).unwrap();
+        let setup = authkeep::store::Store::connect(&test_db.url, &authkeep::store::PoolSettings::with_max(1), authkeep::store::schema::Schema::default_names()).unwrap();
         match setup.pool() {
             authkeep::store::Pool::Sqlite(p) => { sqlx::raw_sql(sqlx::AssertSqlSafe(ddl.to_owned())).execute(p).await.unwrap(); }
             authkeep::store::Pool::Postgres(p) => { sqlx::raw_sql(sqlx::AssertSqlSafe(ddl.to_owned())).execute(p).await.unwrap(); }
