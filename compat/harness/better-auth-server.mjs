@@ -1,5 +1,6 @@
 // A real better-auth server, configured like authkeep's defaults (bearer and jwt plugins on), for differential tests.
-// Env: PORT, DATABASE_URL (PostgreSQL) or SQLITE_PATH, BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list), SMTP_PORT.
+// Env: PORT, DATABASE_URL (PostgreSQL) or SQLITE_PATH, BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list), SMTP_PORT,
+// SCHEMA=seed (the seed's table and column names instead of better-auth's).
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -10,6 +11,7 @@ import { jwt } from "better-auth/plugins/jwt";
 import { magicLink } from "better-auth/plugins/magic-link";
 import { emailOTP } from "better-auth/plugins/email-otp";
 import nodemailer from "nodemailer";
+import { seedSchema } from "./seed-schema.mjs";
 
 const port = Number(process.env.PORT);
 // With SMTP_PORT set, email flows are on and mail goes to that SMTP server (the tests' mailbox).
@@ -34,6 +36,8 @@ const emailOptions = smtpPort
       },
     }
   : {};
+// modelName/fields/additionalFields for user, session, account and verification, or none.
+const schema = process.env.SCHEMA === "seed" ? seedSchema : {};
 const baseURL = `http://127.0.0.1:${port}`;
 const auth = betterAuth({
   baseURL,
@@ -44,7 +48,8 @@ const auth = betterAuth({
     : new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
   emailAndPassword: { enabled: true },
   ...emailOptions,
-  user: emailOptions.user ?? { deleteUser: { enabled: true } },
+  ...schema,
+  user: { ...(emailOptions.user ?? { deleteUser: { enabled: true } }), ...schema.user },
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
   plugins: [bearer(), jwt(), ...(smtpPort
     ? [
