@@ -95,3 +95,29 @@ export function orderDifferences(a, b) {
     .filter((t) => b.columnOrder[t] && a.columnOrder[t].join(",") !== b.columnOrder[t].join(","))
     .map((t) => ({ table: t, a: a.columnOrder[t], b: b.columnOrder[t] }));
 }
+
+/** Runs SQL statements on a PostgreSQL URL or sqlite:// file; resolves to the last statement's rows. */
+export async function query(databaseUrl, ...statements) {
+  let rows = [];
+  if (databaseUrl.startsWith("sqlite://")) {
+    const Database = (await import("better-sqlite3")).default;
+    const db = new Database(databaseUrl.slice("sqlite://".length), { fileMustExist: true });
+    try {
+      for (const s of statements) {
+        const st = db.prepare(s);
+        rows = st.reader ? st.all() : (st.run(), []);
+      }
+    } finally {
+      db.close();
+    }
+    return rows;
+  }
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    for (const s of statements) rows = (await c.query(s)).rows;
+  } finally {
+    await c.end();
+  }
+  return rows;
+}

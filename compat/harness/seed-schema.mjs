@@ -1,48 +1,62 @@
 // The seed's own table and column names, expressed once for better-auth (its `modelName`,
 // `fields` and `additionalFields` options) and once for authkeep (its TOML file), so both
 // servers can be pointed at the same mapped database.
+//
+// Two ways to say it:
+//  - "seed": every renamed column listed (better-auth `fields`, authkeep `[<model>.fields]`);
+//    the columns not listed keep better-auth's camelCase names (accounts."accessToken").
+//  - "seed-casing": docs/configuration.md's example, authkeep `casing = "snake_case"` with only
+//    the names casing cannot produce; on better-auth's side that is Kysely's CamelCasePlugin,
+//    which snake_cases every column (including accounts.access_token and the jwks columns).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { getMigrations } from "better-auth/db/migration";
 import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
 import { SECRET, authkeepBinary } from "./servers.mjs";
 
-/** better-auth's options for the seed's names (merged into the reference server's options). */
-export const seedSchema = {
-  user: {
-    modelName: "users",
-    fields: { emailVerified: "email_verified", createdAt: "created_at", updatedAt: "updated_at" },
-    additionalFields: {
-      status: { type: "string", required: false, defaultValue: "active", input: false },
-    },
-  },
-  session: {
-    modelName: "user_sessions",
-    fields: {
-      userId: "user_id",
-      expiresAt: "expires_at",
-      ipAddress: "ip_address",
-      userAgent: "user_agent",
-      createdAt: "created_at",
-      updatedAt: "updated_at",
-    },
-  },
-  account: {
-    modelName: "accounts",
-    fields: { password: "password_hash", userId: "user_id", accountId: "account_id", providerId: "provider_id" },
-  },
-  verification: { modelName: "verifications" },
-};
+// status: string, optional, "active" on sign-up, never set by clients.
+const status = { type: "string", required: false, defaultValue: "active", input: false };
+const statusToml = `[user.additional_fields.status]
+type = "string"
+required = false
+default_value = "active"
+input = false
+`;
 
-// The same mapping for authkeep. Every column is named explicitly and `casing` stays at its
-// default (camelCase): better-auth's options above rename only the listed fields, so the
-// unlisted ones (accounts."accessToken", verifications."expiresAt", the jwks columns) must
-// stay camelCase on both sides for the two servers to share one database.
-export const seedSchemaToml = `
+export const variants = {
+  seed: {
+    camelCasePlugin: false,
+    options: {
+      user: {
+        modelName: "users",
+        fields: { emailVerified: "email_verified", createdAt: "created_at", updatedAt: "updated_at" },
+        additionalFields: { status },
+      },
+      session: {
+        modelName: "user_sessions",
+        fields: {
+          userId: "user_id",
+          expiresAt: "expires_at",
+          ipAddress: "ip_address",
+          userAgent: "user_agent",
+          createdAt: "created_at",
+          updatedAt: "updated_at",
+        },
+      },
+      account: {
+        modelName: "accounts",
+        fields: { password: "password_hash", userId: "user_id", accountId: "account_id", providerId: "provider_id" },
+      },
+      verification: { modelName: "verifications" },
+    },
+    // casing stays camelCase: better-auth's options above rename only the listed fields, so
+    // the unlisted ones must keep their camelCase names on both sides.
+    toml: `
 [database]
 casing = "camelCase"
 
@@ -52,12 +66,7 @@ model_name = "users"
 emailVerified = "email_verified"
 createdAt = "created_at"
 updatedAt = "updated_at"
-[user.additional_fields.status]
-type = "string"
-required = false
-default_value = "active"
-input = false
-
+${statusToml}
 [session]
 model_name = "user_sessions"
 [session.fields]
@@ -78,13 +87,53 @@ providerId = "provider_id"
 
 [verification]
 model_name = "verifications"
-`;
+`,
+  },
+  "seed-casing": {
+    camelCasePlugin: true,
+    options: {
+      user: { modelName: "users", additionalFields: { status } },
+      session: { modelName: "user_sessions" },
+      account: { modelName: "accounts", fields: { password: "password_hash" } },
+      verification: { modelName: "verifications" },
+    },
+    toml: `
+[database]
+casing = "snake_case"
 
-/** Writes the TOML above to a temporary file; `drop()` removes it. */
-export function seedConfigFile() {
+[user]
+model_name = "users"
+${statusToml}
+[session]
+model_name = "user_sessions"
+
+[account]
+model_name = "accounts"
+[account.fields]
+password = "password_hash"
+
+[verification]
+model_name = "verifications"
+`,
+  },
+};
+
+/**
+ * better-auth's `database` option for a pg Pool or a better-sqlite3 connection: the connection
+ * itself, or, for a variant with casing, a Kysely instance with CamelCasePlugin over it.
+ */
+export function betterAuthDatabase(connection, variant) {
+  if (!variants[variant].camelCasePlugin) return connection;
+  const isPg = connection instanceof pg.Pool;
+  const dialect = isPg ? new PostgresDialect({ pool: connection }) : new SqliteDialect({ database: connection });
+  return { db: new Kysely({ dialect, plugins: [new CamelCasePlugin()] }), type: isPg ? "postgres" : "sqlite" };
+}
+
+/** Writes a variant's TOML to a temporary file; `drop()` removes it. */
+export function seedConfigFile(variant = "seed") {
   const dir = mkdtempSync(path.join(tmpdir(), "authkeep-seed-config-"));
   const file = path.join(dir, "authkeep.toml");
-  writeFileSync(file, seedSchemaToml);
+  writeFileSync(file, variants[variant].toml);
   return { path: file, drop: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -106,42 +155,40 @@ export function authkeepMigrate({ config, databaseUrl, status = false }) {
   });
 }
 
-/**
- * A database handle for better-auth, as the reference server opens it: a pg Pool for
- * PostgreSQL or a better-sqlite3 connection for a SQLite file. `close()` releases it.
- */
-export async function openForBetterAuth(databaseUrl) {
+/** better-auth's options for a variant on `databaseUrl`, as the reference server builds them; `close()` releases the connection. */
+async function seedOptions(databaseUrl, variant) {
+  let connection;
   if (databaseUrl.startsWith("sqlite://")) {
     const Database = (await import("better-sqlite3")).default;
-    const db = new Database(databaseUrl.slice("sqlite://".length));
-    return { database: db, close: async () => db.close() };
+    connection = new Database(databaseUrl.slice("sqlite://".length));
+  } else {
+    connection = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  return { database: pool, close: () => pool.end() };
+  const database = betterAuthDatabase(connection, variant);
+  return {
+    options: { database, secret: SECRET, emailAndPassword: { enabled: true }, plugins: [bearer(), jwt()], ...variants[variant].options },
+    // Kysely's destroy() ends the pool or closes the SQLite connection it wraps.
+    close: async () => (database.db ? database.db.destroy() : connection instanceof pg.Pool ? connection.end() : connection.close()),
+  };
 }
 
-/** better-auth's options for `database` with the seed's names and the reference server's plugins. */
-function seedOptions(database) {
-  return { database, secret: SECRET, emailAndPassword: { enabled: true }, plugins: [bearer(), jwt()], ...seedSchema };
-}
-
-/** better-auth's migration plan (getMigrations) for the seed's names on `databaseUrl`, with its SQL. */
-export async function betterAuthPlan(databaseUrl) {
-  const handle = await openForBetterAuth(databaseUrl);
+/** better-auth's migration plan (getMigrations) for a variant on `databaseUrl`, with its SQL. */
+export async function betterAuthPlan(databaseUrl, variant = "seed") {
+  const { options, close } = await seedOptions(databaseUrl, variant);
   try {
-    const { compileMigrations, runMigrations: _, ...plan } = await getMigrations(seedOptions(handle.database));
+    const { compileMigrations, runMigrations: _, ...plan } = await getMigrations(options);
     return { ...plan, sql: await compileMigrations() };
   } finally {
-    await handle.close();
+    await close();
   }
 }
 
-/** better-auth's migrator with the seed's names, run to completion on `databaseUrl`. */
-export async function betterAuthMigrate(databaseUrl) {
-  const handle = await openForBetterAuth(databaseUrl);
+/** better-auth's migrator for a variant, run to completion on `databaseUrl`. */
+export async function betterAuthMigrate(databaseUrl, variant = "seed") {
+  const { options, close } = await seedOptions(databaseUrl, variant);
   try {
-    await (await getMigrations(seedOptions(handle.database))).runMigrations();
+    await (await getMigrations(options)).runMigrations();
   } finally {
-    await handle.close();
+    await close();
   }
 }
