@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Browser, normalize, normalizeTranscript } from "../harness/browser.mjs";
-import { dump, orderDifferences } from "../harness/catalog.mjs";
+import { dump, orderDifferences, query } from "../harness/catalog.mjs";
 import { authkeepMigrate, betterAuthMigrate, betterAuthPlan, seedConfigFile } from "../harness/seed-schema.mjs";
 import { createPgDatabase, sqliteFile, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
 
@@ -32,8 +32,8 @@ function resources(t) {
       undo.push(() => db.drop());
       return db;
     },
-    config() {
-      const c = seedConfigFile();
+    config(variant = "seed") {
+      const c = seedConfigFile(variant);
       undo.push(() => c.drop());
       return c;
     },
@@ -42,9 +42,10 @@ function resources(t) {
       undo.push(() => s.stop());
       return s;
     },
-    async betterAuth(backend, db) {
+    async betterAuth(backend, db, { variant = "seed", skipMigrations = false } = {}) {
       const target = backend.baTarget(db);
-      const s = await startBetterAuth({ ...target, env: { ...target.env, SCHEMA: "seed" } });
+      const env = { ...target.env, SCHEMA: variant, ...(skipMigrations ? { SKIP_MIGRATIONS: "1" } : {}) };
+      const s = await startBetterAuth({ ...target, env });
       undo.push(() => s.stop());
       return s;
     },
@@ -112,6 +113,40 @@ for (const backend of backends) {
       assert.ok((await b.client.token()).data?.token);
       assertSameCatalog(t, await dump(db.url), before, "after authkeep serve");
       assert.deepEqual((await dump(db.url)).columnOrder, before.columnOrder);
+    });
+
+    test("a partly created schema (a populated users table without status, no verifications or jwks) is completed as better-auth completes it", TIMEOUT, async (t) => {
+      const r = resources(t);
+      const config = r.config();
+      const [forAuthkeep, forBetterAuth] = [await r.db(backend), await r.db(backend)];
+      for (const db of [forAuthkeep, forBetterAuth]) {
+        await betterAuthMigrate(db.url);
+        await query(
+          db.url,
+          `insert into users (id, name, email, email_verified, created_at, updated_at) values ('u1', 'Old', 'old@example.com', false, '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`,
+          `alter table users drop column status`,
+          `drop table verifications`,
+          `drop table jwks`,
+        );
+      }
+      const status = await authkeepMigrate({ config: config.path, databaseUrl: forAuthkeep.url, status: true });
+      assert.equal(status.code, 0, status.stdout + status.stderr);
+      assert.doesNotMatch(status.stdout, /up to date/);
+      assert.match(status.stdout, /users\.status/);
+      assert.match(status.stdout, /"verifications"/);
+      assert.match(status.stdout, /"jwks"/);
+
+      const run = await authkeepMigrate({ config: config.path, databaseUrl: forAuthkeep.url });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      await betterAuthMigrate(forBetterAuth.url);
+      // better-auth adds a constant default to an added column (never in CREATE TABLE), so the
+      // existing row reads "active"; the catalogs (defaults included) must agree.
+      assertSameCatalog(t, await dump(forAuthkeep.url), await dump(forBetterAuth.url), "completed by authkeep vs by better-auth");
+      for (const db of [forAuthkeep, forBetterAuth]) {
+        assert.deepEqual(await query(db.url, `select status from users where id = 'u1'`), [{ status: "active" }]);
+      }
+      const plan = await betterAuthPlan(forAuthkeep.url);
+      assert.equal(plan.sql, ";", "better-auth finds nothing left to do after authkeep");
     });
 
     for (const creator of ["authkeep", "better-auth"]) {
@@ -226,6 +261,55 @@ for (const backend of backends) {
         assert.equal((await b.client.getSession()).data.user.status, "active");
         return { transcript: b.transcript, claims: null };
       });
+    });
+  });
+}
+
+// docs/configuration.md's own example: `casing = "snake_case"` plus the names casing cannot
+// produce. better-auth's counterpart is Kysely's CamelCasePlugin (better-auth 1.7.25 has no
+// casing option of its own: `database.casing` is typed but never read).
+for (const backend of backends) {
+  describe(`casing = "snake_case" on ${backend.name} is better-auth with Kysely's CamelCasePlugin`, () => {
+    test("authkeep creates what better-auth creates", TIMEOUT, async (t) => {
+      const r = resources(t);
+      const config = r.config("seed-casing");
+      const [byAuthkeep, byBetterAuth] = [await r.db(backend), await r.db(backend)];
+      const run = await authkeepMigrate({ config: config.path, databaseUrl: byAuthkeep.url });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      await betterAuthMigrate(byBetterAuth.url, "seed-casing");
+      const theirs = await dump(byBetterAuth.url);
+      assertSameCatalog(t, await dump(byAuthkeep.url), theirs, "authkeep (snake_case) vs better-auth (CamelCasePlugin)");
+      // Not asserted: better-auth's migrator with CamelCasePlugin plans to add every snake_case
+      // column again even on a schema it created itself, so its plan cannot judge authkeep's.
+      const status = await authkeepMigrate({ config: config.path, databaseUrl: byBetterAuth.url, status: true });
+      assert.equal(status.code, 0, status.stdout + status.stderr);
+      assert.match(status.stdout, /up to date/, status.stdout + status.stderr);
+    });
+
+    test("one database for both: users, cookies, status and the JWT key cross over", TIMEOUT, async (t) => {
+      const r = resources(t);
+      const config = r.config("seed-casing");
+      const db = await r.db(backend);
+      const ak = await r.authkeep(db, config); // creates the schema
+      const ba = await r.betterAuth(backend, db, { variant: "seed-casing", skipMigrations: true });
+
+      const akUser = new Browser(ak);
+      assert.equal((await akUser.client.signUp.email({ email: "snake-ak@example.com", password: PASSWORD, name: "Snake AK" })).error, null);
+      const onBa = await carry(akUser, ba).client.getSession();
+      assert.equal(onBa.data?.user.email, "snake-ak@example.com");
+      assert.equal(onBa.data.user.status, "active");
+      const baUser = new Browser(ba);
+      assert.equal((await baUser.client.signUp.email({ email: "snake-ba@example.com", password: PASSWORD, name: "Snake BA" })).error, null);
+      const inAk = await new Browser(ak).client.signIn.email({ email: "snake-ba@example.com", password: PASSWORD });
+      assert.equal(inAk.error, null, JSON.stringify(inAk.error));
+      assert.equal(inAk.data.user.status, "active");
+      // The jwks table's snake_case columns: both sign with the one stored key.
+      const kid = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[0], "base64url")).kid;
+      const fromBa = (await baUser.client.token()).data.token;
+      const fromAk = (await carry(baUser, ak).client.token()).data.token;
+      assert.equal(kid(fromAk), kid(fromBa));
+      assert.equal((await carry(baUser, ak).client.signOut()).error, null);
+      assert.equal((await carry(baUser, ba).client.getSession()).data, null);
     });
   });
 }
