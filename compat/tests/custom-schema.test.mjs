@@ -67,8 +67,8 @@ function assertSameCatalog(t, got, want, what) {
     assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, `${what}: ${k} differ`);
   }
   // better-auth's migrator never looks at column order (it matches columns by name), so order
-  // is reported rather than asserted. Observed with /tmp/authkeep-compat: none, authkeep
-  // creates the columns in better-auth's order on both databases.
+  // is reported rather than asserted. Observed with this binary: no order differences on either
+  // database, and on SQLite the CREATE statements stored in sqlite_master are byte-identical.
   for (const d of orderDifferences(got, want)) t.diagnostic(`${what}: column order of ${d.table}: ${d.a.join(",")} vs better-auth ${d.b.join(",")}`);
 }
 
