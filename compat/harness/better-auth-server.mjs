@@ -1,5 +1,6 @@
 // A real better-auth server, configured like authkeep's defaults (bearer and jwt plugins on), for differential tests.
-// Env: PORT, DATABASE_URL (PostgreSQL) or SQLITE_PATH, BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list), SMTP_PORT.
+// Env: PORT, DATABASE_URL (PostgreSQL) or SQLITE_PATH, BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list), SMTP_PORT,
+// SCHEMA=seed or seed-casing (the seed's table and column names, harness/seed-schema.mjs), SKIP_MIGRATIONS=1.
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -10,6 +11,7 @@ import { jwt } from "better-auth/plugins/jwt";
 import { magicLink } from "better-auth/plugins/magic-link";
 import { emailOTP } from "better-auth/plugins/email-otp";
 import nodemailer from "nodemailer";
+import { betterAuthDatabase, variants } from "./seed-schema.mjs";
 
 const port = Number(process.env.PORT);
 // With SMTP_PORT set, email flows are on and mail goes to that SMTP server (the tests' mailbox).
@@ -34,17 +36,22 @@ const emailOptions = smtpPort
       },
     }
   : {};
+// modelName/fields/additionalFields for user, session, account and verification, or none.
+const variant = process.env.SCHEMA;
+const schema = variant ? variants[variant].options : {};
+const connection = process.env.SQLITE_PATH
+  ? new (await import("better-sqlite3")).default(process.env.SQLITE_PATH)
+  : new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 const baseURL = `http://127.0.0.1:${port}`;
 const auth = betterAuth({
   baseURL,
   secret: process.env.BETTER_AUTH_SECRET,
   // PostgreSQL, or a SQLite file (SQLITE_PATH) for the shared-file test.
-  database: process.env.SQLITE_PATH
-    ? new (await import("better-sqlite3")).default(process.env.SQLITE_PATH)
-    : new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
+  database: variant ? betterAuthDatabase(connection, variant) : connection,
   emailAndPassword: { enabled: true },
   ...emailOptions,
-  user: emailOptions.user ?? { deleteUser: { enabled: true } },
+  ...schema,
+  user: { ...(emailOptions.user ?? { deleteUser: { enabled: true } }), ...schema.user },
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
   plugins: [bearer(), jwt(), ...(smtpPort
     ? [
@@ -56,8 +63,13 @@ const auth = betterAuth({
   telemetry: { enabled: false },
 });
 
-const { runMigrations } = await getMigrations(auth.options);
-await runMigrations();
+// SKIP_MIGRATIONS: a schema someone else created is used as it is. (With CamelCasePlugin,
+// better-auth 1.7.25's migrator does not recognise the snake_case columns it created itself and
+// tries to add them again, so a second start with migrations would fail.)
+if (process.env.SKIP_MIGRATIONS !== "1") {
+  const { runMigrations } = await getMigrations(auth.options);
+  await runMigrations();
+}
 
 const handler = toNodeHandler(auth);
 const server = http.createServer((req, res) => {

@@ -79,10 +79,13 @@ export function authkeepBinary() {
   return process.env.AUTHKEEP_BIN ?? path.join(repoRoot, "target", "debug", "authkeep");
 }
 
-/** The real authkeep binary. `port` fixes the port (so base URL and listener agree). */
-export async function startAuthkeep({ databaseUrl, env = {} }) {
+/**
+ * The real authkeep binary, on a free port (base URL and listener agree). `config` is a TOML
+ * file passed with --config; the variables below still win over it, as they do in production.
+ */
+export async function startAuthkeep({ databaseUrl, env = {}, config }) {
   const port = await freePort();
-  return launch(authkeepBinary(), ["serve", "--listen", `127.0.0.1:${port}`], {
+  return launch(authkeepBinary(), ["serve", "--listen", `127.0.0.1:${port}`, ...(config ? ["--config", config] : [])], {
     DATABASE_URL: databaseUrl,
     BETTER_AUTH_SECRET: SECRET,
     BETTER_AUTH_URL: `http://127.0.0.1:${port}`,
@@ -108,7 +111,10 @@ export function authkeepEmailEnv(smtpPort) {
   };
 }
 
-/** A real better-auth 1.7.25 server on PostgreSQL (or SQLite with `env.SQLITE_PATH`). */
+/**
+ * A real better-auth 1.7.25 server on PostgreSQL (or SQLite with `env.SQLITE_PATH`); with
+ * `env.SCHEMA = "seed"` it uses the seed's table and column names (harness/seed-schema.mjs).
+ */
 export async function startBetterAuth({ databaseUrl, env = {} }) {
   const port = await freePort();
   return launch(process.execPath, [path.join(here, "better-auth-server.mjs")], {
