@@ -3,7 +3,7 @@
 use super::user_fields::{self, UserFields};
 use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification, session};
 use crate::crypto;
-use crate::model::{Account, CREDENTIAL_PROVIDER, Email, Session, User, now_ms};
+use crate::model::{Account, Email, Session, User, now_ms};
 
 /// Holds a password: deliberately not `Debug`, so it cannot end up in a log line.
 pub struct SignUp {
@@ -52,21 +52,12 @@ pub async fn sign_up_email(
     }
     let hash = auth.hasher.hash(&input.password).await?;
     let user = new_user(input.name, input.image);
-    let account = Account {
-        id: crypto::generate_id(),
-        account_id: user.id.clone(),
-        provider_id: CREDENTIAL_PROVIDER.into(),
-        user_id: user.id.clone(),
-        password: Some(hash),
-        scope: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let account = Account::credential(crypto::generate_id(), &user.id, hash, now);
     let session = (p.email_password.auto_sign_in && !required)
         .then(|| session::new_session(&p.session, &user.id, client, input.lifetime, now));
     match auth
         .store
-        .create_user_with_credential(&user, &values, &account, session.as_ref())
+        .create_user_with_account(&user, &values, &account, session.as_ref())
         .await
     {
         Ok(()) => {

@@ -69,17 +69,58 @@ pub struct Session {
 }
 
 /// A credential (email/password) or provider link. Never serialised: it holds the password hash.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 #[sqlx(rename_all = "camelCase")]
 pub struct Account {
     pub id: String,
     pub account_id: String,
     pub provider_id: String,
     pub user_id: String,
+    /// The provider's tokens, as stored (encrypted when `encrypt_oauth_tokens` is on).
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
     pub password: Option<String>,
+    /// Granted scopes, comma-joined as better-auth stores them.
     pub scope: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Account {
+    /// A credential (email and password) account for `user_id`.
+    pub fn credential(id: String, user_id: &str, hash: String, now: DateTime<Utc>) -> Account {
+        Account {
+            id,
+            account_id: user_id.to_owned(),
+            provider_id: CREDENTIAL_PROVIDER.to_owned(),
+            user_id: user_id.to_owned(),
+            access_token: None,
+            refresh_token: None,
+            id_token: None,
+            access_token_expires_at: None,
+            refresh_token_expires_at: None,
+            password: Some(hash),
+            scope: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+// Tokens and password hashes never print.
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("provider_id", &self.provider_id)
+            .field("user_id", &self.user_id)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An account as `list-accounts` shows it: no tokens, no password, `scope` split into `scopes`.

@@ -47,6 +47,28 @@ pub struct ProfileChange<'a> {
     pub fields: &'a UserFields,
 }
 
+/// What a sign-in, link or refresh changes on a provider account (`updateAccount` in
+/// better-auth): `None` keeps the stored value. Tokens are given as they are to be stored
+/// (sealed already when `encrypt_oauth_tokens` is on).
+#[derive(Clone, Default)]
+pub struct TokenUpdate {
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// Comma-joined, as stored.
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenUpdate")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How a verification row's value names its owner in [`Store::insert_bounded_verification`].
 #[derive(Debug, Clone, Copy)]
 pub enum ValueMatch<'a> {
@@ -353,9 +375,10 @@ impl Store {
     pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
         dispatch!(self.schema; user_by(false, id))
     }
-    /// Creates a user (with its additional `fields`), its credential account and (optionally)
-    /// a first session, atomically. A taken email is `UniqueViolation` and writes nothing.
-    pub async fn create_user_with_credential(
+    /// Creates a user (with its additional `fields`), its first account (credential or
+    /// provider link) and (optionally) a first session, atomically. A taken email is
+    /// `UniqueViolation` and writes nothing.
+    pub async fn create_user_with_account(
         &self,
         user: &User,
         fields: &UserFields,
@@ -369,6 +392,32 @@ impl Store {
     }
     pub async fn list_accounts(&self, user_id: &str) -> StoreResult<Vec<Account>> {
         dispatch!(self.list_accounts(user_id))
+    }
+    /// The account a provider knows as `account_id` (better-auth's account key).
+    pub async fn find_account_by_provider(
+        &self,
+        provider_id: &str,
+        account_id: &str,
+    ) -> StoreResult<Option<Account>> {
+        dispatch!(self.find_account_by_provider(provider_id, account_id))
+    }
+    /// Links a provider account to its user, unless that provider account is linked already:
+    /// then nothing is written and the existing link is returned.
+    pub async fn link_account(&self, account: &Account) -> StoreResult<Option<Account>> {
+        dispatch!(self.link_account(account))
+    }
+    /// Updates a provider account's tokens (and scope) as `update` says; false when gone.
+    pub async fn update_account_tokens(
+        &self,
+        id: &str,
+        update: &TokenUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        dispatch!(self.update_account_tokens(id, update, now))
+    }
+    /// Deletes the user's account `id`; false when the user has no such account.
+    pub async fn delete_user_account(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        dispatch!(self.delete_user_account(user_id, id))
     }
     /// Sets a new password hash; with `replace_sessions` also deletes all of the user's sessions
     /// and inserts the given one, in the same transaction.

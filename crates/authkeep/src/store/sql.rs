@@ -51,7 +51,10 @@ pub(super) struct Statements {
     pub insert_account: Sql,
     pub insert_session: Sql,
     pub credential_account: Sql,
+    pub account_by_provider: Sql,
     pub accounts_of_user: Sql,
+    pub update_account_tokens: Sql,
+    pub delete_user_account: Sql,
     pub set_account_password: Sql,
     pub set_credential_password: Sql,
     pub delete_sessions_of_user: Sql,
@@ -188,11 +191,17 @@ pub(super) const SESSION_INSERT: [&str; 8] = [
     "createdAt",
     "updatedAt",
 ];
-pub(super) const ACCOUNT_INSERT: [&str; 7] = [
+pub(super) const ACCOUNT_INSERT: [&str; 13] = [
     "id",
     "accountId",
     "providerId",
     "userId",
+    "accessToken",
+    "refreshToken",
+    "idToken",
+    "accessTokenExpiresAt",
+    "refreshTokenExpiresAt",
+    "scope",
     "password",
     "createdAt",
     "updatedAt",
@@ -237,6 +246,37 @@ impl Statements {
             credential_account: sql(format!(
                 "select {accounts} from {at} where {a_user} = $1 and {a_provider} = $2 order by {} limit 1",
                 c(a, "createdAt")
+            )),
+            account_by_provider: sql(format!(
+                "select {accounts} from {at} where {a_provider} = $1 and {} = $2 order by {} limit 1",
+                c(a, "accountId"),
+                c(a, "createdAt")
+            )),
+            update_account_tokens: sql(format!(
+                "update {at} set {}, {} = $13 where {} = $14",
+                [
+                    "accessToken",
+                    "refreshToken",
+                    "idToken",
+                    "accessTokenExpiresAt",
+                    "refreshTokenExpiresAt",
+                    "scope"
+                ]
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let col = c(a, f);
+                    let n = 2 * i + 1;
+                    format!("{col} = case when ${n} then ${} else {col} end", n + 1)
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+                c(a, "updatedAt"),
+                c(a, "id")
+            )),
+            delete_user_account: sql(format!(
+                "delete from {at} where {} = $1 and {a_user} = $2",
+                c(a, "id")
             )),
             accounts_of_user: sql(format!(
                 "select {accounts} from {at} where {a_user} = $1 order by {}",
