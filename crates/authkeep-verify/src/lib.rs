@@ -25,11 +25,11 @@
 //! HTTPS uses rustls with the ring provider and the webpki roots, configured on the verifier's own
 //! client (no process-wide provider is installed); [`Verifier::http_client`] takes your own.
 
+pub mod jose;
 mod jwks;
 mod jws;
 mod layer;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -242,44 +242,30 @@ impl Verifier {
         let settings = &self.0.settings;
         self.0
             .jwks
-            .key(kid, &settings.jwks, || fetch_jwks(http, settings))
+            .key(kid, &settings.jwks, || async move {
+                let url = format!("{}/jwks", settings.api_url);
+                jose::fetch_key_set(http, &url, settings.timeout).await
+            })
             .await
     }
 
     async fn verify_jwt(&self, headers: &HeaderMap) -> Result<User, VerifyError> {
         use VerifyError::Unauthenticated as No;
         let token = bearer(headers).ok_or(No("no bearer token"))?;
-        let parts = jws::split(token).ok_or(No("malformed token"))?;
-        let alg = parts.header["alg"].as_str().unwrap_or("");
-        if !self.0.settings.algorithms.contains(&alg) {
-            return Err(No("algorithm not allowed"));
-        }
-        let kid = parts.header["kid"].as_str().ok_or(No("token has no kid"))?;
-        let key = self.key(kid).await?.ok_or(No("unknown signing key"))?;
-        if key.algorithm() != alg || !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
-            return Err(No("bad signature"));
-        }
-        let c = &parts.claims;
-        let now = Utc::now().timestamp();
-        if c["exp"].as_i64().is_none_or(|exp| exp <= now) {
-            return Err(No("token expired"));
-        }
-        if c["nbf"].as_i64().is_some_and(|nbf| nbf > now) {
-            return Err(No("token not yet valid"));
-        }
-        if c["iss"].as_str() != Some(self.0.settings.issuer.as_str()) {
-            return Err(No("wrong issuer"));
-        }
-        let aud_ok = match &c["aud"] {
-            Value::String(a) => *a == self.0.settings.audience,
-            Value::Array(list) => list
-                .iter()
-                .any(|a| a.as_str() == Some(self.0.settings.audience.as_str())),
-            _ => false,
+        let settings = &self.0.settings;
+        let c = jose::verify_signature(token, &settings.algorithms, |kid| async move {
+            self.key(&kid).await
+        })
+        .await?;
+        let expect = jose::Expectations {
+            algorithms: settings.algorithms.clone(),
+            issuers: vec![settings.issuer.clone()],
+            audiences: vec![settings.audience.clone()],
+            leeway: Duration::ZERO,
+            max_age: None,
+            required: Vec::new(),
         };
-        if !aud_ok {
-            return Err(No("wrong audience"));
-        }
+        jose::check_claims(&c, &expect).map_err(No)?;
         let mut user = c.clone();
         user["id"] = c["sub"].clone();
         serde_json::from_value(user).map_err(|_| No("claims do not describe a user"))
@@ -331,29 +317,6 @@ impl Verifier {
     }
 }
 
-/// The JWKS document's usable keys. The error is the cause with its source chain.
-async fn fetch_jwks(
-    http: &reqwest::Client,
-    settings: &Settings,
-) -> Result<HashMap<String, jws::PublicKey>, String> {
-    let doc: Value = http
-        .get(format!("{}/jwks", settings.api_url))
-        .timeout(settings.timeout)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| error_chain(&e))?
-        .json()
-        .await
-        .map_err(|e| error_chain(&e))?;
-    Ok(doc["keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(jws::PublicKey::from_jwk)
-        .collect())
-}
-
 fn auth_server_unavailable(e: reqwest::Error) -> VerifyError {
     let cause = error_chain(&e);
     tracing::warn!(error = %cause, "get-session failed");
@@ -363,7 +326,7 @@ fn auth_server_unavailable(e: reqwest::Error) -> VerifyError {
 /// An error and its sources, `: `-separated (reqwest's own message leaves out e.g. the timeout
 /// or the TLS failure that caused it). The messages carry URLs, never a token: tokens travel in
 /// headers.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -374,10 +337,16 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     chain
 }
 
-/// The client used unless the user passes their own: rustls over ring (the provider the rest
-/// of the workspace uses) with the webpki roots, set on this client only. Installing a
-/// process-wide default provider is the application's business, not a library's.
+/// The client used unless the user passes their own: see [`http_client_builder`].
 fn default_http_client() -> Result<reqwest::Client, String> {
+    http_client_builder()?.build().map_err(|e| error_chain(&e))
+}
+
+/// A client builder with rustls over ring (the provider the rest of the workspace uses) and
+/// the webpki roots, set on this client only: installing a process-wide default provider is
+/// the application's business, not a library's. Add timeouts, a redirect policy or extra
+/// roots before building.
+pub fn http_client_builder() -> Result<reqwest::ClientBuilder, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -387,10 +356,7 @@ fn default_http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| error_chain(&e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .map_err(|e| error_chain(&e))
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
