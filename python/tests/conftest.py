@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
+import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "python-secret-0123456789abcdef0123456789abcdef"
@@ -116,3 +122,106 @@ def account(server) -> Account:
 
 def closed_port_url(scheme: str = "http") -> str:
     return f"{scheme}://127.0.0.1:{free_port()}"
+
+
+# --- PgBouncer in transaction mode, as hosted PostgreSQL's pooled URLs are ------------------------
+
+PGBOUNCER_CANDIDATES = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
+
+
+def services_required() -> bool:
+    return bool(os.environ.get("AUTHKEEP_TEST_REQUIRE_SERVICES"))
+
+
+def pgbouncer_program() -> str:
+    """PgBouncer's path; the test is skipped when it is not installed, or fails when
+    AUTHKEEP_TEST_REQUIRE_SERVICES is set (as in CI, where a skip would hide the test)."""
+    found = next((p for p in PGBOUNCER_CANDIDATES if os.path.exists(p)), None) or shutil.which("pgbouncer")
+    if found is None:
+        message = "pgbouncer is not installed (apt-get install pgbouncer)"
+        if services_required():
+            pytest.fail(f"{message}, and AUTHKEEP_TEST_REQUIRE_SERVICES is set", pytrace=False)
+        pytest.skip(f"{message}; set AUTHKEEP_TEST_REQUIRE_SERVICES=1 to make this a failure")
+    return found
+
+
+@dataclass
+class PgBouncer:
+    port: int
+    proc: subprocess.Popen
+    log: Path
+
+    def url_for(self, direct: str) -> str:
+        """``direct`` (a database on the test PostgreSQL) through this pooler."""
+        u = urlsplit(direct)
+        userinfo = u.netloc.rpartition("@")[0]
+        return urlunsplit(u._replace(netloc=(userinfo + "@" if userinfo else "") + f"127.0.0.1:{self.port}"))
+
+    def show(self, what: str) -> list[dict]:
+        """A ``SHOW`` of PgBouncer's admin console (``CLIENTS``, ``SERVERS``...), as dicts. The
+        console speaks only the simple query protocol: a ``ClientCursor`` uses it."""
+        user = conninfo_to_dict(PG_ADMIN).get("user") or "postgres"
+        with psycopg.connect(f"postgresql://{user}@127.0.0.1:{self.port}/pgbouncer", autocommit=True) as c:
+            cur = psycopg.ClientCursor(c).execute(f"SHOW {what}")
+            names = [d.name for d in cur.description or ()]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+@contextmanager
+def run_pgbouncer(*, pool_size: int = 4) -> Iterator[PgBouncer]:
+    """PgBouncer 1.x in transaction mode in front of the test PostgreSQL, with a small server
+    pool (``pool_size`` connections per database and user) so that the transactions of different
+    clients share server connections, as on a hosted pooler. PgBouncer refuses to run as root:
+    under root it runs as the ``postgres`` user, in a directory of its own."""
+    program = pgbouncer_program()
+    upstream = conninfo_to_dict(PG_ADMIN)
+    user = str(upstream.get("user") or "postgres")
+    root = os.geteuid() == 0
+    directory = Path(tempfile.mkdtemp(prefix="authkeep-pgbouncer-"))
+    port = free_port()
+    (directory / "users.txt").write_text(f'"{user}" ""\n')
+    ini = directory / "pgbouncer.ini"
+    ini.write_text(
+        "[databases]\n"
+        f"* = host={upstream.get('host') or '127.0.0.1'} port={upstream.get('port') or 5432}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {directory / 'users.txt'}\nadmin_users = {user}\n"
+        f"pool_mode = transaction\nmax_client_conn = 500\ndefault_pool_size = {pool_size}\n"
+        f"pidfile = {directory / 'pgbouncer.pid'}\n"
+    )
+    log = directory / "pgbouncer.log"
+    if root:
+        for path in (directory, *directory.iterdir()):
+            shutil.chown(path, "postgres")
+    command = ["runuser", "-u", "postgres", "--", program, str(ini)] if root else [program, str(ini)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=directory, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"pgbouncer did not start listening on {port}: {log.read_text()[-2000:]}") from None
+                time.sleep(0.05)
+        yield PgBouncer(port, proc, log)
+    finally:
+        proc.terminate()  # runuser passes the signal on to pgbouncer
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            # Stopped by its own pid (runuser's is proc.pid), then runuser.
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int((directory / "pgbouncer.pid").read_text()), signal.SIGKILL)
+            proc.kill()
+            proc.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer() -> Iterator[PgBouncer]:
+    with run_pgbouncer(pool_size=4) as bouncer:
+        yield bouncer

@@ -29,6 +29,7 @@ from ._loops import PerLoop
 from .errors import AuthUnavailable, ConfigurationError, NotAuthenticated, email_not_verified, unauthorized, unavailable
 from .jwks import JwksCache, verify
 from .models import Session, User
+from .pooler import POOLER_SETTINGS, Pooler
 from .remote import MAX_CACHE_TTL, RemoteSessions
 from .schema import Schema, coerce
 
@@ -72,11 +73,14 @@ class AuthKeep:
         cookie_prefix: str = "better-auth",
         require_signed_bearer: bool = False,
         timeout: float = 3.0,
+        pooler: Pooler = "auto",
     ) -> None:
         if mode not in ("jwt", "database", "remote"):
             raise ValueError(f"mode must be 'jwt', 'database' or 'remote', not {mode!r}")
         if any(a.upper().startswith("HS") or a.lower() == "none" for a in algorithms):
             raise ValueError("only asymmetric algorithms can verify authkeep's JWTs")
+        if pooler not in POOLER_SETTINGS:
+            raise ValueError(f"pooler must be 'auto', 'transaction' or 'none', not {pooler!r}")
         if mode == "database" and not (database_url and secret):
             raise ValueError("database mode needs database_url and secret (the auth server's BETTER_AUTH_SECRET)")
         if not 0 <= remote_cache_ttl <= MAX_CACHE_TTL:
@@ -118,7 +122,9 @@ class AuthKeep:
             # raises ImportError saying which extra to install.
             from .database import SessionStore
 
-            self.sessions = SessionStore(database_url, schema=self.schema, timeout=timeout)
+            # pooler: "transaction" when database_url goes through a transaction-mode pooler
+            # (PgBouncer, Supavisor, Neon's pooled URL), "auto" to recognise one from the URL.
+            self.sessions = SessionStore(database_url, schema=self.schema, timeout=timeout, pooler=pooler)
 
         # Declared so the security schemes appear in the OpenAPI document; reading is done by hand
         # because the cookie may carry either of better-auth's two names. One name per kind of

@@ -10,6 +10,11 @@ connection opens one itself (bounded by ``timeout``) and leaves it for the next.
 maintenance runs in tasks of its own (psycopg_pool's) leaves those tasks behind when an app's
 event loop ends without closing it, and they survive the loop's cancellation, so the end of the
 loop (a ``TestClient`` exiting, a server shutting down) waited on them indefinitely.
+
+Behind a transaction-mode pooler (``pooler``; see ``pooler.py``) the query is never prepared:
+each execution sends the unnamed statement with its parameters in one round trip, and no
+setting is changed on the connection, so nothing depends on which server connection the pooler
+lends for each transaction.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ._log import Throttled
 from ._log import logger as _root_logger
 from ._loops import PerLoop
 from .errors import AuthUnavailable
+from .pooler import Pooler, resolve, without_flag
 from .schema import Schema, coerce, quoted
 
 logger = _root_logger.getChild("database")
@@ -109,9 +115,16 @@ class SessionStore:
         timeout: float = 3.0,
         max_idle: float = 300.0,
         max_lifetime: float = 1800.0,
+        pooler: Pooler = "auto",
     ) -> None:
         del min_size
-        self.database_url = database_url
+        # Why pooler mode is on (``None``: off). The URL loses its ``pgbouncer`` flag in
+        # either case: libpq refuses parameters it does not know.
+        self.pooler_reason = resolve(pooler, database_url)
+        self.pooled = self.pooler_reason is not None
+        self.database_url = without_flag(database_url)
+        if self.pooled:
+            logger.info("database: through a transaction-mode pooler (%s): statements are not prepared", self.pooler_reason)
         self.schema = schema or Schema()
         self.query = session_query(self.schema)
         self.max_size = max_size
@@ -173,19 +186,30 @@ class SessionStore:
             return await asyncio.wait_for(
                 psycopg.AsyncConnection.connect(
                     self.database_url,
-                    autocommit=True,
+                    autocommit=True,  # one statement, one implicit transaction: nothing left open
+                    # Behind a pooler, not even psycopg's automatic preparation of a statement
+                    # run often (after 5 executions by default).
+                    prepare_threshold=None if self.pooled else 5,
                     row_factory=dict_row,
                     connect_timeout=max(2, round(self.timeout)),  # libpq's own floor is 2 s
                 ),
                 self.timeout,
             )
         except (psycopg.Error, OSError, asyncio.TimeoutError) as e:
-            self._failures.warning("database: cannot connect: %s %s", type(e).__name__, e)
+            hint = ""
+            if "unsupported startup parameter" in str(e):
+                hint = (
+                    " (a connection pooler refuses a parameter of database_url, such as options=: remove it, "
+                    "or list it in the pooler's ignore_startup_parameters)"
+                )
+            self._failures.warning("database: cannot connect: %s %s%s", type(e).__name__, e, hint)
             raise AuthUnavailable(f"database unavailable: {type(e).__name__}") from e
 
     async def _query(self, conn: Connection, token: str) -> Row | None:
         try:
-            cursor = await asyncio.wait_for(conn.execute(self.query, (token,), prepare=True), self.timeout)
+            # Prepared once per connection when the connection is PostgreSQL's own; behind a
+            # pooler, a statement prepared on one server connection is not on the next one.
+            cursor = await asyncio.wait_for(conn.execute(self.query, (token,), prepare=not self.pooled), self.timeout)
             return await cursor.fetchone()
         except psycopg.OperationalError:
             raise  # the connection itself failed: the caller may retry on a new one
@@ -201,6 +225,11 @@ class SessionStore:
                 hint = (
                     " (is the database migrated by the auth server, and does this API's Schema name its tables and "
                     "columns as the server's authkeep.toml does? Schema.from_toml reads that file)"
+                )
+            elif isinstance(e, (psycopg.errors.DuplicatePreparedStatement, psycopg.errors.InvalidSqlStatementName)):
+                hint = (
+                    " (is a transaction-mode pooler such as PgBouncer or Supavisor between this API and PostgreSQL? "
+                    "pass pooler='transaction' to AuthKeep, or add ?pgbouncer=true to database_url)"
                 )
             self._failures.warning("database: the session query failed: %s %s%s", type(e).__name__, e, hint)
             raise AuthUnavailable(f"database unavailable: {type(e).__name__}") from e
