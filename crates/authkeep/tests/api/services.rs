@@ -85,7 +85,7 @@ fn shared_dir() -> tempfile::TempDir {
 pub struct PgBouncer {
     pub port: u16,
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl PgBouncer {
@@ -101,10 +101,11 @@ impl PgBouncer {
             format!(
                 "[databases]\n* = host={} port={}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
                  unix_socket_dir =\nauth_type = trust\nauth_file = {}\npool_mode = transaction\n\
-                 max_client_conn = 500\ndefault_pool_size = 4\n",
+                 max_client_conn = 500\ndefault_pool_size = 4\npidfile = {}\n",
                 upstream.host_str().unwrap_or("127.0.0.1"),
                 upstream.port().unwrap_or(5432),
                 dir.path().join("users.txt").display(),
+                dir.path().join("pgbouncer.pid").display(),
             ),
         )
         .unwrap();
@@ -122,11 +123,7 @@ impl PgBouncer {
             .spawn()
             .expect("start pgbouncer");
         wait_for_port(port, "pgbouncer");
-        Some(PgBouncer {
-            port,
-            child,
-            _dir: dir,
-        })
+        Some(PgBouncer { port, child, dir })
     }
 
     /// `url` (a database on the test PostgreSQL) through this pooler.
@@ -139,9 +136,17 @@ impl PgBouncer {
 }
 
 impl Drop for PgBouncer {
+    /// SIGTERM, which `runuser` passes on; SIGKILL would stop `runuser` alone and leave
+    /// pgbouncer running. The pid file catches a pgbouncer that outlived its parent anyway.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let signal = |pid: String| {
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        };
+        signal(self.child.id().to_string());
         let _ = self.child.wait();
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("pgbouncer.pid")) {
+            signal(pid.trim().to_owned());
+        }
     }
 }
 
