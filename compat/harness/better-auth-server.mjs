@@ -1,6 +1,14 @@
 // A real better-auth server, configured like authkeep's defaults (bearer and jwt plugins on), for differential tests.
 // Env: PORT, DATABASE_URL (PostgreSQL) or SQLITE_PATH, BETTER_AUTH_SECRET, TRUSTED_ORIGINS (comma list), SMTP_PORT,
-// SCHEMA=seed or seed-casing (the seed's table and column names, harness/seed-schema.mjs), SKIP_MIGRATIONS=1.
+// SCHEMA=seed or seed-casing (the seed's table and column names, harness/seed-schema.mjs), SKIP_MIGRATIONS=1,
+// SOCIAL (social sign-in, JSON):
+//   { "socialProviders": { "google": {clientId, clientSecret, ...}, "github": {...} },  // better-auth's options as they are
+//     "genericOAuth": [{ providerId, discoveryUrl, clientId, clientSecret, scopes, pkce, ... }],  // genericOAuth({config})
+//     "account": { "accountLinking": {...}, "encryptOAuthTokens": true, ... },  // merged into options.account
+//     "redirects": { "accounts.google.com": "http://127.0.0.1:<port>", ... } }   // see fetch-redirect.mjs
+// With SOCIAL set, GET /app is a small page with one "Sign in with <id>" button per provider (it does
+// what better-auth's client does: POST /sign-in/social, then navigate to the returned url), and GET
+// /app/done shows the session as JSON, for browser tests.
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -10,10 +18,15 @@ import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
 import { magicLink } from "better-auth/plugins/magic-link";
 import { emailOTP } from "better-auth/plugins/email-otp";
+import { genericOAuth } from "better-auth/plugins/generic-oauth";
+import { installFetchRedirect } from "./fetch-redirect.mjs";
 import nodemailer from "nodemailer";
 import { betterAuthDatabase, variants } from "./seed-schema.mjs";
 
 const port = Number(process.env.PORT);
+const social = process.env.SOCIAL ? JSON.parse(process.env.SOCIAL) : null;
+// Google's and GitHub's endpoints are fixed in better-auth: point its outgoing fetches at the stand-ins.
+installFetchRedirect(social?.redirects);
 // With SMTP_PORT set, email flows are on and mail goes to that SMTP server (the tests' mailbox).
 const smtpPort = process.env.SMTP_PORT ? Number(process.env.SMTP_PORT) : null;
 const transport = smtpPort ? nodemailer.createTransport({ host: "127.0.0.1", port: smtpPort, secure: false, ignoreTLS: true }) : null;
@@ -52,13 +65,14 @@ const auth = betterAuth({
   ...emailOptions,
   ...schema,
   user: { ...(emailOptions.user ?? { deleteUser: { enabled: true } }), ...schema.user },
+  ...(social ? { socialProviders: social.socialProviders ?? {}, account: { ...schema.account, ...social.account } } : {}),
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
   plugins: [bearer(), jwt(), ...(smtpPort
     ? [
         magicLink({ sendMagicLink: async ({ email, url }) => mail(email, "Sign in", url) }),
         emailOTP({ sendVerificationOTP: async ({ email, otp }) => mail(email, `Your code ${otp}`, otp) }),
       ]
-    : [])],
+    : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : [])],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });
@@ -72,10 +86,31 @@ if (process.env.SKIP_MIGRATIONS !== "1") {
 }
 
 const handler = toNodeHandler(auth);
+
+function appPage(done) {
+  const ids = [...Object.keys(social.socialProviders ?? {}), ...(social.genericOAuth ?? []).map((c) => c.providerId)];
+  const script = done
+    ? `fetch("/api/auth/get-session").then((r) => r.json()).then((s) => { document.getElementById("session").textContent = JSON.stringify(s); });`
+    : `for (const b of document.querySelectorAll("button[data-provider]")) b.onclick = async () => {
+  const r = await fetch("/api/auth/sign-in/social", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ provider: b.dataset.provider, callbackURL: "/app/done", errorCallbackURL: "/app/done" }) });
+  const data = await r.json();
+  if (data.url && data.redirect) window.location.href = data.url;
+};`;
+  const body = done
+    ? `<pre id="session"></pre>`
+    : ids.map((id) => `<button data-provider="${id}" id="sign-in-${id}">Sign in with ${id}</button>`).join("");
+  return `<!doctype html><html><head><meta charset="utf-8"><title>app</title></head><body>${body}<script>${script}</script></body></html>`;
+}
 const server = http.createServer((req, res) => {
   if (req.url === "/health") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end('{"status":"ok"}');
+    return;
+  }
+  if (social && (req.url === "/app" || req.url.startsWith("/app/done"))) {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(appPage(req.url.startsWith("/app/done")));
     return;
   }
   handler(req, res);

@@ -38,7 +38,7 @@ export function sqliteFile() {
   return { url: `sqlite://${path.join(dir, "auth.sqlite")}`, async drop() { rmSync(dir, { recursive: true, force: true }); } };
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, "127.0.0.1", () => {
@@ -113,10 +113,13 @@ export function authkeepEmailEnv(smtpPort) {
 
 /**
  * A real better-auth 1.7.25 server on PostgreSQL (or SQLite with `env.SQLITE_PATH`); with
- * `env.SCHEMA = "seed"` it uses the seed's table and column names (harness/seed-schema.mjs).
+ * `env.SCHEMA = "seed"` it uses the seed's table and column names (harness/seed-schema.mjs);
+ * `env.SOCIAL` configures social sign-in (better-auth-server.mjs, harness/social.mjs).
  */
-export async function startBetterAuth({ databaseUrl, env = {} }) {
-  const port = await freePort();
+export async function startBetterAuth({ databaseUrl, env = {}, port: fixedPort }) {
+  // A caller may choose the port first, when other servers must know the base URL in advance
+  // (an identity provider's registered redirect URIs).
+  const port = fixedPort ?? await freePort();
   return launch(process.execPath, [path.join(here, "better-auth-server.mjs")], {
     ...env,
     PORT: String(port),

@@ -1,0 +1,94 @@
+// Social sign-in stack for tests: the OIDC IdP (oidc-idp.mjs), the Google and GitHub stand-ins,
+// and a real better-auth 1.7.25 configured for all three (google, github, and the generic-oauth
+// provider "idp"), plus a helper that walks one sign-in over HTTP.
+//
+// API
+//   const stack = await startSocialStack({
+//     databaseUrl,                         // PostgreSQL URL (or env.SQLITE_PATH)
+//     account?,                            // better-auth `account` options (accountLinking, encryptOAuthTokens, ...)
+//     google?: { options?, standin? },     // extra socialProviders.google options / google-standin start() options
+//     github?: { options?, standin? },
+//     idp?: { options?, standin? },        // extra genericOAuth config / oidc-idp start() options
+//     env?,                                // more variables for better-auth-server.mjs
+//   })
+//   stack.server (startBetterAuth's handle: origin, baseURL, stop, log), stack.idp, stack.google,
+//   stack.github, stack.hosts (real host -> stand-in origin), stack.social (the SOCIAL JSON sent),
+//   stack.login(provider, authorizeUrl, who?) -> callback URL (who defaults to a verified user)
+//   stack.cancel(provider, authorizeUrl) -> callback URL with error=access_denied
+//   stack.stop()
+//   signInSocial(browser, stack, provider, { body?, who?, cancel? })
+//     -> { start: {status, headers, body}, authorizeUrl, callbackUrl, callback: Response }
+//     `browser` is a harness/browser.mjs Browser on stack.server (it keeps better-auth's cookies).
+import { start as startIdp } from "./oidc-idp.mjs";
+import { start as startGoogle } from "./google-standin.mjs";
+import { start as startGithub } from "./github-standin.mjs";
+import { freePort, startBetterAuth } from "./servers.mjs";
+
+export const CLIENTS = {
+  idp: { clientId: "authkeep-idp-client", clientSecret: "idp-client-secret-0123456789" },
+  google: { clientId: "1234567890-authkeep.apps.googleusercontent.test", clientSecret: "GOCSPX-google-client-secret" },
+  github: { clientId: "Iv1.authkeepgithub01", clientSecret: "github-client-secret-0123456789abcdef0123" },
+};
+
+export const DEFAULT_WHO = { idp: "verified", google: "100000000000000000001", github: "octo-public" };
+
+export async function startSocialStack({ databaseUrl, account = {}, google = {}, github = {}, idp = {}, env = {} } = {}) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const baseURL = `${origin}/api/auth`;
+  const cb = (id) => `${baseURL}/callback/${id}`;
+  const started = [];
+  try {
+    const theIdp = await startIdp({
+      clients: [{
+        client_id: CLIENTS.idp.clientId, client_secret: CLIENTS.idp.clientSecret, redirect_uris: [cb("idp")],
+        post_logout_redirect_uris: [`${origin}/app/done`, `${origin}/`],
+      }],
+      ...idp.standin,
+    });
+    started.push(theIdp);
+    const theGoogle = await startGoogle({ clients: [{ client_id: CLIENTS.google.clientId, client_secret: CLIENTS.google.clientSecret, redirect_uris: [cb("google")] }], ...google.standin });
+    started.push(theGoogle);
+    const theGithub = await startGithub({ clients: [{ client_id: CLIENTS.github.clientId, client_secret: CLIENTS.github.clientSecret, redirect_uris: [cb("github")] }], ...github.standin });
+    started.push(theGithub);
+    const hosts = { ...theGoogle.hosts, ...theGithub.hosts };
+    const social = {
+      socialProviders: {
+        google: { ...CLIENTS.google, ...google.options },
+        github: { ...CLIENTS.github, ...github.options },
+      },
+      genericOAuth: [{
+        providerId: "idp", discoveryUrl: theIdp.discoveryUrl, ...CLIENTS.idp,
+        scopes: ["openid", "email", "profile", "offline_access"], pkce: true, ...idp.options,
+      }],
+      account,
+      redirects: hosts,
+    };
+    const server = await startBetterAuth({ databaseUrl, port, env: { ...env, SOCIAL: JSON.stringify(social) } });
+    started.push(server);
+    const byId = { idp: theIdp, google: theGoogle, github: theGithub };
+    return {
+      server, idp: theIdp, google: theGoogle, github: theGithub, hosts, social,
+      login: (provider, url, who = DEFAULT_WHO[provider]) => byId[provider].loginHttp(url, who),
+      cancel: (provider, url) => byId[provider].cancelHttp(url),
+      stop: async () => { for (const s of started.reverse()) await s.stop(); },
+    };
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop();
+    throw err;
+  }
+}
+
+export async function signInSocial(browser, stack, provider, { body = {}, who, cancel = false } = {}) {
+  const res = await browser.fetch(`${stack.server.baseURL}/sign-in/social`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ provider, ...body }),
+  });
+  const startBody = await res.json();
+  const start = { status: res.status, headers: Object.fromEntries(res.headers), setCookies: res.headers.getSetCookie(), body: startBody };
+  if (!startBody.url) return { start };
+  const callbackUrl = cancel ? await stack.cancel(provider, startBody.url) : await stack.login(provider, startBody.url, who);
+  const callback = await browser.fetch(callbackUrl);
+  return { start, authorizeUrl: startBody.url, callbackUrl, callback };
+}
