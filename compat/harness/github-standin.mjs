@@ -56,7 +56,7 @@ const ERRORS = {
   bad_refresh_token: ["The refresh token passed is incorrect or expired.", "https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens"],
 };
 
-function profile(u, origin) {
+function profile(u) {
   return {
     login: u.login, id: u.id, node_id: `U_${Buffer.from(String(u.id)).toString("base64url")}`,
     avatar_url: u.avatar_url ?? avatar(u.id), gravatar_id: "", url: `https://api.github.com/users/${u.login}`,
@@ -174,7 +174,7 @@ export async function start(options = {}) {
     if (!t || (t.exp && t.exp < Date.now())) return json(res, 401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" });
     const u = users.get(t.login);
     const headers = { "x-oauth-scopes": t.scopes.join(", "), "x-accepted-oauth-scopes": url.pathname === "/user/emails" ? "user, user:email" : "" };
-    if (url.pathname === "/user") return json(res, 200, profile(u, origin), headers);
+    if (url.pathname === "/user") return json(res, 200, profile(u), headers);
     if (!t.scopes.includes("user:email") && !t.scopes.includes("user")) return json(res, 404, { message: "Not Found", documentation_url: "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user", status: "404" }, headers);
     return json(res, 200, u.emails, headers);
   }

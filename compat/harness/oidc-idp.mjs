@@ -210,7 +210,8 @@ export async function start(options = {}) {
     const r = await follow(jar, endSessionUrl, { stop: leftIssuer });
     if (!r.response) return r.url;
     const html = await r.response.text();
-    const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
+    // Our confirmation page when the IdP has a session; oidc-provider's self-submitting form when not.
+    const action = /<form[^>]*action="([^"]*\/session\/end\/confirm)"/.exec(html)?.[1];
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
     if (!action) return r.url;
     const done = await follow(jar, new URL(action, issuer).toString(), { stop: leftIssuer, init: formBody({ xsrf, logout: "yes" }) });
