@@ -13,10 +13,11 @@
 //   })
 //   stack.server (startBetterAuth's handle: origin, baseURL, stop, log), stack.idp, stack.google,
 //   stack.github, stack.hosts (real host -> stand-in origin), stack.social (the SOCIAL JSON sent),
-//   stack.login(provider, authorizeUrl, who?) -> callback URL (who defaults to a verified user)
+//   stack.login(provider, authorizeUrl, who?, { jar? }) -> callback URL (who defaults to a verified
+//     user; `jar`, a CookieJar, keeps the provider's own session, e.g. for the IdP's logout)
 //   stack.cancel(provider, authorizeUrl) -> callback URL with error=access_denied
 //   stack.stop()
-//   signInSocial(browser, stack, provider, { body?, who?, cancel? })
+//   signInSocial(browser, stack, provider, { body?, who?, cancel?, jar? })
 //     -> { start: {status, headers, body}, authorizeUrl, callbackUrl, callback: Response }
 //     `browser` is a harness/browser.mjs Browser on stack.server (it keeps better-auth's cookies).
 import { start as startIdp } from "./oidc-idp.mjs";
@@ -69,7 +70,7 @@ export async function startSocialStack({ databaseUrl, account = {}, google = {},
     const byId = { idp: theIdp, google: theGoogle, github: theGithub };
     return {
       server, idp: theIdp, google: theGoogle, github: theGithub, hosts, social,
-      login: (provider, url, who = DEFAULT_WHO[provider]) => byId[provider].loginHttp(url, who),
+      login: (provider, url, who = DEFAULT_WHO[provider], opts = {}) => byId[provider].loginHttp(url, who, opts),
       cancel: (provider, url) => byId[provider].cancelHttp(url),
       stop: async () => { for (const s of started.reverse()) await s.stop(); },
     };
@@ -79,7 +80,7 @@ export async function startSocialStack({ databaseUrl, account = {}, google = {},
   }
 }
 
-export async function signInSocial(browser, stack, provider, { body = {}, who, cancel = false } = {}) {
+export async function signInSocial(browser, stack, provider, { body = {}, who, cancel = false, jar } = {}) {
   const res = await browser.fetch(`${stack.server.baseURL}/sign-in/social`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -88,7 +89,7 @@ export async function signInSocial(browser, stack, provider, { body = {}, who, c
   const startBody = await res.json();
   const start = { status: res.status, headers: Object.fromEntries(res.headers), setCookies: res.headers.getSetCookie(), body: startBody };
   if (!startBody.url) return { start };
-  const callbackUrl = cancel ? await stack.cancel(provider, startBody.url) : await stack.login(provider, startBody.url, who);
+  const callbackUrl = cancel ? await stack.cancel(provider, startBody.url) : await stack.login(provider, startBody.url, who, { jar });
   const callback = await browser.fetch(callbackUrl);
   return { start, authorizeUrl: startBody.url, callbackUrl, callback };
 }

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { Browser } from "../harness/browser.mjs";
 import { query } from "../harness/catalog.mjs";
 import { browserRoute } from "../harness/fetch-redirect.mjs";
+import { CookieJar } from "../harness/http-jar.mjs";
 import { createPgDatabase } from "../harness/servers.mjs";
 import { signInSocial, startSocialStack } from "../harness/social.mjs";
 
@@ -75,6 +76,22 @@ describe("HTTP-only sign-in through each provider", () => {
       assert.match(r.callback.headers.get("location"), /^\/oops\?error=access_denied/);
     }
   });
+});
+
+test("sign-out of an IdP session hands back the IdP's end_session URL, which the IdP honours", async () => {
+  const b = new Browser(stack.server);
+  const idpJar = new CookieJar();
+  await signInSocial(b, stack, "idp", { body: { callbackURL: "/dashboard" }, jar: idpJar });
+  const r = await b.fetch(`${stack.server.baseURL}/sign-out`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ callbackURL: "/app/done", state: "s1" }) });
+  const body = await r.json();
+  assert.equal(body.success, true);
+  assert.equal(body.redirect, true);
+  assert.equal(r.headers.get("location"), body.url);
+  const end = new URL(body.url);
+  assert.equal(`${end.origin}${end.pathname}`, `${stack.idp.issuer}/session/end`);
+  assert.ok(end.searchParams.get("id_token_hint"));
+  assert.equal(end.searchParams.get("post_logout_redirect_uri"), `${stack.server.origin}/app/done`);
+  assert.equal(await stack.idp.logoutHttp(body.url, { jar: idpJar }), `${stack.server.origin}/app/done?state=s1`);
 });
 
 test("in Chromium: the IdP's login form, and Google through a routed authorize URL", async (t) => {
