@@ -36,7 +36,11 @@ impl Expectations {
     /// The checks OpenID Connect Core §3.1.3.7 asks of an ID token (without the nonce, which
     /// the caller compares): `iss`, `aud`, a signature by one of `algorithms`, `exp` and `iat`
     /// present, 30 s of clock skew.
-    pub fn id_token(issuers: Vec<String>, audiences: Vec<String>, algorithms: Vec<&'static str>) -> Self {
+    pub fn id_token(
+        issuers: Vec<String>,
+        audiences: Vec<String>,
+        algorithms: Vec<&'static str>,
+    ) -> Self {
         Expectations {
             algorithms,
             issuers,
@@ -58,10 +62,16 @@ pub(crate) fn check_claims(c: &Value, expect: &Expectations) -> Result<(), &'sta
     }
     let now = Utc::now().timestamp();
     let leeway = i64::try_from(expect.leeway.as_secs()).unwrap_or(i64::MAX);
-    if c["exp"].as_i64().is_none_or(|exp| exp.saturating_add(leeway) <= now) {
+    if c["exp"]
+        .as_i64()
+        .is_none_or(|exp| exp.saturating_add(leeway) <= now)
+    {
         return Err("token expired");
     }
-    if c["nbf"].as_i64().is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+    if c["nbf"]
+        .as_i64()
+        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
         return Err("token not yet valid");
     }
     if let Some(iat) = c["iat"].as_i64() {
@@ -113,7 +123,9 @@ where
         return Err(No("algorithm not allowed"));
     }
     let kid = parts.header["kid"].as_str().ok_or(No("token has no kid"))?;
-    let key = key(kid.to_owned()).await?.ok_or(No("unknown signing key"))?;
+    let key = key(kid.to_owned())
+        .await?
+        .ok_or(No("unknown signing key"))?;
     if key.algorithm() != alg || !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
         return Err(No("bad signature"));
     }
@@ -158,7 +170,9 @@ impl KeySet {
     pub async fn verify(&self, token: &str, expect: &Expectations) -> Result<Value, VerifyError> {
         let claims = verify_signature(token, &expect.algorithms, |kid| async move {
             self.cache
-                .key(&kid, &self.policy, || fetch_key_set(&self.http, &self.url, self.timeout))
+                .key(&kid, &self.policy, || {
+                    fetch_key_set(&self.http, &self.url, self.timeout)
+                })
                 .await
         })
         .await?;
@@ -222,7 +236,10 @@ mod tests {
         assert_eq!(with("exp", json!(now - 31)), Err("token expired"));
         assert_eq!(with("exp", json!(now - 10)), Ok(()), "within the leeway");
         assert_eq!(with("iat", json!(now - 7200)), Err("token too old"));
-        assert_eq!(with("iat", json!(now + 600)), Err("token issued in the future"));
+        assert_eq!(
+            with("iat", json!(now + 600)),
+            Err("token issued in the future")
+        );
         assert_eq!(with("sub", Value::Null), Err("a required claim is missing"));
     }
 }

@@ -42,8 +42,12 @@ impl fmt::Debug for Secret {
 pub struct Keys {
     /// Signs session cookies (better-call's format) and email-verification tokens (HS256).
     pub hmac: HmacKey,
-    /// Encrypts JWT signing keys at rest (better-auth's `symmetricEncrypt`).
+    /// Encrypts JWT signing keys and (with `encrypt_oauth_tokens`) provider tokens at rest
+    /// (better-auth's `symmetricEncrypt` with the secret itself).
     pub sealing: SealingKey,
+    /// Encrypts the session token a link-social flow carries in its state (better-auth's
+    /// purpose key `oauth-link-session-token`).
+    pub link_session: SealingKey,
 }
 
 impl Keys {
@@ -51,8 +55,31 @@ impl Keys {
         Keys {
             hmac: HmacKey::new(secret),
             sealing: SealingKey::new(secret),
+            link_session: SealingKey::new(&purpose_secret(secret, "oauth-link-session-token")),
         }
     }
+}
+
+/// better-auth's `derivePurposeKey`: a separate secret per kind of OAuth ciphertext,
+/// hex(HKDF-SHA256(secret, salt `better-auth:oauth-encryption:v1`, info
+/// `better-auth:<purpose>:v1`, 32 bytes)), used in place of the secret.
+fn purpose_secret(secret: &Secret, purpose: &str) -> Secret {
+    let hmac = |key: &[u8], parts: &[&[u8]]| -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+            .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
+    };
+    // RFC 5869: extract, then one block of expand (32 bytes is one SHA-256 output).
+    let prk = hmac(
+        b"better-auth:oauth-encryption:v1",
+        &[secret.expose().as_bytes()],
+    );
+    let info = format!("better-auth:{purpose}:v1");
+    let okm = hmac(&prk, &[info.as_bytes(), &[1]]);
+    Secret::new(hex::encode(okm))
 }
 
 /// HMAC-SHA256 keyed with the secret's bytes, as better-call signs cookies and better-auth
@@ -225,6 +252,7 @@ mod tests {
         HmacKey::new(&Secret::new(secret))
     }
     const SECRET: &str = "peer-dev-secret-0123456789abcdef0123456789abcdef";
+    const PURPOSE_VECTOR: &str = "58145475b52b35a889c6f7eed06ddf7d5134c530547d3990c33fd5877caa7767";
 
     #[test]
     fn signature_matches_better_auth_capture() {
@@ -247,6 +275,15 @@ mod tests {
         assert_eq!(k.verify_signed("no-dot"), None);
         let url_safe = s.replace('/', "_").replace('+', "-");
         assert_eq!(k.verify_signed(&url_safe), Some("abc"));
+    }
+
+    #[test]
+    fn purpose_keys_match_better_auth() {
+        // derivePurposeKey(SECRET, "oauth-link-session-token") from better-auth 1.7.25.
+        assert_eq!(
+            purpose_secret(&Secret::new(SECRET), "oauth-link-session-token").expose(),
+            PURPOSE_VECTOR
+        );
     }
 
     #[test]

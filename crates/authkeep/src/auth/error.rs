@@ -44,6 +44,28 @@ pub enum ErrorCode {
     TooManyAttempts,
     NotFound,
     FailedToGetUserInfo,
+    // Social sign-in.
+    ProviderNotFound,
+    IdTokenNotSupported,
+    /// A provider's ID token that does not verify (401, unlike the 400 of `InvalidToken`).
+    InvalidIdToken,
+    /// The provider would not say who the user is (401).
+    ProviderUserInfoFailed,
+    UserEmailNotFound,
+    /// ID-token sign-in refused by the linking rules; the message is better-auth's reason.
+    OAuthLinkError,
+    SocialAccountAlreadyLinked,
+    LinkingNotAllowed,
+    LinkingDifferentEmailsNotAllowed,
+    LinkingFailed,
+    FailedToUnlinkLastAccount,
+    AccountNotFound,
+    ProviderNotSupported,
+    ProviderNotConfigured,
+    RefreshTokenNotFound,
+    FailedToRefreshAccessToken,
+    FailedToGetAccessToken,
+    AccessTokenNotFound,
 }
 
 impl ErrorCode {
@@ -117,7 +139,50 @@ impl ErrorCode {
             OtpExpired => ("OTP_EXPIRED", "OTP expired"),
             TooManyAttempts => ("TOO_MANY_ATTEMPTS", "Too many attempts"),
             NotFound => ("NOT_FOUND", "Not found"),
-            FailedToGetUserInfo => ("FAILED_TO_GET_USER_INFO", "Failed to get user info"),
+            FailedToGetUserInfo | ProviderUserInfoFailed => {
+                ("FAILED_TO_GET_USER_INFO", "Failed to get user info")
+            }
+            ProviderNotFound => ("PROVIDER_NOT_FOUND", "Provider not found"),
+            IdTokenNotSupported => ("ID_TOKEN_NOT_SUPPORTED", "id_token not supported"),
+            InvalidIdToken => ("INVALID_TOKEN", "Invalid token"),
+            UserEmailNotFound => ("USER_EMAIL_NOT_FOUND", "User email not found"),
+            OAuthLinkError => ("OAUTH_LINK_ERROR", "account not linked"),
+            SocialAccountAlreadyLinked => (
+                "SOCIAL_ACCOUNT_ALREADY_LINKED",
+                "Social account already linked",
+            ),
+            LinkingNotAllowed => (
+                "LINKING_NOT_ALLOWED",
+                "Account not linked - linking not allowed",
+            ),
+            LinkingDifferentEmailsNotAllowed => (
+                "LINKING_DIFFERENT_EMAILS_NOT_ALLOWED",
+                "Account not linked - different emails not allowed",
+            ),
+            LinkingFailed => (
+                "LINKING_FAILED",
+                "Account not linked - unable to create account",
+            ),
+            FailedToUnlinkLastAccount => (
+                "FAILED_TO_UNLINK_LAST_ACCOUNT",
+                "You can't unlink your last account",
+            ),
+            AccountNotFound => ("ACCOUNT_NOT_FOUND", "Account not found"),
+            ProviderNotSupported => ("PROVIDER_NOT_SUPPORTED", "Provider is not supported."),
+            ProviderNotConfigured => (
+                "PROVIDER_NOT_CONFIGURED",
+                "Account is not associated with a configured social provider.",
+            ),
+            RefreshTokenNotFound => ("REFRESH_TOKEN_NOT_FOUND", "Refresh token not found"),
+            FailedToRefreshAccessToken => (
+                "FAILED_TO_REFRESH_ACCESS_TOKEN",
+                "Failed to refresh access token",
+            ),
+            FailedToGetAccessToken => (
+                "FAILED_TO_GET_ACCESS_TOKEN",
+                "Failed to get a valid access token",
+            ),
+            AccessTokenNotFound => ("ACCESS_TOKEN_NOT_FOUND", "Access token not found"),
             MethodNotAllowedDeferSessionRequired => (
                 "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
                 "POST method requires deferSessionRefresh to be enabled in session config",
@@ -135,6 +200,9 @@ pub enum AuthError {
     /// A better-auth error that carries only a message (no code), e.g. `No fields to update`.
     #[error("{0}")]
     Message(&'static str),
+    /// A code whose message names something (`Provider credential is not supported.`).
+    #[error("{0:?}: {1}")]
+    Coded(ErrorCode, String),
     /// A field clients may not set was given a value (better-auth's `FIELD_NOT_ALLOWED`).
     #[error("{0} is not allowed to be set")]
     FieldNotAllowed(String),

@@ -9,6 +9,7 @@ pub mod email_verification;
 pub mod error;
 pub mod jwt;
 pub mod magic_link;
+pub mod oauth;
 pub mod password;
 pub mod password_reset;
 pub mod policy;
@@ -39,6 +40,8 @@ pub struct Auth {
     pub policy: Policy,
     /// Signs email-verification tokens (HS256 with better-auth's secret).
     pub token_key: HmacKey,
+    /// Social sign-in: the providers and the linking rules.
+    pub social: Arc<oauth::Social>,
 }
 
 impl Auth {

@@ -77,6 +77,9 @@ impl PasswordPolicy {
 pub struct VerificationPolicy {
     pub required: bool,
     pub send_on_sign_up: bool,
+    /// `sendOnSignUp` as configured (unset: each flow decides; social sign-up follows the
+    /// provider's `requireEmailVerification`).
+    pub send_on_sign_up_configured: Option<bool>,
     pub send_on_sign_in: bool,
     pub auto_sign_in: bool,
     pub expires_in: Duration,

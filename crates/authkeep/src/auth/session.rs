@@ -117,6 +117,13 @@ pub async fn revoke_others(auth: &Auth, user_id: &str, keep_token: &str) -> Resu
         .await?)
 }
 
-pub async fn sign_out(auth: &Auth, token: &str) -> Result<(), AuthError> {
-    Ok(auth.store.delete_session(token).await?)
+/// Ends the session behind `token`; returns whose it was, when it existed.
+pub async fn sign_out(auth: &Auth, token: &str) -> Result<Option<String>, AuthError> {
+    let owner = auth
+        .store
+        .find_session_with_user(token)
+        .await?
+        .map(|(s, _)| s.user_id);
+    auth.store.delete_session(token).await?;
+    Ok(owner)
 }

@@ -13,9 +13,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 mod env;
 mod sections;
+mod social;
 
 pub use crate::crypto::Secret;
 pub use sections::*;
+pub use social::*;
 
 /// The embedded default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://authkeep.sqlite";
@@ -43,8 +45,14 @@ pub struct Config {
     pub session: SessionConfig,
     pub email_and_password: EmailAndPasswordConfig,
     pub user: UserConfig,
-    /// The account table's names (`account.modelName`, `account.fields`).
-    pub account: ModelNames,
+    /// The account table's names and how provider tokens are kept (better-auth's `account`).
+    pub account: AccountConfig,
+    /// When provider accounts join existing users (`account.accountLinking`).
+    pub account_linking: AccountLinkingConfig,
+    /// Google and GitHub sign-in (`socialProviders`).
+    pub social_providers: SocialProvidersConfig,
+    /// Any other OAuth 2.0 / OpenID Connect provider (the generic-oauth plugin).
+    pub generic_oauth: Vec<GenericOAuthConfig>,
     pub bearer: BearerConfig,
     pub jwt: JwtConfig,
     pub email: EmailConfig,
@@ -80,7 +88,10 @@ impl Default for Config {
             session: SessionConfig::default(),
             email_and_password: EmailAndPasswordConfig::default(),
             user: UserConfig::default(),
-            account: ModelNames::default(),
+            account: AccountConfig::default(),
+            account_linking: AccountLinkingConfig::default(),
+            social_providers: SocialProvidersConfig::default(),
+            generic_oauth: Vec::new(),
             bearer: BearerConfig::default(),
             jwt: JwtConfig::default(),
             email: EmailConfig::default(),
@@ -295,7 +306,12 @@ impl Config {
                 fig = fig.merge(Serialized::default(key, v));
             }
         }
-        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        let mut defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        // A provider's section is absent by default; its keys are keys all the same
+        // (`AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__CLIENT_SECRET`).
+        let provider = serde_json::to_value(ProviderConfig::default()).unwrap_or_default();
+        defaults["social_providers"] =
+            serde_json::json!({ "google": provider.clone(), "github": provider });
         let known = env::known_keys(&defaults);
         let names: Vec<String> = vars();
         let warnings = env::unknown_variables(names.into_iter(), &known);
@@ -577,6 +593,7 @@ mod example_file {
             "session.model_name",
             "account.model_name",
             "verification.model_name",
+            "generic_oauth",
         ];
         for optional in optional {
             assert!(

@@ -370,6 +370,9 @@ pub struct LimitsConfig {
     pub body_timeout: u64,
     /// Client connections open at once; more wait until one closes.
     pub max_connections: usize,
+    /// Seconds each request to a social provider (token exchange, user info, discovery, key
+    /// set) may take before the sign-in fails with a clear error.
+    pub provider_timeout: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -444,6 +447,7 @@ impl Default for LimitsConfig {
             header_timeout: 10,
             body_timeout: 30,
             max_connections: 1024,
+            provider_timeout: 10,
         }
     }
 }

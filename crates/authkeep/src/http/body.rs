@@ -144,6 +144,8 @@ pub struct Fields<'a> {
     map: Option<&'a Map<String, Value>>,
     issues: Vec<String>,
     limits: &'a Limits,
+    /// Where the fields are, as zod names it in issues: `body`, or `body.idToken` inside.
+    path: String,
 }
 
 impl<'a> Fields<'a> {
@@ -154,6 +156,7 @@ impl<'a> Fields<'a> {
                     map: Some(map),
                     issues: Vec::new(),
                     limits,
+                    path: "body".into(),
                 };
             }
             // No body where none is needed reads as an empty object: every field is absent.
@@ -162,6 +165,7 @@ impl<'a> Fields<'a> {
                     map: Some(&EMPTY),
                     issues: Vec::new(),
                     limits,
+                    path: "body".into(),
                 };
             }
             (Shape::Object | Shape::OptionalObject, _) => &["object"],
@@ -177,6 +181,7 @@ impl<'a> Fields<'a> {
             map: None,
             issues,
             limits,
+            path: "body".into(),
         }
     }
 
@@ -185,7 +190,148 @@ impl<'a> Fields<'a> {
     }
 
     fn issue(&mut self, key: &str, message: impl std::fmt::Display) {
-        self.issues.push(format!("[body.{key}] {message}"));
+        self.issues.push(format!("[{}.{key}] {message}", self.path));
+    }
+
+    fn wrong_type(&mut self, key: &str, expected: &str, got: Option<&Value>) {
+        self.issue(
+            key,
+            format_args!(
+                "Invalid input: expected {expected}, received {}",
+                type_name(got)
+            ),
+        );
+    }
+
+    /// An optional object inside the body, read with its own `Fields` (its issues are
+    /// named `[body.<key>.<field>]`); hand it back with [`Fields::absorb`].
+    pub fn nested(&mut self, key: &str) -> Option<Option<Fields<'a>>> {
+        self.map?;
+        match self.get(key) {
+            None => Some(None),
+            Some(Value::Object(map)) => Some(Some(Fields {
+                map: Some(map),
+                issues: Vec::new(),
+                limits: self.limits,
+                path: format!("{}.{key}", self.path),
+            })),
+            other => {
+                self.wrong_type(key, "object", other);
+                None
+            }
+        }
+    }
+
+    /// Takes back a nested object's issues.
+    pub fn absorb(&mut self, nested: Fields<'a>) {
+        self.issues.extend(nested.issues);
+    }
+
+    /// An optional string of no particular kind, up to the URL length.
+    pub fn optional_string(&mut self, key: &str) -> Option<Option<String>> {
+        self.typed_string(key, false, self.limits.max_url_length)
+    }
+
+    /// An optional array of strings (at most 64, each within the URL length).
+    pub fn optional_strings(&mut self, key: &str) -> Option<Option<Vec<String>>> {
+        self.map?;
+        let max = self.limits.max_url_length;
+        match self.get(key) {
+            None => Some(None),
+            Some(Value::Array(items)) if items.len() > 64 => {
+                self.issue(key, "Too big: expected array to have <=64 items");
+                None
+            }
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) if s.chars().count() <= max => out.push(s.clone()),
+                        Value::String(_) => {
+                            self.issue(
+                                &format!("{key}.{i}"),
+                                format_args!("Too big: expected string to have <={max} characters"),
+                            );
+                            return None;
+                        }
+                        other => {
+                            self.wrong_type(&format!("{key}.{i}"), "string", Some(other));
+                            return None;
+                        }
+                    }
+                }
+                Some(Some(out))
+            }
+            other => {
+                self.wrong_type(key, "array", other);
+                None
+            }
+        }
+    }
+
+    /// An optional record of strings (`additionalParams`), at most 64 entries.
+    pub fn optional_string_record(&mut self, key: &str) -> Option<Option<Vec<(String, String)>>> {
+        self.map?;
+        let max = self.limits.max_url_length;
+        match self.get(key) {
+            None => Some(None),
+            Some(Value::Object(map)) if map.len() > 64 => {
+                self.issue(key, "Too big: expected record to have <=64 entries");
+                None
+            }
+            Some(Value::Object(map)) => {
+                let mut out = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    match v {
+                        Value::String(s) if s.chars().count() <= max && k.len() <= 256 => {
+                            out.push((k.clone(), s.clone()));
+                        }
+                        Value::String(_) => {
+                            self.issue(
+                                &format!("{key}.{k}"),
+                                format_args!("Too big: expected string to have <={max} characters"),
+                            );
+                            return None;
+                        }
+                        other => {
+                            self.wrong_type(&format!("{key}.{k}"), "string", Some(other));
+                            return None;
+                        }
+                    }
+                }
+                Some(Some(out))
+            }
+            other => {
+                self.wrong_type(key, "record", other);
+                None
+            }
+        }
+    }
+
+    /// An optional record of any values (`additionalData`).
+    pub fn optional_record(&mut self, key: &str) -> Option<Option<Map<String, Value>>> {
+        self.map?;
+        match self.get(key) {
+            None => Some(None),
+            Some(Value::Object(map)) => Some(Some(map.clone())),
+            other => {
+                self.wrong_type(key, "record", other);
+                None
+            }
+        }
+    }
+
+    /// An optional number.
+    pub fn optional_number(&mut self, key: &str) -> Option<Option<f64>> {
+        self.map?;
+        match self.get(key) {
+            None => Some(None),
+            Some(Value::Number(n)) => Some(n.as_f64()),
+            other => {
+                self.wrong_type(key, "number", other);
+                None
+            }
+        }
     }
 
     /// `Some(Some(s))` for a string within `max`, `Some(None)` for an absent optional field,

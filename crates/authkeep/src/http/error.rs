@@ -22,6 +22,9 @@ pub enum ApiError {
     /// 404 with an empty body and no content type: better-auth's answer to an unknown path, a
     /// wrong method, or a plugin route while the plugin is off.
     NotFound,
+    /// 401 with an empty body: better-auth's answer to an unauthenticated call of the
+    /// provider-token routes.
+    Unauthenticated,
     /// A core endpoint switched off by configuration (`delete-user` by default): better-auth
     /// answers 404 with `content-type: application/json` and an empty body.
     Disabled,
@@ -38,6 +41,15 @@ fn status_of(code: ErrorCode) -> StatusCode {
         InvalidEmailOrPassword | Unauthorized | FailedToGetSession | InvalidUser | TokenExpired => {
             StatusCode::UNAUTHORIZED
         }
+        ProviderNotFound | IdTokenNotSupported => StatusCode::NOT_FOUND,
+        InvalidIdToken
+        | ProviderUserInfoFailed
+        | UserEmailNotFound
+        | OAuthLinkError
+        | LinkingNotAllowed
+        | LinkingDifferentEmailsNotAllowed => StatusCode::UNAUTHORIZED,
+        SocialAccountAlreadyLinked => StatusCode::CONFLICT,
+        LinkingFailed => StatusCode::EXPECTATION_FAILED,
         EmailNotVerified
         | SessionNotFresh
         | InvalidOrigin
@@ -70,7 +82,15 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ResetPasswordDisabled
         | ChangeEmailDisabled
         | InvalidOtp
-        | OtpExpired => StatusCode::BAD_REQUEST,
+        | OtpExpired
+        | FailedToUnlinkLastAccount
+        | AccountNotFound
+        | ProviderNotSupported
+        | ProviderNotConfigured
+        | RefreshTokenNotFound
+        | FailedToRefreshAccessToken
+        | FailedToGetAccessToken
+        | AccessTokenNotFound => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -156,6 +176,7 @@ impl ApiError {
         match self {
             Self::Coded { status, .. } | Self::MessageOnly { status, .. } => *status,
             Self::NotFound | Self::Disabled => StatusCode::NOT_FOUND,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -176,7 +197,7 @@ impl ApiError {
         match self {
             Self::Coded { code, message, .. } => Some(json!({ "message": message, "code": code })),
             Self::MessageOnly { message, .. } => Some(json!({ "message": message })),
-            Self::NotFound | Self::Disabled => None,
+            Self::NotFound | Self::Disabled | Self::Unauthenticated => None,
             Self::Unavailable(_) => Some(json!({
                 "message": "The service is temporarily unavailable. Try again shortly.",
                 "code": "SERVICE_UNAVAILABLE"
@@ -199,6 +220,11 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::Rule(c) => ApiError::code(c),
             AuthError::Message(m) => ApiError::message(m),
+            AuthError::Coded(code, message) => ApiError::Coded {
+                status: status_of(code),
+                code: code.as_str(),
+                message,
+            },
             AuthError::FieldNotAllowed(_) => ApiError::Coded {
                 status: StatusCode::BAD_REQUEST,
                 code: "FIELD_NOT_ALLOWED",

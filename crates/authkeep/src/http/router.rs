@@ -10,7 +10,7 @@ use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
 use super::routes::{
     account, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
-    sign_out, sign_up, update_user,
+    sign_out, sign_up, social, update_user,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,13 @@ pub enum Route {
     UpdateUser,
     UpdateSession,
     ListAccounts,
+    SignInSocial,
+    Callback,
+    LinkSocial,
+    UnlinkAccount,
+    GetAccessToken,
+    RefreshToken,
+    AccountInfo,
     VerifyPassword,
     ChangePassword,
     DeleteUser,
@@ -68,6 +75,13 @@ impl Route {
             "/update-user" if post => Route::UpdateUser,
             "/update-session" if post => Route::UpdateSession,
             "/list-accounts" if get => Route::ListAccounts,
+            "/sign-in/social" if post => Route::SignInSocial,
+            p if (get || post) && is_callback(p) => Route::Callback,
+            "/link-social" if post => Route::LinkSocial,
+            "/unlink-account" if post => Route::UnlinkAccount,
+            "/get-access-token" if post => Route::GetAccessToken,
+            "/refresh-token" if post => Route::RefreshToken,
+            "/account-info" if get => Route::AccountInfo,
             "/verify-password" if post => Route::VerifyPassword,
             "/change-password" if post => Route::ChangePassword,
             "/delete-user" if post => Route::DeleteUser,
@@ -111,6 +125,13 @@ impl Route {
             Route::UpdateUser => "/update-user",
             Route::UpdateSession => "/update-session",
             Route::ListAccounts => "/list-accounts",
+            Route::SignInSocial => "/sign-in/social",
+            Route::Callback => "/callback/:id",
+            Route::LinkSocial => "/link-social",
+            Route::UnlinkAccount => "/unlink-account",
+            Route::GetAccessToken => "/get-access-token",
+            Route::RefreshToken => "/refresh-token",
+            Route::AccountInfo => "/account-info",
             Route::VerifyPassword => "/verify-password",
             Route::ChangePassword => "/change-password",
             Route::DeleteUser => "/delete-user",
@@ -156,7 +177,7 @@ impl Route {
     /// Sign-in and sign-up also take HTML form posts.
     pub fn media(self) -> Media {
         match self {
-            Route::SignUpEmail | Route::SignInEmail => Media::JsonOrForm,
+            Route::SignUpEmail | Route::SignInEmail | Route::Callback => Media::JsonOrForm,
             _ => Media::Json,
         }
     }
@@ -174,6 +195,13 @@ impl Route {
             Route::UpdateUser => update_user::update_user(app, ex).await,
             Route::UpdateSession => session::update_session(app, ex).await,
             Route::ListAccounts => account::list_accounts(app, ex).await,
+            Route::SignInSocial => social::sign_in_social(app, ex).await,
+            Route::Callback => social::callback(app, ex).await,
+            Route::LinkSocial => social::link_social(app, ex).await,
+            Route::UnlinkAccount => account::unlink_account(app, ex).await,
+            Route::GetAccessToken => account::get_access_token(app, ex).await,
+            Route::RefreshToken => account::refresh_token(app, ex).await,
+            Route::AccountInfo => account::account_info(app, ex).await,
             Route::VerifyPassword => update_user::verify_password(app, ex).await,
             Route::ChangePassword => update_user::change_password(app, ex).await,
             Route::DeleteUser => update_user::delete_user(app, ex).await,
@@ -200,6 +228,12 @@ impl Route {
             Route::Error => ok::error_page(ex).await,
         }
     }
+}
+
+/// `/callback/<provider id>`: one non-empty segment after the prefix.
+fn is_callback(path: &str) -> bool {
+    path.strip_prefix("/callback/")
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// `/reset-password/<token>`: one non-empty segment after the prefix.

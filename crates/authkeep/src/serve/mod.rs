@@ -3,6 +3,7 @@
 //! into the policies and services the other layers take (`wiring`).
 
 mod listener;
+mod social;
 mod wiring;
 
 pub use listener::ConnectionLimits;
@@ -168,6 +169,7 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
         jwt,
         policy,
         token_key: keys.hmac.clone(),
+        social: Arc::new(social::social(cfg, &keys)?),
     };
     let app = App {
         cookies: wiring::cookie_settings(cfg, &keys),

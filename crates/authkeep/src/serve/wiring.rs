@@ -127,6 +127,7 @@ pub(super) fn auth_policy(cfg: &Config, schema: &Schema) -> Policy {
         verification: VerificationPolicy {
             required: v.required,
             send_on_sign_up: v.send_on_sign_up.unwrap_or(v.required),
+            send_on_sign_up_configured: v.send_on_sign_up,
             send_on_sign_in: v.send_on_sign_in,
             auto_sign_in: v.auto_sign_in_after_verification,
             expires_in: Duration::seconds(v.expires_in),

@@ -8,6 +8,7 @@ mod email;
 mod faults;
 mod hardening;
 mod hosted;
+mod idp;
 mod jwt;
 mod layers;
 mod origin;

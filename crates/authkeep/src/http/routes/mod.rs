@@ -12,4 +12,5 @@ pub mod session;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
+pub mod social;
 pub mod update_user;

@@ -1,0 +1,443 @@
+//! A configured provider: its endpoints (fixed, or from OpenID Connect discovery), the
+//! authorization URL better-auth builds for it, and the end-session URL for sign-out.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use super::client::{ClientAuth, FetchError, OAuthHttp};
+use crate::crypto::Secret;
+use authkeep_verify::jose::KeySet;
+
+/// Which built-in behaviour a provider has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Google,
+    GitHub,
+    /// better-auth's generic-oauth plugin: any OAuth 2.0 or OpenID Connect provider.
+    Generic,
+}
+
+/// Where a provider's endpoints are.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointUrls {
+    pub authorization: Option<String>,
+    pub token: Option<String>,
+    pub user_info: Option<String>,
+    /// GitHub: `/user/emails`.
+    pub emails: Option<String>,
+    pub jwks: Option<String>,
+    pub end_session: Option<String>,
+}
+
+/// Everything configurable about a provider (built by the process layer).
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub id: String,
+    pub kind: Kind,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    /// The scopes sent, defaults included (the body's are added per request).
+    pub scopes: Vec<String>,
+    pub prompt: Option<String>,
+    pub access_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub hd: Option<String>,
+    /// Fixed extra authorization parameters (Google's `include_granted_scopes`, generic
+    /// `authorization_url_params`).
+    pub extra_params: Vec<(String, String)>,
+    pub redirect_uri: Option<String>,
+    pub pkce: bool,
+    pub client_auth: ClientAuth,
+    pub urls: EndpointUrls,
+    /// Generic: the discovery document filling in what `urls` leaves out.
+    pub discovery_url: Option<String>,
+    pub disable_sign_up: bool,
+    pub disable_implicit_sign_up: bool,
+    pub disable_id_token_sign_in: bool,
+    pub override_user_info: bool,
+    pub require_email_verification: bool,
+    pub require_id_token_verification: bool,
+    pub nonce_binding: bool,
+    pub provider_logout: bool,
+    pub post_logout_redirect_uri: Option<String>,
+}
+
+/// The endpoints in use, after discovery.
+#[derive(Debug)]
+pub struct Endpoints {
+    pub authorization: String,
+    pub token: String,
+    pub user_info: Option<String>,
+    pub emails: Option<String>,
+    pub end_session: Option<String>,
+    /// RFC 9207: the issuer the callback's `iss` must name (discovered providers only).
+    pub issuer: Option<String>,
+    /// The provider speaks OpenID Connect (its discovery lists ID-token algorithms): `openid`
+    /// is always requested.
+    pub oidc: bool,
+    /// How ID tokens are checked, when they can be.
+    pub id_tokens: Option<IdTokenKeys>,
+}
+
+/// A key set and what its ID tokens must say.
+#[derive(Debug)]
+pub struct IdTokenKeys {
+    pub keys: KeySet,
+    pub issuers: Vec<String>,
+    pub algorithms: Vec<&'static str>,
+    /// Google: the oldest token accepted at ID-token sign-in.
+    pub max_age: Option<std::time::Duration>,
+}
+
+#[derive(Debug)]
+pub struct Provider {
+    pub settings: ProviderSettings,
+    endpoints: OnceCell<Arc<Endpoints>>,
+}
+
+/// Why a provider could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("discovery: {0}")]
+    Discovery(String),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+/// One authorization request.
+#[derive(Debug, Default)]
+pub struct AuthorizationRequest<'a> {
+    pub state: &'a str,
+    pub code_verifier: &'a str,
+    pub nonce: Option<&'a str>,
+    pub redirect_uri: &'a str,
+    pub scopes: &'a [String],
+    pub login_hint: Option<&'a str>,
+    pub additional_params: &'a [(String, String)],
+}
+
+/// Query parameters the request sets itself; a caller's `additionalParams` may not replace them.
+pub const RESERVED_PARAMS: [&str; 8] = [
+    "state",
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "scope",
+];
+
+pub const GOOGLE_ISSUERS: [&str; 2] = ["https://accounts.google.com", "accounts.google.com"];
+
+impl Provider {
+    pub fn new(settings: ProviderSettings) -> Self {
+        Provider {
+            settings,
+            endpoints: OnceCell::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.settings.id
+    }
+
+    /// The endpoints, discovering them on first use. A failed discovery is tried again by
+    /// the next request (better-auth retries a provider whose start-up discovery failed).
+    pub async fn endpoints(&self, http: &OAuthHttp) -> Result<Arc<Endpoints>, ProviderError> {
+        self.endpoints
+            .get_or_try_init(|| async { self.resolve(http).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    async fn resolve(&self, http: &OAuthHttp) -> Result<Endpoints, ProviderError> {
+        let s = &self.settings;
+        let u = &s.urls;
+        let keys = |url: &str| -> Result<KeySet, ProviderError> {
+            Ok(KeySet::new(url, http.client()?.clone(), http.timeout()))
+        };
+        let missing = |what: &str| ProviderError::Discovery(format!("no {what} endpoint"));
+        match s.kind {
+            Kind::Google | Kind::GitHub => Ok(Endpoints {
+                authorization: u
+                    .authorization
+                    .clone()
+                    .ok_or_else(|| missing("authorization"))?,
+                token: u.token.clone().ok_or_else(|| missing("token"))?,
+                user_info: u.user_info.clone(),
+                emails: u.emails.clone(),
+                end_session: None,
+                issuer: None,
+                oidc: false,
+                id_tokens: match &u.jwks {
+                    Some(jwks) => Some(IdTokenKeys {
+                        keys: keys(jwks)?,
+                        issuers: GOOGLE_ISSUERS.map(String::from).to_vec(),
+                        algorithms: vec!["RS256"],
+                        max_age: Some(std::time::Duration::from_secs(3600)),
+                    }),
+                    None => None,
+                },
+            }),
+            Kind::Generic => {
+                let doc = match &s.discovery_url {
+                    Some(url) => Some(discover(http, url).await?),
+                    None => None,
+                };
+                let field = |k: &str| {
+                    doc.as_ref()
+                        .and_then(|d| d.get(k))
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                };
+                let algorithms: Vec<&'static str> = doc
+                    .as_ref()
+                    .and_then(|d| d["id_token_signing_alg_values_supported"].as_array())
+                    .map(|algs| {
+                        algs.iter()
+                            .filter_map(|a| match a.as_str() {
+                                Some("RS256") => Some("RS256"),
+                                Some("ES256") => Some("ES256"),
+                                Some("EdDSA") => Some("EdDSA"),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let oidc = doc.as_ref().is_some_and(|d| {
+                    d["id_token_signing_alg_values_supported"]
+                        .as_array()
+                        .is_some_and(|a| !a.is_empty())
+                });
+                let issuer = field("issuer");
+                let id_tokens = match (field("jwks_uri"), &issuer) {
+                    (Some(jwks), Some(iss)) => Some(IdTokenKeys {
+                        keys: keys(&jwks)?,
+                        issuers: vec![iss.clone()],
+                        // A provider listing only algorithms authkeep cannot check still gets
+                        // its tokens refused rather than accepted unchecked.
+                        algorithms,
+                        max_age: None,
+                    }),
+                    _ => None,
+                };
+                if s.require_id_token_verification && id_tokens.is_none() {
+                    return Err(ProviderError::Discovery(
+                        "require_id_token_verification is set, but discovery gave no issuer and jwks_uri".into(),
+                    ));
+                }
+                Ok(Endpoints {
+                    authorization: u
+                        .authorization
+                        .clone()
+                        .or_else(|| field("authorization_endpoint"))
+                        .ok_or_else(|| missing("authorization"))?,
+                    token: u
+                        .token
+                        .clone()
+                        .or_else(|| field("token_endpoint"))
+                        .ok_or_else(|| missing("token"))?,
+                    user_info: u.user_info.clone().or_else(|| field("userinfo_endpoint")),
+                    emails: None,
+                    end_session: u
+                        .end_session
+                        .clone()
+                        .or_else(|| field("end_session_endpoint")),
+                    issuer,
+                    oidc,
+                    id_tokens,
+                })
+            }
+        }
+    }
+
+    /// Whether the redirect flow sends and checks a `nonce`: generic providers whose ID tokens
+    /// are verified (better-auth's `requiresIdTokenNonce`).
+    pub fn requires_nonce(&self, endpoints: &Endpoints) -> bool {
+        self.settings.kind == Kind::Generic
+            && endpoints.id_tokens.is_some()
+            && self.settings.nonce_binding
+    }
+
+    /// The authorization URL, with better-auth's parameters in better-auth's order.
+    pub fn authorization_url(&self, endpoints: &Endpoints, r: &AuthorizationRequest<'_>) -> String {
+        let s = &self.settings;
+        let mut scopes: Vec<String> = match s.kind {
+            // Generic: the request's scopes first, then the configured ones.
+            Kind::Generic => r.scopes.iter().chain(&s.scopes).cloned().collect(),
+            _ => s.scopes.iter().chain(r.scopes).cloned().collect(),
+        };
+        if s.kind == Kind::Generic && endpoints.oidc && !scopes.iter().any(|x| x == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let mut params: Vec<(&str, String)> = vec![
+            ("response_type", "code".into()),
+            ("client_id", s.client_id.clone()),
+            ("state", r.state.into()),
+        ];
+        if !scopes.is_empty() {
+            params.push(("scope", scopes.join(" ")));
+        }
+        params.push((
+            "redirect_uri",
+            s.redirect_uri
+                .clone()
+                .unwrap_or_else(|| r.redirect_uri.into()),
+        ));
+        let optional = [
+            ("login_hint", r.login_hint.map(str::to_owned)),
+            ("nonce", r.nonce.map(str::to_owned)),
+            ("prompt", s.prompt.clone()),
+            ("hd", s.hd.clone()),
+            ("access_type", s.access_type.clone()),
+            ("response_mode", s.response_mode.clone()),
+        ];
+        params.extend(
+            optional
+                .into_iter()
+                .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v))),
+        );
+        if s.pkce {
+            params.push(("code_challenge_method", "S256".into()));
+            params.push(("code_challenge", code_challenge(r.code_verifier)));
+        }
+        let extra = s.extra_params.iter().chain(r.additional_params);
+        for (k, v) in extra {
+            if RESERVED_PARAMS.contains(&k.as_str()) {
+                continue;
+            }
+            match params.iter_mut().find(|(name, _)| *name == k.as_str()) {
+                Some(p) => p.1 = v.clone(),
+                None => params.push((k.as_str(), v.clone())),
+            }
+        }
+        with_params(&endpoints.authorization, &params)
+    }
+
+    /// RP-initiated logout (OpenID Connect): the provider's end-session URL for sign-out.
+    pub fn end_session_url(
+        &self,
+        endpoints: &Endpoints,
+        id_token: Option<&str>,
+        post_logout_redirect: Option<&str>,
+        state: Option<&str>,
+    ) -> Option<String> {
+        let s = &self.settings;
+        if s.kind != Kind::Generic || !s.provider_logout {
+            return None;
+        }
+        let endpoint = endpoints.end_session.as_deref()?;
+        url::Url::parse(endpoint).ok()?;
+        let mut params: Vec<(&str, String)> = Vec::new();
+        if let Some(t) = id_token {
+            params.push(("id_token_hint", t.to_owned()));
+        }
+        let redirect = post_logout_redirect
+            .map(str::to_owned)
+            .or_else(|| s.post_logout_redirect_uri.clone());
+        match redirect {
+            Some(r) => {
+                params.push(("post_logout_redirect_uri", r));
+                params.push(("client_id", s.client_id.clone()));
+                if let Some(st) = state {
+                    params.push(("state", st.to_owned()));
+                }
+            }
+            None if id_token.is_none() => params.push(("client_id", s.client_id.clone())),
+            None => {}
+        }
+        Some(with_params(endpoint, &params))
+    }
+}
+
+/// PKCE S256: base64url(SHA-256(verifier)), unpadded.
+pub fn code_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// `endpoint` with `params` set: parameters of the same name already in the endpoint's query
+/// are dropped, the rest of its query is kept as written (re-encoding it would break providers
+/// that sign their query), and the new ones are appended form-encoded (space as `+`), as
+/// better-auth's `URLSearchParams` writes them.
+fn with_params(endpoint: &str, params: &[(&str, String)]) -> String {
+    let (base, query) = match endpoint.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (endpoint, None),
+    };
+    let (query, fragment) = match query.and_then(|q| q.split_once('#')) {
+        Some((q, f)) => (Some(q), Some(f)),
+        None => (query, None),
+    };
+    let mut kept: Vec<String> = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let name = url::form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .map(|(k, _)| k.into_owned())
+                .unwrap_or_default();
+            !params.iter().any(|(k, _)| *k == name)
+        })
+        .map(str::to_owned)
+        .collect();
+    let mut added = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        added.append_pair(k, v);
+    }
+    kept.push(added.finish());
+    let mut out = format!("{base}?{}", kept.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// The discovery document at `url`. Its `issuer` must be a URL.
+async fn discover(http: &OAuthHttp, url: &str) -> Result<serde_json::Value, ProviderError> {
+    let doc = http.get_json(url, None, None).await?;
+    if !doc.is_object() {
+        return Err(ProviderError::Discovery(format!(
+            "{url}: not a JSON object"
+        )));
+    }
+    if let Some(iss) = doc.get("issuer").and_then(serde_json::Value::as_str)
+        && url::Url::parse(iss).is_err()
+    {
+        return Err(ProviderError::Discovery(format!(
+            "{url}: the issuer is not a URL"
+        )));
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_is_rfc_7636() {
+        // base64url(SHA-256), unpadded; the value from Python's hashlib and base64.
+        assert_eq!(
+            code_challenge("dBjftJeZ4CVP-mB92K1uQvmnKgUn2u9ZMJlPO2WKqnk"),
+            "7TaBUfU_84Lgt-uBTTAgZAIa8vXn-1EYB3aTZQPA474"
+        );
+    }
+
+    #[test]
+    fn parameters_replace_their_namesakes_and_keep_the_rest_verbatim() {
+        let url = with_params(
+            "https://idp.test/auth?tenant=a%20b&state=old",
+            &[("state", "new".into()), ("scope", "openid email".into())],
+        );
+        assert_eq!(
+            url,
+            "https://idp.test/auth?tenant=a%20b&state=new&scope=openid+email"
+        );
+    }
+}
