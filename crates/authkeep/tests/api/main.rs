@@ -18,5 +18,6 @@ mod services;
 mod session;
 mod sign_in;
 mod sign_up;
+mod social;
 mod user;
 mod vectors;
