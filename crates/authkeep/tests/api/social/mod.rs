@@ -2,6 +2,7 @@
 //! provider tokens, ID-token sign-in, and providers that misbehave.
 
 mod journeys;
+mod linking;
 
 use authkeep::config::{Config, GenericOAuthConfig, ProviderConfig, Secret};
 use authkeep::model::{Account, User};
