@@ -83,12 +83,14 @@ export function authkeepBinary() {
  * The real authkeep binary, on a free port (base URL and listener agree). `config` is a TOML
  * file passed with --config; the variables below still win over it, as they do in production.
  */
-export async function startAuthkeep({ databaseUrl, env = {}, config }) {
-  const port = await freePort();
+export async function startAuthkeep({ databaseUrl, env = {}, config, port: fixedPort, baseUrl }) {
+  // `port` and `baseUrl` for a server whose public URL is not its listen address (behind a
+  // proxy, or sharing a hostname with a better-auth).
+  const port = fixedPort ?? await freePort();
   return launch(authkeepBinary(), ["serve", "--listen", `127.0.0.1:${port}`, ...(config ? ["--config", config] : [])], {
     DATABASE_URL: databaseUrl,
     BETTER_AUTH_SECRET: SECRET,
-    BETTER_AUTH_URL: `http://127.0.0.1:${port}`,
+    BETTER_AUTH_URL: baseUrl ?? `http://127.0.0.1:${port}`,
     BETTER_AUTH_TRUSTED_ORIGINS: TRUSTED,
     AUTHKEEP_USER__DELETE_USER: "true",
     RUST_LOG: "warn,authkeep::serve=info",

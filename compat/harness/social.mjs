@@ -5,6 +5,8 @@
 // API
 //   const stack = await startSocialStack({
 //     databaseUrl,                         // PostgreSQL URL (or env.SQLITE_PATH)
+//     extraOrigins?,                       // more relying-party origins whose callbacks the providers
+//                                          // accept (an authkeep, an app that proxies to one)
 //     account?,                            // better-auth `account` options (accountLinking, encryptOAuthTokens, ...)
 //     google?: { options?, standin? },     // extra socialProviders.google options / google-standin start() options
 //     github?: { options?, standin? },
@@ -17,6 +19,10 @@
 //     user; `jar`, a CookieJar, keeps the provider's own session, e.g. for the IdP's logout)
 //   stack.cancel(provider, authorizeUrl) -> callback URL with error=access_denied
 //   stack.stop()
+//   authkeepSocialToml(stack, { account?, accountLinking?, google?, github?, idp? }) -> the same
+//     three providers as authkeep.toml text (endpoints pointed at the stand-ins); the optional
+//     objects add keys (snake_case, as in authkeep.toml) to [account], [account_linking],
+//     [social_providers.google], [social_providers.github] and the [[generic_oauth]] "idp".
 //   signInSocial(browser, stack, provider, { body?, who?, cancel?, jar? })
 //     -> { start: {status, headers, body}, authorizeUrl, callbackUrl, callback: Response }
 //     `browser` is a harness/browser.mjs Browser on stack.server (it keeps better-auth's cookies).
@@ -33,24 +39,26 @@ export const CLIENTS = {
 
 export const DEFAULT_WHO = { idp: "verified", google: "100000000000000000001", github: "octo-public" };
 
-export async function startSocialStack({ databaseUrl, account = {}, google = {}, github = {}, idp = {}, env = {} } = {}) {
+export async function startSocialStack({ databaseUrl, extraOrigins = [], account = {}, google = {}, github = {}, idp = {}, env = {} } = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const baseURL = `${origin}/api/auth`;
-  const cb = (id) => `${baseURL}/callback/${id}`;
+  const origins = [origin, ...extraOrigins];
+  // Every relying party's callback is registered (the first is better-auth's own).
+  const cbs = (id) => origins.map((o) => `${o}/api/auth/callback/${id}`);
   const started = [];
   try {
     const theIdp = await startIdp({
       clients: [{
-        client_id: CLIENTS.idp.clientId, client_secret: CLIENTS.idp.clientSecret, redirect_uris: [cb("idp")],
-        post_logout_redirect_uris: [`${origin}/app/done`, `${origin}/`],
+        client_id: CLIENTS.idp.clientId, client_secret: CLIENTS.idp.clientSecret, redirect_uris: cbs("idp"),
+        post_logout_redirect_uris: origins.flatMap((o) => [`${o}/app/done`, `${o}/`, `${o}/bye`]),
       }],
       ...idp.standin,
     });
     started.push(theIdp);
-    const theGoogle = await startGoogle({ clients: [{ client_id: CLIENTS.google.clientId, client_secret: CLIENTS.google.clientSecret, redirect_uris: [cb("google")] }], ...google.standin });
+    const theGoogle = await startGoogle({ clients: [{ client_id: CLIENTS.google.clientId, client_secret: CLIENTS.google.clientSecret, redirect_uris: cbs("google") }], ...google.standin });
     started.push(theGoogle);
-    const theGithub = await startGithub({ clients: [{ client_id: CLIENTS.github.clientId, client_secret: CLIENTS.github.clientSecret, redirect_uris: [cb("github")] }], ...github.standin });
+    const theGithub = await startGithub({ clients: [{ client_id: CLIENTS.github.clientId, client_secret: CLIENTS.github.clientSecret, redirect_uris: cbs("github") }], ...github.standin });
     started.push(theGithub);
     const hosts = { ...theGoogle.hosts, ...theGithub.hosts };
     const social = {
@@ -92,4 +100,39 @@ export async function signInSocial(browser, stack, provider, { body = {}, who, c
   const callbackUrl = cancel ? await stack.cancel(provider, startBody.url) : await stack.login(provider, startBody.url, who, { jar });
   const callback = await browser.fetch(callbackUrl);
   return { start, authorizeUrl: startBody.url, callbackUrl, callback };
+}
+
+/** TOML for authkeep's [social_providers], [[generic_oauth]], [account] and [account_linking]. */
+export function authkeepSocialToml(stack, { account = {}, accountLinking = {}, google = {}, github = {}, idp = {} } = {}) {
+  const value = (v) => (Array.isArray(v) ? `[${v.map(value).join(", ")}]` : typeof v === "string" ? JSON.stringify(v) : String(v));
+  const table = (name, keys) => [`[${name}]`, ...Object.entries(keys).map(([k, v]) => `${k} = ${value(v)}`)].join("\n");
+  return [
+    table("account", account),
+    table("account_linking", accountLinking),
+    table("social_providers.google", {
+      client_id: CLIENTS.google.clientId,
+      client_secret: CLIENTS.google.clientSecret,
+      authorization_url: `${stack.google.origin}/o/oauth2/v2/auth`,
+      token_url: `${stack.google.origin}/token`,
+      jwks_url: `${stack.google.origin}/oauth2/v3/certs`,
+      ...google,
+    }),
+    table("social_providers.github", {
+      client_id: CLIENTS.github.clientId,
+      client_secret: CLIENTS.github.clientSecret,
+      authorization_url: `${stack.github.origin}/login/oauth/authorize`,
+      token_url: `${stack.github.origin}/login/oauth/access_token`,
+      api_url: stack.github.origin,
+      ...github,
+    }),
+    table("[generic_oauth]", {
+      provider_id: "idp",
+      client_id: CLIENTS.idp.clientId,
+      client_secret: CLIENTS.idp.clientSecret,
+      discovery_url: stack.idp.discoveryUrl,
+      scopes: ["openid", "email", "profile", "offline_access"],
+      pkce: true,
+      ...idp,
+    }),
+  ].join("\n\n") + "\n";
 }
