@@ -162,14 +162,7 @@ fn without_query(url: &str) -> String {
 
 /// An error and its sources, `: `-separated (reqwest's own message leaves out the cause).
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
+    crate::report::Report(e).to_string()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod journeys;
 mod linking;
+mod tokens;
 
 use authkeep::config::{Config, GenericOAuthConfig, ProviderConfig, Secret};
 use authkeep::model::{Account, User};
