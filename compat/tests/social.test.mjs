@@ -767,9 +767,7 @@ describe("differential: the same social journeys on better-auth and on authkeep 
     assert.equal(ba["unlink without session"].status, 401);
   });
 
-  test("without a session: get-access-token, refresh-token and account-info answer 401 with an empty body typed application/json; list-accounts and unlink-account 401 UNAUTHORIZED", {
-    todo: "authkeep bug: POST /get-access-token, POST /refresh-token and GET /account-info without a session answer 401 with an empty body and NO content-type; better-auth 1.7.25 sends `content-type: application/json` with the empty body (ApiError::Unauthenticated has no content type, unlike ApiError::Disabled)",
-  }, async () => {
+  test("without a session: get-access-token, refresh-token and account-info answer 401 with an empty body typed application/json; list-accounts and unlink-account 401 UNAUTHORIZED", async () => {
     const { ba } = await differential(async (side) => {
       const out = {};
       const anon = new Browser(side.server);

@@ -169,7 +169,7 @@ fn error_response(e: &ApiError) -> Response {
     }
     let mut r = match (e.body(), e) {
         (Some(b), _) => json_response(e.status(), &b),
-        (None, ApiError::Disabled) => {
+        (None, ApiError::Disabled | ApiError::Unauthenticated) => {
             (e.status(), [(header::CONTENT_TYPE, "application/json")]).into_response()
         }
         (None, _) => {

@@ -22,8 +22,8 @@ pub enum ApiError {
     /// 404 with an empty body and no content type: better-auth's answer to an unknown path, a
     /// wrong method, or a plugin route while the plugin is off.
     NotFound,
-    /// 401 with an empty body: better-auth's answer to an unauthenticated call of the
-    /// provider-token routes.
+    /// 401 with `content-type: application/json` and an empty body: better-auth's answer to an
+    /// unauthenticated call of the provider-token routes.
     Unauthenticated,
     /// A core endpoint switched off by configuration (`delete-user` by default): better-auth
     /// answers 404 with `content-type: application/json` and an empty body.
