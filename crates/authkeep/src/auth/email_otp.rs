@@ -232,5 +232,5 @@ pub async fn reset_password(
     auth.policy.password.check(password)?;
     check(auth, address, OtpType::ForgetPassword, otp, Use::Consume).await?;
     let user = existing_user(auth, address).await?;
-    password_reset::set_new_password(auth, &user.id, password).await
+    password_reset::set_new_password(auth, &user, password).await
 }

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 use super::email_token::url_component;
 use super::{Auth, AuthError, ErrorCode};
 use crate::email::Kind;
-use crate::model::{Email, Verification, now_ms};
+use crate::model::{Email, User, Verification, now_ms};
 use crate::store::ValueMatch;
 
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -92,16 +92,29 @@ pub async fn reset(auth: &Auth, token: &str, new_password: &str) -> Result<(), A
         .find_user_by_id(&row.value)
         .await?
         .ok_or(ErrorCode::UserNotFound)?;
-    set_new_password(auth, &user.id, new_password).await
+    set_new_password(auth, &user, new_password).await
 }
 
 /// Hashes and stores a new password for a user proven by a reset token or code (creating the
 /// credential account if missing), signing them out everywhere when so configured.
-pub async fn set_new_password(auth: &Auth, user_id: &str, password: &str) -> Result<(), AuthError> {
+///
+/// The token or code went to the user's address, so its holder owns the address. When that
+/// address was never verified, whoever created the account or linked a provider to it may not
+/// have owned it (a provider that lets its users claim any email): those ways in, and their
+/// sessions, are removed, as magic-link sign-in removes them, and the address becomes verified.
+/// better-auth leaves them in place.
+pub async fn set_new_password(auth: &Auth, user: &User, password: &str) -> Result<(), AuthError> {
     let hash = auth.hasher.hash(password).await?;
     let (account_id, revoke) = (crypto::generate_id(), auth.policy.reset.revoke_sessions);
     auth.store
-        .set_password(user_id, &account_id, &hash, now_ms(), revoke)
+        .set_password(
+            &user.id,
+            &account_id,
+            &hash,
+            now_ms(),
+            revoke,
+            !user.email_verified,
+        )
         .await?;
     Ok(())
 }

@@ -193,15 +193,17 @@ const URL_FIELDS: [(&str, &str, ErrorCode); 4] = [
 /// better-auth's router-wide origin middleware for every non-GET request: a request that
 /// carries cookies must come from a trusted origin, and every callback-style URL in the body
 /// (or `callbackURL` in the query) must point at a trusted origin or a safe relative path.
+/// `disable_csrf_check` turns off the first part only, as better-auth's `disableCSRFCheck`
+/// does: the URL checks are what stop open redirects.
 pub fn check_request(
     trusted: &TrustedOrigins,
     ex: &Exchange,
     csrf: CsrfCheck,
 ) -> Result<(), ApiError> {
-    if matches!(ex.method, Method::GET | Method::HEAD | Method::OPTIONS) || csrf == CsrfCheck::Off {
+    if matches!(ex.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    if ex.headers.contains_key(header::COOKIE) {
+    if csrf == CsrfCheck::On && ex.headers.contains_key(header::COOKIE) {
         validate_origin(trusted, &ex.headers)?;
     }
     let body = ex.body.as_ref();

@@ -565,7 +565,9 @@ impl Store {
         dispatch!(self.mark_email_verified(user_id, now))
     }
     /// Sets the user's password, creating the credential account if missing; optionally
-    /// deleting all their sessions, in one transaction.
+    /// deleting all their sessions, in one transaction. `proves_email`: the reset was mailed to
+    /// a user whose address was never verified, so first every other account and session goes
+    /// and the address is marked verified (better-auth's `revokeUnprovenAccountAccess`).
     pub async fn set_password(
         &self,
         user_id: &str,
@@ -573,8 +575,16 @@ impl Store {
         hash: &str,
         now: DateTime<Utc>,
         revoke_sessions: bool,
+        proves_email: bool,
     ) -> StoreResult<()> {
-        dispatch!(self.set_password(user_id, new_account_id, hash, now, revoke_sessions))
+        dispatch!(self.set_password(
+            user_id,
+            new_account_id,
+            hash,
+            now,
+            revoke_sessions,
+            proves_email
+        ))
     }
     /// JWT signing keys, oldest first.
     pub async fn list_jwks(&self) -> StoreResult<Vec<crate::model::Jwk>> {

@@ -23,6 +23,21 @@ on_both_databases! {
         app.stop().await;
     }
 
+    async fn disabling_the_csrf_check_keeps_the_callback_checks(db: Db) {
+        let app = TestApp::spawn_with(db, |c| c.advanced.disable_csrf_check = true).await;
+        let mut c = app.client();
+        c.sign_up("csrf-off@example.com").await;
+        c.origin = Some("http://evil.example".into());
+        // The Origin check is off, as configured...
+        assert_eq!(c.post("/sign-out", json!({})).await.status, 200);
+        // ...but an untrusted redirect target is still refused: that check stops open redirects.
+        let r = c
+            .post("/sign-in/email", json!({"email": "csrf-off@example.com", "password": PASSWORD, "callbackURL": "https://evil.example/x"}))
+            .await;
+        assert_eq!((r.status, r.code()), (403, "INVALID_CALLBACK_URL"));
+        app.stop().await;
+    }
+
     async fn sign_in_blocks_cross_site_form_posts(db: Db) {
         let app = TestApp::spawn(db).await;
         app.client().sign_up("wes@example.com").await;

@@ -173,8 +173,23 @@ macro_rules! accounts_queries {
                 hash: &str,
                 now: DateTime<Utc>,
                 revoke_sessions: bool,
+                proves_email: bool,
             ) -> StoreResult<()> {
                 let mut tx = conn.begin().await?;
+                if proves_email {
+                    // Whoever set up the other ways in never proved the address: they go.
+                    q(&sql.delete_accounts_of_user)
+                        .bind(user_id.to_owned())
+                        .execute(&mut *tx)
+                        .await?;
+                    delete_sessions_of(&mut tx, sql, user_id).await?;
+                    q(&sql.mark_email_verified)
+                        .bind(true)
+                        .bind($ts(now))
+                        .bind(user_id.to_owned())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let updated = q(&sql.set_credential_password)
                     .bind(hash.to_owned())
                     .bind($ts(now))

@@ -210,6 +210,35 @@ on_both_databases! {
         assert_eq!(r.header("location"), Some("/err?error=account_not_linked"));
     }
 
+    async fn the_address_owner_recovering_the_account_shuts_out_an_unproven_provider(db: Db) {
+        // A provider that lets its users claim any address without verifying it.
+        let idp = Idp::start().await;
+        let app = spawn(db, &idp, |_| {}).await;
+        let victim = "victim@example.org";
+        idp.oidc_user(OidcUser { email: Some(victim.into()), email_verified: false, ..OidcUser::sample() });
+        let mut attacker = app.client();
+        let r = sign_in(&mut attacker, &idp, ACME, json!({"callbackURL": "/in"})).await;
+        assert_eq!(r.header("location"), Some("/in"), "better-auth signs such a user up too");
+        // The owner of the address recovers it by mail.
+        let mut owner = app.client();
+        owner.post("/request-password-reset", json!({"email": victim, "redirectTo": "/new-password"})).await;
+        let mail = app.mail_to(victim, authkeep::email::Kind::ResetPassword).await;
+        let url = mail.text.split_whitespace().find(|w| w.starts_with("http")).unwrap().to_owned();
+        let location = owner.open(&url).await.header("location").unwrap().to_owned();
+        let token = location.split("token=").nth(1).unwrap().to_owned();
+        let r = owner.post("/reset-password", json!({"token": token, "newPassword": "owner-password-1"})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        // The provider link and its sessions are gone; the address is now proven.
+        let (user, accounts) = user_and_accounts(&app, victim).await;
+        assert!(user.email_verified);
+        assert_eq!(accounts.iter().map(|a| a.provider_id.as_str()).collect::<Vec<_>>(), ["credential"]);
+        assert_eq!(attacker.get("/get-session").await.json, serde_json::Value::Null);
+        // Signing in with the provider again no longer reaches the account.
+        let r = sign_in(&mut attacker, &idp, ACME, json!({"errorCallbackURL": "/err"})).await;
+        assert_eq!(r.header("location"), Some("/err?error=account_not_linked"));
+        assert_eq!(app.client().sign_in(victim, "owner-password-1").await.status, 200);
+    }
+
     async fn sign_up_can_be_closed_per_provider(db: Db) {
         let idp = Idp::start().await;
         let app = spawn(db, &idp, |cfg| {
