@@ -1,6 +1,8 @@
 //! Social sign-in against the in-process identity providers of `idp.rs`: journeys, linking,
 //! provider tokens, ID-token sign-in, and providers that misbehave.
 
+mod faults;
+mod id_token;
 mod journeys;
 mod linking;
 mod tokens;
