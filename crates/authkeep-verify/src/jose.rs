@@ -181,22 +181,32 @@ impl KeySet {
     }
 }
 
-/// The usable keys of the JWKS document at `url`. The error is the cause with its source chain.
+/// The most of a key set that is read: real ones are a few KB.
+const MAX_KEY_SET: usize = 256 * 1024;
+
+/// The usable keys of the JWKS document at `url` (at most 256 KiB of it). The error is the
+/// cause with its source chain.
 pub(crate) async fn fetch_key_set(
     http: &reqwest::Client,
     url: &str,
     timeout: Duration,
 ) -> Result<HashMap<String, PublicKey>, String> {
-    let doc: Value = http
+    let mut response = http
         .get(url)
         .timeout(timeout)
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| error_chain(&e))?
-        .json()
-        .await
         .map_err(|e| error_chain(&e))?;
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e))? {
+        if body.len() + chunk.len() > MAX_KEY_SET {
+            return Err(format!("the key set is larger than {MAX_KEY_SET} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let doc: Value =
+        serde_json::from_slice(&body).map_err(|e| format!("the key set is not JSON: {e}"))?;
     Ok(doc["keys"]
         .as_array()
         .into_iter()

@@ -8,7 +8,7 @@ use super::email_token::url_component;
 use super::{Auth, AuthError, ErrorCode};
 use crate::email::Kind;
 use crate::model::{Email, User, Verification, now_ms};
-use crate::store::ValueMatch;
+use crate::store::{PasswordSet, ValueMatch};
 
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -105,16 +105,13 @@ pub async fn reset(auth: &Auth, token: &str, new_password: &str) -> Result<(), A
 /// better-auth leaves them in place.
 pub async fn set_new_password(auth: &Auth, user: &User, password: &str) -> Result<(), AuthError> {
     let hash = auth.hasher.hash(password).await?;
-    let (account_id, revoke) = (crypto::generate_id(), auth.policy.reset.revoke_sessions);
+    let effect = match (user.email_verified, auth.policy.reset.revoke_sessions) {
+        (false, _) => PasswordSet::ProvesEmail,
+        (true, true) => PasswordSet::RevokeSessions,
+        (true, false) => PasswordSet::KeepSessions,
+    };
     auth.store
-        .set_password(
-            &user.id,
-            &account_id,
-            &hash,
-            now_ms(),
-            revoke,
-            !user.email_verified,
-        )
+        .set_password(&user.id, &crypto::generate_id(), &hash, now_ms(), effect)
         .await?;
     Ok(())
 }

@@ -192,6 +192,13 @@ fn generic_provider(
             g.provider_id
         );
     }
+    // `credential` is the provider id of password accounts, whose account id is the user id:
+    // a provider of that name could sign its users in as anyone whose id it can name.
+    if id == crate::model::CREDENTIAL_PROVIDER {
+        bail!(
+            "generic_oauth: provider_id \"credential\" is reserved for email and password accounts"
+        );
+    }
     let place = format!("generic_oauth {id}");
     if g.client_id.is_empty() {
         bail!("{place}: client_id is required");

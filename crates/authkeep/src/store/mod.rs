@@ -69,6 +69,27 @@ impl std::fmt::Debug for TokenUpdate {
     }
 }
 
+/// What else a password set by reset does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSet {
+    KeepSessions,
+    /// Every session of the user ends.
+    RevokeSessions,
+    /// The reset was mailed to an address never verified: its holder owns it now, so every
+    /// other account and session goes and the address is marked verified (what better-auth's
+    /// `revokeUnprovenAccountAccess` does for magic links).
+    ProvesEmail,
+}
+
+/// What `unlink_account` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlink {
+    Done,
+    /// Refused: it is the user's only account.
+    LastAccount,
+    NotFound,
+}
+
 /// How a verification row's value names its owner in [`Store::insert_bounded_verification`].
 #[derive(Debug, Clone, Copy)]
 pub enum ValueMatch<'a> {
@@ -415,9 +436,15 @@ impl Store {
     ) -> StoreResult<bool> {
         dispatch!(self.update_account_tokens(id, update, now))
     }
-    /// Deletes the user's account `id`; false when the user has no such account.
-    pub async fn delete_user_account(&self, user_id: &str, id: &str) -> StoreResult<bool> {
-        dispatch!(self.delete_user_account(user_id, id))
+    /// Deletes the user's account `id` unless it is their last (and `allow_last` is off),
+    /// atomically per user.
+    pub async fn unlink_account(
+        &self,
+        user_id: &str,
+        id: &str,
+        allow_last: bool,
+    ) -> StoreResult<Unlink> {
+        dispatch!(self.unlink_account(user_id, id, allow_last))
     }
     /// Sets a new password hash; with `replace_sessions` also deletes all of the user's sessions
     /// and inserts the given one, in the same transaction.
@@ -564,27 +591,17 @@ impl Store {
     pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self.mark_email_verified(user_id, now))
     }
-    /// Sets the user's password, creating the credential account if missing; optionally
-    /// deleting all their sessions, in one transaction. `proves_email`: the reset was mailed to
-    /// a user whose address was never verified, so first every other account and session goes
-    /// and the address is marked verified (better-auth's `revokeUnprovenAccountAccess`).
+    /// Sets the user's password, creating the credential account if missing, with `effect`
+    /// on the rest, in one transaction.
     pub async fn set_password(
         &self,
         user_id: &str,
         new_account_id: &str,
         hash: &str,
         now: DateTime<Utc>,
-        revoke_sessions: bool,
-        proves_email: bool,
+        effect: PasswordSet,
     ) -> StoreResult<()> {
-        dispatch!(self.set_password(
-            user_id,
-            new_account_id,
-            hash,
-            now,
-            revoke_sessions,
-            proves_email
-        ))
+        dispatch!(self.set_password(user_id, new_account_id, hash, now, effect))
     }
     /// JWT signing keys, oldest first.
     pub async fn list_jwks(&self) -> StoreResult<Vec<crate::model::Jwk>> {

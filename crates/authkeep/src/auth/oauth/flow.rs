@@ -209,15 +209,21 @@ pub async fn callback(
             return Ok(fail("oauth_provider_not_found", None));
         }
     };
-    // RFC 9207: an `iss` naming another issuer than the provider's is a mix-up attack.
-    if let (Some(iss), Some(expected)) = (q.iss.as_deref(), endpoints.issuer.as_deref())
-        && iss != expected
-    {
-        tracing::warn!(
-            provider = provider_id,
-            "OAuth callback refused: issuer mismatch"
-        );
-        return Ok(fail("issuer_mismatch", None));
+    // RFC 9207: an `iss` naming another issuer than the provider's is a mix-up attack; a
+    // provider that promises `iss` and sends none is refused too (better-auth accepts it).
+    match (q.iss.as_deref(), endpoints.issuer.as_deref()) {
+        (Some(iss), Some(expected)) if iss != expected => {
+            tracing::warn!(
+                provider = provider_id,
+                "OAuth callback refused: issuer mismatch"
+            );
+            return Ok(fail("issuer_mismatch", None));
+        }
+        (None, Some(_)) if endpoints.iss_required => {
+            tracing::warn!(provider = provider_id, "OAuth callback refused: no iss");
+            return Ok(fail("issuer_missing", None));
+        }
+        _ => {}
     }
     if provider.requires_nonce(&endpoints) && data.id_token_nonce.is_none() {
         return Ok(fail("nonce_binding_missing", None));
@@ -426,9 +432,10 @@ pub async fn link_with_id_token(
     let (provider, profile) =
         verified_profile(auth, &r.provider, &r.token, r.nonce.as_deref()).await?;
     let social = &auth.social;
+    // The client's refresh token is not kept (better-auth keeps it): nothing ties it to the ID
+    // token, and the server would redeem it with its client secret for whoever sent it.
     let tokens = AccountTokens {
         access_token: r.access_token.clone(),
-        refresh_token: r.refresh_token.clone(),
         id_token: Some(r.token.clone()),
         ..AccountTokens::default()
     };

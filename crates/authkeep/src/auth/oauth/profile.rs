@@ -127,6 +127,11 @@ fn decode_claims(token: &str) -> Option<Value> {
     serde_json::from_slice(&bytes).ok().filter(Value::is_object)
 }
 
+/// The `sub` of an ID token, read without verification (to compare with a stored account).
+pub fn id_token_subject(token: &str) -> Option<String> {
+    decode_claims(token).and_then(|c| subject(&c["sub"]))
+}
+
 impl Provider {
     /// The `authorization_code` grant (PKCE verifier included when PKCE is on).
     pub async fn exchange_code(
@@ -410,7 +415,10 @@ impl Provider {
                     "emailVerified".into(),
                     Value::Bool(string_bool(&c["email_verified"]).unwrap_or(false)),
                 );
-                raw.insert("image".into(), c["picture"].clone());
+                // An absent picture stays absent (better-auth's `undefined` is not serialized).
+                if let Some(p) = c.get("picture").filter(|p| !p.is_null()) {
+                    raw.insert("image".into(), p.clone());
+                }
                 if let Some(map) = c.as_object() {
                     raw.extend(map.clone());
                 }
@@ -445,7 +453,9 @@ impl Provider {
                     "emailVerified".into(),
                     Value::Bool(string_bool(&info["email_verified"]).unwrap_or(false)),
                 );
-                raw.insert("image".into(), info["picture"].clone());
+                if let Some(p) = info.get("picture").filter(|p| !p.is_null()) {
+                    raw.insert("image".into(), p.clone());
+                }
                 Value::Object(raw)
             }
         };

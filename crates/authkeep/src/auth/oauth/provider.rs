@@ -75,6 +75,9 @@ pub struct Endpoints {
     pub end_session: Option<String>,
     /// RFC 9207: the issuer the callback's `iss` must name (discovered providers only).
     pub issuer: Option<String>,
+    /// The provider promises `iss` in every callback
+    /// (`authorization_response_iss_parameter_supported`): one without it is refused.
+    pub iss_required: bool,
     /// The provider speaks OpenID Connect (its discovery lists ID-token algorithms): `openid`
     /// is always requested.
     pub oidc: bool,
@@ -96,7 +99,13 @@ pub struct IdTokenKeys {
 pub struct Provider {
     pub settings: ProviderSettings,
     endpoints: OnceCell<Arc<Endpoints>>,
+    /// When discovery last failed: it is not tried again for a few seconds, so requests do not
+    /// queue behind a provider that is down, each waiting out the timeout.
+    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How long a failed discovery is not retried.
+const DISCOVERY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Why a provider could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +147,7 @@ impl Provider {
         Provider {
             settings,
             endpoints: OnceCell::new(),
+            failed_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -148,10 +158,31 @@ impl Provider {
     /// The endpoints, discovering them on first use. A failed discovery is tried again by
     /// the next request (better-auth retries a provider whose start-up discovery failed).
     pub async fn endpoints(&self, http: &OAuthHttp) -> Result<Arc<Endpoints>, ProviderError> {
-        self.endpoints
+        if let Some(e) = self.endpoints.get() {
+            return Ok(e.clone());
+        }
+        let recently_failed =
+            |at: &Option<std::time::Instant>| at.is_some_and(|t| t.elapsed() < DISCOVERY_BACKOFF);
+        // A poisoned lock still holds a plain timestamp.
+        let lock = || {
+            self.failed_at
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if recently_failed(&lock()) {
+            return Err(ProviderError::Discovery(
+                "failed moments ago; retried shortly".into(),
+            ));
+        }
+        let result = self
+            .endpoints
             .get_or_try_init(|| async { self.resolve(http).await.map(Arc::new) })
             .await
-            .cloned()
+            .cloned();
+        if result.is_err() {
+            *lock() = Some(std::time::Instant::now());
+        }
+        result
     }
 
     async fn resolve(&self, http: &OAuthHttp) -> Result<Endpoints, ProviderError> {
@@ -172,6 +203,7 @@ impl Provider {
                 emails: u.emails.clone(),
                 end_session: None,
                 issuer: None,
+                iss_required: false,
                 oidc: false,
                 id_tokens: match &u.jwks {
                     Some(jwks) => Some(IdTokenKeys {
@@ -188,11 +220,29 @@ impl Provider {
                     Some(url) => Some(discover(http, url).await?),
                     None => None,
                 };
+                let https_only = s
+                    .discovery_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https:"));
                 let field = |k: &str| {
                     doc.as_ref()
                         .and_then(|d| d.get(k))
                         .and_then(serde_json::Value::as_str)
                         .map(str::to_owned)
+                };
+                // Discovered endpoints are where users are sent and where the client secret
+                // goes: web URLs only (no `javascript:`), and https when discovery was.
+                let endpoint = |k: &str| -> Result<Option<String>, ProviderError> {
+                    let Some(v) = field(k) else { return Ok(None) };
+                    match url::Url::parse(&v) {
+                        Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && !https_only) => {
+                            Ok(Some(v))
+                        }
+                        _ => Err(ProviderError::Discovery(format!(
+                            "{k} {v:?} is not an {} URL",
+                            if https_only { "https" } else { "http(s)" }
+                        ))),
+                    }
                 };
                 let algorithms: Vec<&'static str> = doc
                     .as_ref()
@@ -214,7 +264,7 @@ impl Provider {
                         .is_some_and(|a| !a.is_empty())
                 });
                 let issuer = field("issuer");
-                let id_tokens = match (field("jwks_uri"), &issuer) {
+                let id_tokens = match (endpoint("jwks_uri")?, &issuer) {
                     (Some(jwks), Some(iss)) => Some(IdTokenKeys {
                         keys: keys(&jwks)?,
                         issuers: vec![iss.clone()],
@@ -231,22 +281,28 @@ impl Provider {
                     ));
                 }
                 Ok(Endpoints {
-                    authorization: u
-                        .authorization
-                        .clone()
-                        .or_else(|| field("authorization_endpoint"))
-                        .ok_or_else(|| missing("authorization"))?,
-                    token: u
-                        .token
-                        .clone()
-                        .or_else(|| field("token_endpoint"))
-                        .ok_or_else(|| missing("token"))?,
-                    user_info: u.user_info.clone().or_else(|| field("userinfo_endpoint")),
+                    authorization: match &u.authorization {
+                        Some(a) => a.clone(),
+                        None => endpoint("authorization_endpoint")?
+                            .ok_or_else(|| missing("authorization"))?,
+                    },
+                    token: match &u.token {
+                        Some(t) => t.clone(),
+                        None => endpoint("token_endpoint")?.ok_or_else(|| missing("token"))?,
+                    },
+                    user_info: match &u.user_info {
+                        Some(x) => Some(x.clone()),
+                        None => endpoint("userinfo_endpoint")?,
+                    },
                     emails: None,
-                    end_session: u
-                        .end_session
-                        .clone()
-                        .or_else(|| field("end_session_endpoint")),
+                    end_session: match &u.end_session {
+                        Some(x) => Some(x.clone()),
+                        None => endpoint("end_session_endpoint")?,
+                    },
+                    iss_required: doc.as_ref().is_some_and(|d| {
+                        d["authorization_response_iss_parameter_supported"]
+                            == serde_json::Value::Bool(true)
+                    }),
                     issuer,
                     oidc,
                     id_tokens,

@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::super::{Auth, AuthError, ErrorCode};
-use super::profile::{Profile, Tokens};
+use super::profile::{Profile, Tokens, id_token_subject};
 use super::provider::{Kind, Provider};
 use crate::model::{Account, now_ms};
 use crate::report::Report;
-use crate::store::TokenUpdate;
+use crate::store::{TokenUpdate, Unlink};
 
 /// A stored token counts as expired this long before it does (better-auth: 5 s).
 const EXPIRY_MARGIN_MS: i64 = 5_000;
@@ -86,6 +86,14 @@ async fn refresh_and_store(
         tracing::warn!(provider = %account.provider_id, error = %Report(&e), "token refresh failed");
         RefreshError
     })?;
+    // A refresh that answers for someone else (a refresh token that was not this account's)
+    // is refused, not stored.
+    if let Some(sub) = tokens.id_token.as_deref().and_then(id_token_subject)
+        && sub != account.account_id
+    {
+        tracing::warn!(provider = %account.provider_id, "token refresh answered for another subject; refused");
+        return Err(RefreshError);
+    }
     let seal = |t: Option<&str>| social.store_token(t).map_err(|_| RefreshError);
     let update = TokenUpdate {
         access_token: seal(tokens.access_token.as_deref())?,
@@ -253,15 +261,17 @@ fn user_view(kind: Kind, p: &Profile) -> Value {
     serde_json::json!({ "user": Value::Object(m), "data": p.raw })
 }
 
-/// `unlink-account`: removes one of the user's accounts, never the last one unless allowed.
+/// `unlink-account`: removes one of the user's accounts, never the last one unless allowed
+/// (checked before whether the account exists, in better-auth's order).
 pub async fn unlink(auth: &Auth, user_id: &str, account_id: &str) -> Result<(), AuthError> {
-    let accounts = auth.store.list_accounts(user_id).await?;
-    if accounts.len() == 1 && !auth.social.linking.allow_unlinking_all {
-        return Err(ErrorCode::FailedToUnlinkLastAccount.into());
+    let allow_last = auth.social.linking.allow_unlinking_all;
+    match auth
+        .store
+        .unlink_account(user_id, account_id, allow_last)
+        .await?
+    {
+        Unlink::Done => Ok(()),
+        Unlink::LastAccount => Err(ErrorCode::FailedToUnlinkLastAccount.into()),
+        Unlink::NotFound => Err(ErrorCode::AccountNotFound.into()),
     }
-    if !accounts.iter().any(|a| a.id == account_id) {
-        return Err(ErrorCode::AccountNotFound.into());
-    }
-    auth.store.delete_user_account(user_id, account_id).await?;
-    Ok(())
 }

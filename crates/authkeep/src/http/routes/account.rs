@@ -49,9 +49,7 @@ fn selector(input: Option<&Map<String, Value>>, place: &str) -> Result<Option<St
     let (key, allowed): (&str, [&str; 2]) =
         match (map.get("accountId"), map.get("useAccountCookie")) {
             (Some(Value::String(_)), _) => ("accountId", ["accountId", "userId"]),
-            (None, Some(Value::Bool(true) | Value::String(_))) => {
-                ("useAccountCookie", ["useAccountCookie", "userId"])
-            }
+            (None, Some(Value::Bool(true))) => ("useAccountCookie", ["useAccountCookie", "userId"]),
             _ => return Err(invalid()),
         };
     if map.get("userId").is_some_and(|u| !u.is_string()) {

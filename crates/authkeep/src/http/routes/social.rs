@@ -13,8 +13,11 @@ use crate::auth::{AuthError, ErrorCode, Lifetime};
 use crate::http::body::{self, Body, Fields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
-use crate::http::{App, session};
+use crate::http::{App, origin, session};
 use crate::report::Report;
+
+/// The most `additionalData` a flow carries, serialized (better-auth sets no limit).
+const MAX_ADDITIONAL_DATA: usize = 4096;
 
 /// The `idToken` object of `sign-in/social` and `link-social`.
 struct IdTokenBody {
@@ -91,6 +94,16 @@ impl Body for SocialBody {
             return None;
         }
         let additional_data = f.optional_record("additionalData");
+        // Stored in the state row for ten minutes, for anyone who asks: keep it small.
+        if let Some(Some(data)) = &additional_data
+            && Value::Object(data.clone()).to_string().len() > MAX_ADDITIONAL_DATA
+        {
+            f.push_issue(
+                "additionalData",
+                &format!("Too big: expected the serialized record to have <={MAX_ADDITIONAL_DATA} characters"),
+            );
+            return None;
+        }
         Some(SocialBody {
             provider: provider?,
             callback: callback?,
@@ -111,9 +124,19 @@ impl SocialBody {
     fn start(self) -> Start {
         Start {
             provider: self.provider,
-            callback_url: self.callback.filter(|c| !c.is_empty()),
-            new_user_url: self.new_user.filter(|c| !c.is_empty()),
-            error_url: self.error.filter(|c| !c.is_empty()),
+            // Sent back later in `Location` in their parsed form, as the other redirects are.
+            callback_url: self
+                .callback
+                .filter(|c| !c.is_empty())
+                .map(|c| origin::normalized(&c)),
+            new_user_url: self
+                .new_user
+                .filter(|c| !c.is_empty())
+                .map(|c| origin::normalized(&c)),
+            error_url: self
+                .error
+                .filter(|c| !c.is_empty())
+                .map(|c| origin::normalized(&c)),
             scopes: self.scopes,
             login_hint: self.login_hint,
             additional_params: self.additional_params,

@@ -99,19 +99,30 @@ macro_rules! accounts_queries {
                 Ok(done.rows_affected() > 0)
             }
 
-            /// Deletes one of the user's accounts; false when the user has no such account.
-            pub(in crate::store) async fn delete_user_account(
+            /// Deletes one of the user's accounts, never the last one unless `allow_last`, under
+            /// a lock on the user: two concurrent unlinks cannot remove the last two.
+            pub(in crate::store) async fn unlink_account(
                 conn: &mut Conn,
                 sql: &Statements,
                 user_id: &str,
                 id: &str,
-            ) -> StoreResult<bool> {
-                let done = q(&sql.delete_user_account)
+                allow_last: bool,
+            ) -> StoreResult<crate::store::Unlink> {
+                let mut tx = begin_locked(conn, &format!("accounts-of:{user_id}")).await?;
+                let accounts = list_accounts(&mut tx, sql, user_id).await?;
+                if accounts.len() == 1 && !allow_last {
+                    return Ok(crate::store::Unlink::LastAccount);
+                }
+                if !accounts.iter().any(|a| a.id == id) {
+                    return Ok(crate::store::Unlink::NotFound);
+                }
+                q(&sql.delete_user_account)
                     .bind(id.to_owned())
                     .bind(user_id.to_owned())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(done.rows_affected() > 0)
+                tx.commit().await?;
+                Ok(crate::store::Unlink::Done)
             }
 
             pub(in crate::store) async fn find_credential_account(
@@ -172,11 +183,11 @@ macro_rules! accounts_queries {
                 new_account_id: &str,
                 hash: &str,
                 now: DateTime<Utc>,
-                revoke_sessions: bool,
-                proves_email: bool,
+                effect: crate::store::PasswordSet,
             ) -> StoreResult<()> {
+                use crate::store::PasswordSet;
                 let mut tx = conn.begin().await?;
-                if proves_email {
+                if effect == PasswordSet::ProvesEmail {
                     // Whoever set up the other ways in never proved the address: they go.
                     q(&sql.delete_accounts_of_user)
                         .bind(user_id.to_owned())
@@ -206,7 +217,7 @@ macro_rules! accounts_queries {
                     );
                     insert_account(&mut tx, sql, &account).await?;
                 }
-                if revoke_sessions {
+                if effect == PasswordSet::RevokeSessions {
                     delete_sessions_of(&mut tx, sql, user_id).await?;
                 }
                 tx.commit().await?;

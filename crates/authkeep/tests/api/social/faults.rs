@@ -139,6 +139,12 @@ on_both_databases! {
         nobody_signed_in(&app).await;
 
         idp.clear_faults();
+        // For a few seconds after a failure the provider is not asked again: requests do not
+        // queue behind a provider that is down.
+        let r = app.client().post("/sign-in/social", json!({"provider": ACME})).await;
+        assert_eq!(r.status, 404);
+        assert_eq!(idp.requests_to(Endpoint::OidcDiscovery).len(), 1, "backing off");
+        tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
         let r = sign_in(&mut app.client(), &idp, ACME, json!({"callbackURL": "/in"})).await;
         assert_eq!(r.header("location"), Some("/in"), "{}", r.text);
         let r = sign_in(&mut app.client(), &idp, ACME, json!({"callbackURL": "/in"})).await;

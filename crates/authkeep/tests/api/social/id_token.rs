@@ -218,9 +218,10 @@ on_both_databases! {
         let (user, accounts) = user_and_accounts(&app, &ada.email).await;
         let google = account(&accounts, "google");
         assert_eq!((google.user_id.as_str(), google.account_id.as_str()), (user.id.as_str(), ada.sub.as_str()));
-        // Unlike sign-in, a link keeps the client's refresh token too.
+        // better-auth keeps the client's refresh token on a link; authkeep does not (nothing ties
+        // it to the ID token: social/hardening.rs).
         assert_eq!(google.access_token.as_deref(), Some("ya29.link"));
-        assert_eq!(google.refresh_token.as_deref(), Some("1//link"));
+        assert_eq!(google.refresh_token, None);
         assert_eq!(google.id_token.as_deref(), Some(token.as_str()));
         assert_eq!(google.scope, None);
         assert!(!user.email_verified, "linking does not verify the local address");

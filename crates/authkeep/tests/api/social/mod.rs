@@ -2,6 +2,7 @@
 //! provider tokens, ID-token sign-in, and providers that misbehave.
 
 mod faults;
+mod hardening;
 mod id_token;
 mod journeys;
 mod linking;
