@@ -19,7 +19,7 @@ fn names(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// The seed's names: plural tables, snake_case columns, `password_hash`, a `status` column.
-fn seed(c: &mut Config) {
+pub fn seed(c: &mut Config) {
     c.database.casing = Casing::SnakeCase;
     c.user.model_name = Some("users".into());
     c.session.model_name = Some("user_sessions".into());

@@ -239,6 +239,23 @@ on_both_databases! {
         assert_eq!(app.client().sign_in(victim, "owner-password-1").await.status, 200);
     }
 
+    async fn the_seeds_own_table_and_column_names_carry_provider_accounts(db: Db) {
+        let idp = Idp::start().await;
+        let app = spawn(db, &idp, crate::schema::seed).await;
+        let mut browser = app.client();
+        let r = sign_in(&mut browser, &idp, "google", json!({"callbackURL": "/in"})).await;
+        assert_eq!(r.header("location"), Some("/in"), "{}", r.text);
+        let me = browser.get("/get-session").await;
+        assert_eq!(me.json["user"]["status"], "active", "additional fields get their defaults");
+        assert_eq!(app.count_where("accounts", "provider_id", "google").await, 1);
+        idp.github_user(GithubUser { emails: vec![(GoogleUser::sample().email, true, true)], ..GithubUser::sample() });
+        let r = browser.post("/link-social", json!({"provider": "github", "callbackURL": "/linked"})).await;
+        let callback = idp.follow_authorize(r.json["url"].as_str().unwrap()).await;
+        assert_eq!(browser.open(&callback).await.header("location"), Some("/linked"));
+        assert_eq!(app.count_where("accounts", "provider_id", "github").await, 1);
+        assert_eq!(app.count("verifications").await, 0, "state rows used up");
+    }
+
     async fn sign_up_can_be_closed_per_provider(db: Db) {
         let idp = Idp::start().await;
         let app = spawn(db, &idp, |cfg| {
