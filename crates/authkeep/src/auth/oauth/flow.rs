@@ -1,13 +1,15 @@
-//! The social flows end to end: starting a sign-in or link (state, PKCE, authorization URL),
-//! the provider's callback (better-auth's `callbackOAuth`, with every error it redirects
-//! with), and ID-token sign-in (`idToken` in the body, for Google One Tap and native apps).
+//! The redirect flows end to end: starting a sign-in or link (state, PKCE, authorization URL)
+//! and the provider's callback (better-auth's `callbackOAuth`, with every error it redirects
+//! with).
 
 use serde_json::{Map, Value};
 
 use super::super::{Auth, AuthError, ClientInfo, ErrorCode};
-use super::link::{self, AccountTokens, Failure, SignedIn};
-use super::profile::{ExchangeError, Profile};
-use super::provider::{AuthorizationRequest, Endpoints, Provider};
+use super::authorize::AuthorizationRequest;
+use super::link::{self, AccountTokens, SignedIn};
+use super::linking;
+use super::profile::Profile;
+use super::provider::{Endpoints, Provider};
 use super::state::{self, LinkState, StateData};
 use crate::model::Email;
 use crate::report::Report;
@@ -34,7 +36,7 @@ pub struct Started {
 }
 
 /// A provider that can be used now: configured, and its endpoints known.
-async fn usable(
+pub(super) async fn usable(
     auth: &Auth,
     id: &str,
 ) -> Result<(std::sync::Arc<Provider>, std::sync::Arc<Endpoints>), AuthError> {
@@ -263,7 +265,7 @@ pub async fn callback(
     let account_tokens = AccountTokens::from_exchange(&tokens);
     if let Some(link) = &data.link {
         return Ok(
-            match link::link_to_user(
+            match linking::link_to_user(
                 auth,
                 &provider,
                 link,
@@ -317,189 +319,10 @@ pub async fn callback(
 }
 
 /// The profile with its email lower-cased, when it has one that is an address.
-fn with_valid_email(mut profile: Profile) -> Option<Profile> {
+pub(super) fn with_valid_email(mut profile: Profile) -> Option<Profile> {
     let email = Email::parse(profile.email.as_deref()?).ok()?;
     profile.email = Some(email.as_str().to_lowercase());
     Some(profile)
-}
-
-/// An `idToken` from the client (Google One Tap, a native app's sign-in).
-#[derive(Debug, Default)]
-pub struct IdTokenRequest {
-    pub provider: String,
-    pub token: String,
-    pub nonce: Option<String>,
-    pub access_token: Option<String>,
-    pub refresh_token: Option<String>,
-    pub callback_url: Option<String>,
-    pub request_sign_up: Option<bool>,
-}
-
-/// Why an ID-token sign-in or link failed, in better-auth's terms.
-#[derive(Debug)]
-pub enum IdTokenError {
-    Code(ErrorCode),
-    /// `OAUTH_LINK_ERROR` with better-auth's text.
-    Link(Failure),
-    Auth(AuthError),
-}
-
-impl From<AuthError> for IdTokenError {
-    fn from(e: AuthError) -> Self {
-        IdTokenError::Auth(e)
-    }
-}
-
-impl From<ErrorCode> for IdTokenError {
-    fn from(c: ErrorCode) -> Self {
-        IdTokenError::Code(c)
-    }
-}
-
-/// Checks an ID token for a provider that supports it; the provider, and who it names.
-async fn verified_profile(
-    auth: &Auth,
-    provider_id: &str,
-    token: &str,
-    nonce: Option<&str>,
-) -> Result<(std::sync::Arc<Provider>, Profile), IdTokenError> {
-    let (provider, endpoints) = usable(auth, provider_id).await?;
-    if endpoints.id_tokens.is_none() || provider.settings.disable_id_token_sign_in {
-        return Err(ErrorCode::IdTokenNotSupported.into());
-    }
-    let claims = match provider.verify_id_token(&endpoints, token, nonce).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::info!(provider = provider_id, error = %Report(&e), "ID token refused");
-            return Err(ErrorCode::InvalidIdToken.into());
-        }
-    };
-    let profile = provider
-        .profile_from_id_token(&auth.social.http, &endpoints, claims, token)
-        .await
-        .map_err(|e: ExchangeError| {
-            tracing::info!(provider = provider_id, error = %Report(&e), "ID token names no usable user");
-            IdTokenError::Code(ErrorCode::ProviderUserInfoFailed)
-        })?;
-    if profile.email.is_none() {
-        return Err(ErrorCode::UserEmailNotFound.into());
-    }
-    let profile = with_valid_email(profile).ok_or(ErrorCode::UserEmailNotFound)?;
-    Ok((provider, profile))
-}
-
-/// `sign-in/social` with `idToken`: no redirect, a session at once.
-pub async fn sign_in_with_id_token(
-    auth: &Auth,
-    r: &IdTokenRequest,
-    client: &ClientInfo,
-) -> Result<SignedIn, IdTokenError> {
-    let (provider, profile) =
-        verified_profile(auth, &r.provider, &r.token, r.nonce.as_deref()).await?;
-    // As better-auth: the client's access token and the ID token are kept; a refresh token
-    // or expiry the client claims is not.
-    let tokens = AccountTokens {
-        access_token: r.access_token.clone(),
-        id_token: Some(r.token.clone()),
-        ..AccountTokens::default()
-    };
-    let s = &provider.settings;
-    let disable_sign_up =
-        (s.disable_implicit_sign_up && r.request_sign_up != Some(true)) || s.disable_sign_up;
-    match link::sign_in(
-        auth,
-        &provider,
-        &profile,
-        &tokens,
-        disable_sign_up,
-        r.callback_url.as_deref(),
-        client,
-    )
-    .await?
-    {
-        Ok(signed_in) => Ok(signed_in),
-        Err(Failure::EmailNotVerified) => Err(ErrorCode::EmailNotVerified.into()),
-        Err(f) => Err(IdTokenError::Link(f)),
-    }
-}
-
-/// `link-social` with `idToken`: links at once.
-pub async fn link_with_id_token(
-    auth: &Auth,
-    user: &crate::model::User,
-    r: &IdTokenRequest,
-) -> Result<(), IdTokenError> {
-    let (provider, profile) =
-        verified_profile(auth, &r.provider, &r.token, r.nonce.as_deref()).await?;
-    let social = &auth.social;
-    // The client's refresh token is not kept (better-auth keeps it): nothing ties it to the ID
-    // token, and the server would redeem it with its client secret for whoever sent it.
-    let tokens = AccountTokens {
-        access_token: r.access_token.clone(),
-        id_token: Some(r.token.clone()),
-        ..AccountTokens::default()
-    };
-    let existing = auth
-        .store
-        .find_account_by_provider(provider.id(), &profile.account_id)
-        .await
-        .map_err(AuthError::from)?;
-    if let Some(account) = &existing {
-        if account.user_id != user.id {
-            return Err(ErrorCode::SocialAccountAlreadyLinked.into());
-        }
-    } else {
-        let l = &social.linking;
-        if (!l.trusts(provider.id()) && !profile.email_verified) || !l.enabled {
-            return Err(ErrorCode::LinkingNotAllowed.into());
-        }
-        let email = profile.email.as_deref().unwrap_or("");
-        if email != user.email.to_lowercase() && !l.allow_different_emails {
-            return Err(ErrorCode::LinkingDifferentEmailsNotAllowed.into());
-        }
-    }
-    match link::store_link(auth, &provider, &user.id, &profile, &tokens, &[], existing).await? {
-        Ok(()) => Ok(()),
-        Err(Failure::AccountAlreadyLinkedToDifferentUser) => {
-            Err(ErrorCode::SocialAccountAlreadyLinked.into())
-        }
-        Err(_) => Err(ErrorCode::LinkingFailed.into()),
-    }
-}
-
-/// The provider's sign-out URL for a user signing out (OpenID Connect RP-initiated logout):
-/// from the most recently updated of their accounts whose provider has one.
-pub async fn end_session_url(
-    auth: &Auth,
-    user_id: &str,
-    post_logout_redirect: Option<&str>,
-    state: Option<&str>,
-) -> Result<Option<String>, AuthError> {
-    let social = &auth.social;
-    let mut accounts = auth.store.list_accounts(user_id).await?;
-    accounts.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
-    let mut seen: Vec<&str> = Vec::new();
-    for account in &accounts {
-        if seen.contains(&account.provider_id.as_str()) {
-            continue;
-        }
-        seen.push(&account.provider_id);
-        let Some(provider) = social.provider(&account.provider_id) else {
-            continue;
-        };
-        let Ok(endpoints) = provider.endpoints(&social.http).await else {
-            continue;
-        };
-        if let Some(url) = provider.end_session_url(
-            &endpoints,
-            account.id_token.as_deref(),
-            post_logout_redirect,
-            state,
-        ) {
-            return Ok(Some(url));
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

@@ -2,17 +2,27 @@
 //! and any OAuth 2.0 / OpenID Connect provider, with better-auth's state, account rows and
 //! linking rules.
 //!
-//! - `provider`: endpoints (discovery), the authorization URL, the end-session URL;
-//! - `profile`: token exchange and refresh, ID-token checks, who the user is;
+//! - `provider`: providers and their endpoints (discovery);
+//! - `authorize`: the authorization URL and the end-session URL;
+//! - `exchange`: code exchange and refresh at the token endpoint, ID-token checks;
+//! - `profile`: who the user is, per provider;
 //! - `state`: the `state` cookie and `auth-state:` row;
-//! - `link`: find, create or link the user (better-auth's `handleOAuthUserInfo`);
-//! - `flow`: sign-in start, ID-token sign-in and the callback, end to end;
+//! - `link`: find, create or link the user at sign-in (better-auth's `handleOAuthUserInfo`);
+//! - `linking`: `link-social`'s explicit links;
+//! - `flow`: sign-in start and the callback, end to end;
+//! - `id_token`: ID-token sign-in and linking (One Tap, native apps);
+//! - `logout`: the provider's end-session URL at sign-out;
 //! - `tokens`: `get-access-token`, `refresh-token`, `account-info`, `unlink-account`;
 //! - `client`: bounded HTTP to providers.
 
+pub mod authorize;
 pub mod client;
+pub mod exchange;
 pub mod flow;
+pub mod id_token;
 pub mod link;
+pub mod linking;
+pub mod logout;
 pub mod profile;
 pub mod provider;
 pub mod state;

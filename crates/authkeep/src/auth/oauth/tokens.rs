@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::super::{Auth, AuthError, ErrorCode};
-use super::profile::{Profile, Tokens, id_token_subject};
+use super::exchange::Tokens;
+use super::profile::{Profile, id_token_subject};
 use super::provider::{Kind, Provider};
 use crate::model::{Account, now_ms};
 use crate::report::Report;

@@ -1,7 +1,7 @@
 use axum::http::header::LOCATION;
 use serde_json::json;
 
-use crate::auth::oauth::flow;
+use crate::auth::oauth::logout;
 use crate::auth::session;
 use crate::http::App;
 use crate::http::body::{self, Body, Fields, Shape};
@@ -53,7 +53,7 @@ pub async fn sign_out(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
             .map(|u| u.to_string())
     });
     // The local sign-out has happened; a provider that cannot be asked only costs its URL.
-    let url = flow::end_session_url(
+    let url = logout::end_session_url(
         &app.auth,
         &user_id,
         post_logout.as_deref(),

@@ -4,10 +4,9 @@
 use axum::http::header::LOCATION;
 use serde_json::{Map, Value, json};
 
-use crate::auth::oauth::flow::{
-    self, CallbackParams, IdTokenError, IdTokenRequest, Outcome, Start, append_query,
-};
-use crate::auth::oauth::provider::RESERVED_PARAMS;
+use crate::auth::oauth::authorize::RESERVED_PARAMS;
+use crate::auth::oauth::flow::{self, CallbackParams, Outcome, Start, append_query};
+use crate::auth::oauth::id_token::{self, IdTokenError, IdTokenRequest};
 use crate::auth::oauth::state::LinkState;
 use crate::auth::{AuthError, ErrorCode, Lifetime};
 use crate::http::body::{self, Body, Fields, Shape};
@@ -192,9 +191,10 @@ async fn redirect_to_provider(
 pub async fn sign_in_social(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let b: SocialBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     if let Some(t) = &b.id_token {
-        let signed_in = flow::sign_in_with_id_token(&app.auth, &b.id_token_request(t), &ex.client)
-            .await
-            .map_err(id_token_error)?;
+        let signed_in =
+            id_token::sign_in_with_id_token(&app.auth, &b.id_token_request(t), &ex.client)
+                .await
+                .map_err(id_token_error)?;
         session::set_cookie(app, ex, &signed_in.session.token, Lifetime::Remembered);
         return Ok(Reply::json(json!({
             "redirect": false,
@@ -212,7 +212,7 @@ pub async fn link_social(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     let b: SocialBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let current = session::require(app, ex).await?;
     if let Some(t) = &b.id_token {
-        flow::link_with_id_token(&app.auth, &current.user, &b.id_token_request(t))
+        id_token::link_with_id_token(&app.auth, &current.user, &b.id_token_request(t))
             .await
             .map_err(id_token_error)?;
         return Ok(Reply::json(
