@@ -269,3 +269,56 @@ impl Default for GenericOAuthConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_secrets_come_from_a_value_a_file_or_a_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("google");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let env = |name: &str| (name == "GOOGLE_SECRET").then(|| "from-env".to_owned());
+        let value = Secret::new("from-value");
+        let got = |v, f: Option<&str>, e: Option<&str>| {
+            resolve_secret("google", v, f, e, env).map(|s| s.map(|s| s.expose().to_owned()))
+        };
+        assert_eq!(
+            got(Some(&value), None, None).unwrap().as_deref(),
+            Some("from-value")
+        );
+        let path = file.to_str().unwrap();
+        assert_eq!(
+            got(None, Some(path), None).unwrap().as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(
+            got(None, None, Some("GOOGLE_SECRET")).unwrap().as_deref(),
+            Some("from-env")
+        );
+        assert_eq!(got(None, None, None).unwrap(), None);
+        let unset = got(None, None, Some("NOT_SET")).unwrap_err().to_string();
+        assert!(
+            unset.contains("NOT_SET") && !unset.contains("from-"),
+            "{unset}"
+        );
+        assert!(
+            got(Some(&value), Some(path), None).is_err(),
+            "two sources are ambiguous"
+        );
+        let missing = got(None, Some("/nonexistent/secret"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("/nonexistent/secret"), "{missing}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let p = ProviderConfig {
+            client_secret: Some(Secret::new("hunter2-secret")),
+            ..ProviderConfig::default()
+        };
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+}

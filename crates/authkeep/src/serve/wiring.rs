@@ -268,6 +268,14 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
         plugins.push("email-otp");
     }
     tracing::info!(transport = %app.auth.mailer.describe(), "email");
+    let providers: Vec<&str> = app.auth.social.providers.iter().map(|p| p.id()).collect();
+    if !providers.is_empty() {
+        tracing::info!(
+            providers = %providers.join(", "),
+            callback = %format!("{}/callback/<provider>", app.auth.social.api_url),
+            "social sign-in"
+        );
+    }
     tracing::info!(
         %addr,
         base_url = %cfg.base_origin(),
