@@ -86,13 +86,10 @@ pub struct SocialProvidersConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ProviderConfig {
     pub client_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<Secret>,
     /// A file holding the client secret (as Docker and Kubernetes mount secrets).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_file: Option<String>,
     /// An environment variable holding the client secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_env: Option<String>,
     /// Scopes requested besides the provider's defaults (`scope`).
     pub scope: Vec<String>,
@@ -197,13 +194,10 @@ pub fn resolve_secret(
 pub struct GenericOAuthConfig {
     pub provider_id: String,
     pub client_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<Secret>,
     /// A file holding the client secret (as Docker and Kubernetes mount secrets).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_file: Option<String>,
     /// An environment variable holding the client secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_env: Option<String>,
     /// The OpenID Connect discovery document; fills in the endpoints not given below.
     pub discovery_url: Option<String>,

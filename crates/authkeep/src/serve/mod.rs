@@ -27,7 +27,16 @@ use crate::store::{MigrateError, Plan, PoolSettings, Pooler, Store};
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     let store = connect(cfg)?;
     if cfg.database.migrate_on_start {
-        log_migration(&migrate(cfg).await?);
+        if crate::store::is_memory(&cfg.database_url) {
+            // Another pool would migrate another, empty, in-memory database.
+            let plan = store
+                .migrate()
+                .await
+                .map_err(|e| anyhow::anyhow!("in-memory database: {e}"))?;
+            log_migration(&plan);
+        } else {
+            log_migration(&migrate(cfg).await?);
+        }
     }
     Ok(store)
 }

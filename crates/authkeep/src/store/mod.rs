@@ -109,6 +109,11 @@ fn escape_like(s: &str) -> String {
     out
 }
 
+/// Whether a SQLite URL names an in-memory database (`sqlite::memory:`, `sqlite://:memory:`).
+pub fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -187,13 +192,21 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(settings.max_connections)
-                        .acquire_timeout(settings.acquire_timeout)
-                        .test_before_acquire(false)
-                        .connect_lazy_with(opts),
-                )
+                // An in-memory database lives as long as its one connection: keep exactly one,
+                // forever, or each connection would see an empty database of its own.
+                let memory = is_memory(url);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(if memory { 1 } else { settings.max_connections })
+                    .acquire_timeout(settings.acquire_timeout)
+                    .test_before_acquire(false);
+                let pool = if memory {
+                    pool.min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                } else {
+                    pool
+                };
+                Pool::Sqlite(pool.connect_lazy_with(opts))
             }
             None => {
                 return Err(StoreError::UnsupportedScheme(

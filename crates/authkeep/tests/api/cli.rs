@@ -221,11 +221,59 @@ async fn newest_verification(db: &std::path::Path, prefix: &str, column: &str) -
     v
 }
 
+/// `sqlite::memory:` is one database for the whole process: migrated, then served.
+#[tokio::test]
+async fn an_in_memory_database_is_migrated_and_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = authkeep(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", "sqlite::memory:");
+    let (mut child, addr, _, _) = start(cmd);
+    let http = crate::helpers::http();
+    let api = format!("http://{addr}/api/auth");
+    for _ in 0..3 {
+        let r = http
+            .post(format!("{api}/sign-up/email"))
+            .json(&serde_json::json!({"name": "Mem", "email": "mem@example.com", "password": "password1234"}))
+            .send()
+            .await
+            .unwrap();
+        // The first creates the user; the next find it (one database, not one per connection).
+        assert!(matches!(r.status().as_u16(), 200 | 422), "{}", r.status());
+    }
+    let r = http
+        .post(format!("{api}/sign-in/email"))
+        .json(&serde_json::json!({"email": "mem@example.com", "password": "password1234"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!dir.path().join("authkeep.sqlite").exists());
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
+
+/// The id of the newest provider (non-credential) account in the SQLite file.
+async fn newest_provider_account(db: &std::path::Path) -> String {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let id: String = sqlx::query_scalar(
+        r#"select "id" from "account" where "providerId" <> 'credential' order by "createdAt" desc limit 1"#,
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    id
+}
+
 /// Every route that carries a token in its path, query or headers is called at trace level in
 /// production; no token, password or secret may reach the log.
 #[tokio::test]
 async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     let dir = tempfile::tempdir().unwrap();
+    let idp = crate::idp::Idp::start().await;
     let secret = "prod-secret-that-must-never-be-logged-0123456789";
     let mut cmd = authkeep(dir.path());
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
@@ -235,6 +283,26 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
         .env("AUTHKEEP_EMAIL_OTP__ENABLED", "true")
         .env("AUTHKEEP_USER__DELETE_USER", "true")
         .env("AUTHKEEP_USER__DELETE_USER_VERIFICATION", "true")
+        .env(
+            "AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__CLIENT_ID",
+            crate::idp::GOOGLE_CLIENT_ID,
+        )
+        .env(
+            "AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__CLIENT_SECRET",
+            crate::idp::GOOGLE_CLIENT_SECRET,
+        )
+        .env(
+            "AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__AUTHORIZATION_URL",
+            idp.google_authorize_url(),
+        )
+        .env(
+            "AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__TOKEN_URL",
+            idp.google_token_url(),
+        )
+        .env(
+            "AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__JWKS_URL",
+            idp.google_certs_url(),
+        )
         .env("RUST_LOG", "trace");
     let mut child = cmd
         .stderr(Stdio::piped())
@@ -407,6 +475,73 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
         .unwrap();
     assert_eq!(r.status(), 302);
     secrets.push(deletion);
+
+    // Social sign-in: the client secret, the state, the code and the provider's tokens stay
+    // out of the logs, through the callback and get-access-token.
+    secrets.push(crate::idp::GOOGLE_CLIENT_SECRET.to_owned());
+    let r = post(
+        "/sign-in/social",
+        serde_json::json!({"provider": "google", "callbackURL": "/in"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let state_cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = r.json::<serde_json::Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The base URL names the `--listen` port 0; the browser reaches the real port.
+    let callback = idp
+        .follow_authorize(&url)
+        .await
+        .replace("http://127.0.0.1:0/", &format!("http://{addr}/"));
+    let q = crate::idp::query_of(&callback);
+    secrets.push(q["code"].clone());
+    secrets.push(q["state"].clone());
+    let r = http
+        .get(&callback)
+        .header("cookie", &state_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let session_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("better-auth.session_token="))
+        .expect("signed in")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let account_id = newest_provider_account(&db).await;
+    let r = http
+        .post(format!("{api}/get-access-token"))
+        .header("cookie", &session_cookie)
+        // A cookie-carrying POST needs a trusted Origin: the base URL's.
+        .header("origin", "http://127.0.0.1:0")
+        .json(&serde_json::json!({"accountId": account_id}))
+        .send()
+        .await
+        .unwrap();
+    let tokens = r.json::<serde_json::Value>().await.unwrap();
+    secrets.push(
+        tokens["accessToken"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+    );
+    secrets.push(tokens["idToken"].as_str().expect("id token").to_owned());
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     sigterm(&child);
