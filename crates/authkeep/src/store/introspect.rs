@@ -12,7 +12,7 @@ pub(super) async fn postgres(conn: &mut PgConnection) -> StoreResult<Existing> {
     let rows = sqlx::query(
         "select table_name::text, column_name::text, udt_name::text, is_nullable = 'YES', column_default is not null \
          from information_schema.columns where table_schema = current_schema() order by table_name, ordinal_position",
-    )
+    ).persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     let mut existing = Existing::default();
@@ -30,6 +30,7 @@ pub(super) async fn postgres(conn: &mut PgConnection) -> StoreResult<Existing> {
     }
     let indexes =
         sqlx::query("select indexname::text from pg_indexes where schemaname = current_schema()")
+            .persistent(false)
             .fetch_all(&mut *conn)
             .await?;
     for r in indexes {
@@ -43,6 +44,7 @@ pub(super) async fn sqlite(conn: &mut SqliteConnection) -> StoreResult<Existing>
     let tables = sqlx::query(
         "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'",
     )
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for t in tables {
@@ -50,6 +52,7 @@ pub(super) async fn sqlite(conn: &mut SqliteConnection) -> StoreResult<Existing>
         let columns = sqlx::query(
             r#"select name, type, "notnull", dflt_value is not null from pragma_table_info($1)"#,
         )
+        .persistent(false)
         .bind(&table)
         .fetch_all(&mut *conn)
         .await?;
@@ -66,6 +69,7 @@ pub(super) async fn sqlite(conn: &mut SqliteConnection) -> StoreResult<Existing>
         existing.tables.insert(table, list);
     }
     let indexes = sqlx::query("select name from sqlite_master where type = 'index'")
+        .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
     for r in indexes {
@@ -78,6 +82,7 @@ pub(super) async fn sqlite(conn: &mut SqliteConnection) -> StoreResult<Existing>
 pub(super) async fn populated_pg(conn: &mut PgConnection, table: &Ident) -> StoreResult<bool> {
     let sql = format!("select exists (select 1 from {table})");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
         .fetch_one(&mut *conn)
         .await?)
 }
@@ -88,6 +93,7 @@ pub(super) async fn populated_sqlite(
 ) -> StoreResult<bool> {
     let sql = format!("select exists (select 1 from {table})");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
         .fetch_one(&mut *conn)
         .await?)
 }

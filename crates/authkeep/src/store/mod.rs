@@ -318,6 +318,7 @@ impl Store {
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await.map_err(StoreError::from)?;
                 sqlx::query("select pg_advisory_xact_lock($1)")
+                    .persistent(false)
                     .bind(LOCK)
                     .execute(&mut *tx)
                     .await

@@ -49,7 +49,9 @@ macro_rules! prelude {
 
         /// A transaction that holds a lock on `key` until it ends: an advisory lock on
         /// PostgreSQL, the database's write lock on SQLite (`BEGIN IMMEDIATE`, taken up
-        /// front so the transaction never has to upgrade a read snapshot).
+        /// front so the transaction never has to upgrade a read snapshot). The lock statement
+        /// is never kept prepared: behind a transaction-mode pooler a named statement would
+        /// meet another client's connection (ADR 0009).
         #[allow(dead_code)]
         async fn begin_locked<'c>(
             conn: &'c mut Conn,
@@ -58,6 +60,7 @@ macro_rules! prelude {
             if $postgres {
                 let mut tx = sqlx::Connection::begin(conn).await?;
                 sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .persistent(false)
                     .bind(key.to_owned())
                     .execute(&mut *tx)
                     .await?;
