@@ -594,6 +594,10 @@ mod example_file {
             "account.model_name",
             "verification.model_name",
             "generic_oauth",
+            "advanced.default_cookie_attributes.secure",
+            "advanced.default_cookie_attributes.partitioned",
+            "advanced.default_cookie_attributes.domain",
+            "advanced.cross_subdomain_cookies.domain",
         ];
         for optional in optional {
             assert!(

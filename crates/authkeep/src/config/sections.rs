@@ -351,6 +351,42 @@ pub struct AdvancedConfig {
     pub disable_csrf_check: bool,
     /// Headers that carry the client IP, first match wins (`advanced.ipAddress.ipAddressHeaders`).
     pub ip_address_headers: Vec<String>,
+    /// Attributes of every cookie (`advanced.defaultCookieAttributes`).
+    pub default_cookie_attributes: CookieAttributesConfig,
+    /// One session across subdomains (`advanced.crossSubDomainCookies`).
+    pub cross_subdomain_cookies: CrossSubdomainConfig,
+}
+
+/// `SameSite` of every cookie.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSiteConfig {
+    #[default]
+    Lax,
+    Strict,
+    /// For a frontend on another site: implies `Secure` and, unless `partitioned = false`,
+    /// `Partitioned` (browsers that block third-party cookies keep partitioned ones).
+    None,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CookieAttributesConfig {
+    pub same_site: SameSiteConfig,
+    /// `Secure`; unset: as the `__Secure-` prefix (https base URL or `use_secure_cookies`).
+    pub secure: Option<bool>,
+    /// `Partitioned` (CHIPS); unset: on exactly when `same_site = "none"`.
+    pub partitioned: Option<bool>,
+    /// `Domain`; unset: host-only cookies (or the cross-subdomain domain).
+    pub domain: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrossSubdomainConfig {
+    pub enabled: bool,
+    /// The parent domain the cookies are set for; unset: the base URL's host.
+    pub domain: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -433,6 +469,8 @@ impl Default for AdvancedConfig {
             use_secure_cookies: None,
             disable_csrf_check: false,
             ip_address_headers: vec!["x-forwarded-for".into()],
+            default_cookie_attributes: CookieAttributesConfig::default(),
+            cross_subdomain_cookies: CrossSubdomainConfig::default(),
         }
     }
 }

@@ -32,9 +32,43 @@ pub struct CookieSettings {
     /// Signs and checks the cookie values.
     pub key: HmacKey,
     pub prefix: String,
+    /// Names start with `__Secure-` (`advanced.useSecureCookies`, or an https base URL).
     pub secure: bool,
     /// `Max-Age` of a remembered session cookie, in seconds (`session.expiresIn`).
     pub session_max_age: i64,
+    pub attributes: CookieAttributes,
+}
+
+/// `SameSite`, as better-auth's `sameSite` option spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    #[default]
+    Lax,
+    Strict,
+    None,
+}
+
+impl SameSite {
+    fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Lax => "Lax",
+            SameSite::Strict => "Strict",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// The attributes every cookie gets (better-auth's `advanced.defaultCookieAttributes` and
+/// `crossSubDomainCookies`).
+#[derive(Debug, Clone, Default)]
+pub struct CookieAttributes {
+    pub same_site: SameSite,
+    /// `Secure` (forced on by `SameSite=None` and `Partitioned`, as browsers require).
+    pub secure: bool,
+    /// CHIPS: the cookie is kept per top-level site, which is what lets a cross-site frontend
+    /// keep its session where third-party cookies are blocked.
+    pub partitioned: bool,
+    pub domain: Option<String>,
 }
 
 impl CookieSettings {
@@ -53,14 +87,23 @@ impl CookieSettings {
             self.name(logical),
             utf8_percent_encode(value, URI_COMPONENT)
         );
+        // better-call's attribute order.
         if let Some(age) = max_age {
             c.push_str(&format!("; Max-Age={age}"));
         }
+        let a = &self.attributes;
+        if let Some(domain) = &a.domain {
+            c.push_str(&format!("; Domain={domain}"));
+        }
         c.push_str("; Path=/; HttpOnly");
-        if self.secure {
+        if self.secure || a.secure || a.partitioned || a.same_site == SameSite::None {
             c.push_str("; Secure");
         }
-        c.push_str("; SameSite=Lax");
+        c.push_str("; SameSite=");
+        c.push_str(a.same_site.as_str());
+        if a.partitioned {
+            c.push_str("; Partitioned");
+        }
         c
     }
 
@@ -189,6 +232,10 @@ mod tests {
             prefix: "better-auth".into(),
             secure,
             session_max_age: 604_800,
+            attributes: CookieAttributes {
+                secure,
+                ..CookieAttributes::default()
+            },
         }
     }
 
@@ -214,6 +261,24 @@ mod tests {
         assert_eq!(
             settings(false).clear_session()[0],
             "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+        );
+    }
+
+    #[test]
+    fn cross_site_attributes_in_better_calls_order() {
+        let mut s = settings(false);
+        s.attributes = CookieAttributes {
+            same_site: SameSite::None,
+            secure: false,
+            partitioned: true,
+            domain: Some("example.com".into()),
+        };
+        assert_eq!(
+            s.set_session("abc", Lifetime::Remembered)[0]
+                .split_once(';')
+                .unwrap()
+                .1,
+            " Max-Age=604800; Domain=example.com; Path=/; HttpOnly; Secure; SameSite=None; Partitioned"
         );
     }
 

@@ -12,11 +12,12 @@ use crate::auth::policy::{
     ChangeEmailPolicy, DeleteUserPolicy, EmailPasswordPolicy, MagicLinkPolicy, OtpPolicy,
     PasswordPolicy, Policy, Refresh, ResetPolicy, SessionPolicy, VerificationPolicy,
 };
+use crate::config::SameSiteConfig;
 use crate::config::{Config, redact_url};
 use crate::crypto::Keys;
 use crate::email::{LogBodies, Settings};
 use crate::http::body::Limits;
-use crate::http::cookies::CookieSettings;
+use crate::http::cookies::{CookieAttributes, CookieSettings, SameSite};
 use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
 use crate::store::schema::{
     AdditionalFieldSpec, Casing as NameCasing, ModelNaming, Naming, Schema, SchemaError,
@@ -218,11 +219,33 @@ pub(super) fn http_policy(cfg: &Config, auth: &Policy) -> HttpPolicy {
 }
 
 pub(super) fn cookie_settings(cfg: &Config, keys: &Keys) -> CookieSettings {
+    let a = &cfg.advanced.default_cookie_attributes;
+    let same_site = match a.same_site {
+        SameSiteConfig::Lax => SameSite::Lax,
+        SameSiteConfig::Strict => SameSite::Strict,
+        SameSiteConfig::None => SameSite::None,
+    };
+    let sub = &cfg.advanced.cross_subdomain_cookies;
+    // better-auth's order: the cross-subdomain domain, then the default attributes over it.
+    let cross_domain = sub.enabled.then(|| {
+        sub.domain.clone().unwrap_or_else(|| {
+            url::Url::parse(&cfg.base_origin())
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+    });
     CookieSettings {
         key: keys.hmac.clone(),
         prefix: cfg.advanced.cookie_prefix.clone(),
         secure: cfg.secure_cookies(),
         session_max_age: cfg.session.expires_in,
+        attributes: CookieAttributes {
+            same_site,
+            secure: a.secure.unwrap_or_else(|| cfg.secure_cookies()),
+            partitioned: a.partitioned.unwrap_or(same_site == SameSite::None),
+            domain: a.domain.clone().or(cross_domain).filter(|d| !d.is_empty()),
+        },
     }
 }
 
@@ -268,6 +291,18 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
         plugins.push("email-otp");
     }
     tracing::info!(transport = %app.auth.mailer.describe(), "email");
+    let a = &app.cookies.attributes;
+    if a.same_site == crate::http::cookies::SameSite::None {
+        tracing::info!(
+            partitioned = a.partitioned,
+            "cookies: SameSite=None, so Secure{} (a frontend on another site keeps its session only with Partitioned where third-party cookies are blocked, and only over https)",
+            if a.partitioned {
+                " and Partitioned"
+            } else {
+                ""
+            }
+        );
+    }
     let providers: Vec<&str> = app.auth.social.providers.iter().map(|p| p.id()).collect();
     if !providers.is_empty() {
         tracing::info!(

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod cookies;
 mod email;
 mod faults;
 mod hardening;

@@ -41,6 +41,7 @@ fn better_auth_cookie_signatures_match() {
         prefix: "better-auth".into(),
         secure: false,
         session_max_age: 604_800,
+        attributes: Default::default(),
     };
     assert_eq!(
         settings.set_session(c["token"].as_str().unwrap(), Lifetime::Remembered)[0],
