@@ -9,6 +9,22 @@
 // With SOCIAL set, GET /app is a small page with one "Sign in with <id>" button per provider (it does
 // what better-auth's client does: POST /sign-in/social, then navigate to the returned url), and GET
 // /app/done shows the session as JSON, for browser tests.
+// Production features (harness/production-options.mjs; all optional, unset = as before):
+//   RATE_LIMIT_ENABLED=true|false|default (unset: false; "default": better-auth decides, i.e. on iff
+//     NODE_ENV=production), RATE_LIMIT_WINDOW (s), RATE_LIMIT_MAX, RATE_LIMIT_STORAGE=memory|database|
+//     secondary-storage, RATE_LIMIT_CUSTOM_RULES (JSON {"/path" or "/pattern*": {"window":s,"max":n} | false})
+//   COOKIE_CACHE_ENABLED=true|false, COOKIE_CACHE_MAX_AGE (s), COOKIE_CACHE_STRATEGY=compact|jwt|jwe,
+//     COOKIE_CACHE_VERSION (setting any COOKIE_CACHE_* turns session.cookieCache on unless ENABLED=false)
+//   SESSION_EXPIRES_IN, SESSION_UPDATE_AGE, SESSION_FRESH_AGE (s) -> session.expiresIn/updateAge/freshAge
+//   DEFAULT_COOKIE_ATTRIBUTES (JSON, e.g. {"sameSite":"none","secure":true,"partitioned":true}),
+//   CROSS_SUBDOMAIN_COOKIES (JSON {"enabled":true,"domain":"example.test"}), USE_SECURE_COOKIES=true|false
+//   IP_ADDRESS_HEADERS (comma list), TRUSTED_PROXIES (comma list of IPs/CIDRs), DISABLE_IP_TRACKING=true,
+//     IPV6_SUBNET -> advanced.ipAddress
+//   REDIS_URL (e.g. redis://127.0.0.1:6379) turns on secondaryStorage = redisStorage({client: new
+//     Redis(REDIS_URL), keyPrefix: REDIS_KEY_PREFIX ?? "better-auth:"}); REDIS_MAX_RETRIES sets ioredis's
+//     maxRetriesPerRequest (default 20); STORE_SESSION_IN_DATABASE=true|false -> session.storeSessionInDatabase;
+//     VERIFICATION_STORE_IN_DATABASE=true|false -> verification.storeInDatabase
+//   NODE_ENV is passed through by servers.mjs only when the caller sets it in `env`.
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -22,6 +38,7 @@ import { genericOAuth } from "better-auth/plugins/generic-oauth";
 import { installFetchRedirect } from "./fetch-redirect.mjs";
 import nodemailer from "nodemailer";
 import { betterAuthDatabase, variants } from "./seed-schema.mjs";
+import { productionOptions } from "./production-options.mjs";
 
 const port = Number(process.env.PORT);
 const social = process.env.SOCIAL ? JSON.parse(process.env.SOCIAL) : null;
@@ -56,6 +73,7 @@ const connection = process.env.SQLITE_PATH
   ? new (await import("better-sqlite3")).default(process.env.SQLITE_PATH)
   : new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 const baseURL = `http://127.0.0.1:${port}`;
+const prod = productionOptions(process.env);
 const auth = betterAuth({
   baseURL,
   secret: process.env.BETTER_AUTH_SECRET,
@@ -65,6 +83,10 @@ const auth = betterAuth({
   ...emailOptions,
   ...schema,
   user: { ...(emailOptions.user ?? { deleteUser: { enabled: true } }), ...schema.user },
+  session: { ...schema.session, ...prod.session },
+  verification: { ...schema.verification, ...prod.verification },
+  advanced: { ...schema.advanced, ...prod.advanced },
+  ...(prod.secondaryStorage ? { secondaryStorage: prod.secondaryStorage } : {}),
   ...(social ? { socialProviders: social.socialProviders ?? {}, account: { ...schema.account, ...social.account } } : {}),
   trustedOrigins: (process.env.TRUSTED_ORIGINS ?? "").split(",").filter(Boolean),
   plugins: [bearer(), jwt(), ...(smtpPort
@@ -73,7 +95,7 @@ const auth = betterAuth({
         emailOTP({ sendVerificationOTP: async ({ email, otp }) => mail(email, `Your code ${otp}`, otp) }),
       ]
     : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : [])],
-  rateLimit: { enabled: false },
+  rateLimit: prod.rateLimit,
   telemetry: { enabled: false },
 });
 
@@ -116,4 +138,4 @@ const server = http.createServer((req, res) => {
   handler(req, res);
 });
 server.listen(port, "127.0.0.1", () => console.error(`better-auth listening addr=127.0.0.1:${port}`));
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => { prod.redis?.disconnect(); process.exit(0); }));
