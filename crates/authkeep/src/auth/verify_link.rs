@@ -15,10 +15,10 @@ use crate::model::{Email, Session, User};
 #[derive(Debug)]
 pub enum Cookie {
     Unchanged,
-    /// A new session (auto sign-in after verification).
-    New(Session),
-    /// The caller's own session, re-set because its user changed.
-    Caller,
+    /// A new session (auto sign-in after verification), and its user as it now is.
+    New(Session, Box<User>),
+    /// The caller's own session, re-set because its user changed to this.
+    Caller(Box<User>),
 }
 
 /// What following a verification link did.
@@ -52,11 +52,17 @@ pub async fn follow(
             return Err(ErrorCode::InvalidToken.into());
         }
         let signed_in_as_them = caller.is_some_and(|c| c.email == email.as_str());
-        let cookie = match email_verification::mark_verified(auth, &user, client, signed_in_as_them)
-            .await?
-        {
-            Some(session) => Cookie::New(session),
-            None if signed_in_as_them && auth.policy.verification.auto_sign_in => Cookie::Caller,
+        let session =
+            email_verification::mark_verified(auth, &user, client, signed_in_as_them).await?;
+        let verified = Box::new(User {
+            email_verified: true,
+            ..user
+        });
+        let cookie = match session {
+            Some(session) => Cookie::New(session, verified),
+            None if signed_in_as_them && auth.policy.verification.auto_sign_in => {
+                Cookie::Caller(verified)
+            }
             None => Cookie::Unchanged,
         };
         return Ok(Followed { cookie, user: None });
@@ -76,10 +82,9 @@ pub async fn follow(
     let new_email = Email::parse(new_email).map_err(|_| ErrorCode::InvalidToken)?;
     let step = change_email::Step::from_claim(claims["requestType"].as_str());
     let user = change_email::apply(auth, &bound, &new_email, step, callback).await?;
-    let cookie = if user.is_some() && caller.is_some() {
-        Cookie::Caller
-    } else {
-        Cookie::Unchanged
+    let cookie = match (&user, caller) {
+        (Some(updated), Some(_)) => Cookie::Caller(Box::new(updated.clone())),
+        _ => Cookie::Unchanged,
     };
     Ok(Followed { cookie, user })
 }

@@ -97,6 +97,45 @@ pub struct SessionConfig {
     pub fresh_age: i64,
     /// Never extend sessions (`session.disableSessionRefresh`).
     pub disable_refresh: bool,
+    /// The session cookie cache (`session.cookieCache`).
+    pub cookie_cache: CookieCacheConfig,
+}
+
+/// `session.cookieCache`: `get-session` answered from a signed or encrypted cookie, without
+/// the database, for up to `max_age` seconds (so a revoked session can live that long).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CookieCacheConfig {
+    pub enabled: bool,
+    /// Seconds an entry lives (better-auth's default: 300).
+    pub max_age: i64,
+    pub strategy: CookieCacheStrategy,
+    /// Entries written with another version are ignored: change it to invalidate every cache.
+    pub version: String,
+}
+
+impl Default for CookieCacheConfig {
+    fn default() -> Self {
+        CookieCacheConfig {
+            enabled: false,
+            max_age: 300,
+            strategy: CookieCacheStrategy::Compact,
+            version: "1".into(),
+        }
+    }
+}
+
+/// `session.cookieCache.strategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieCacheStrategy {
+    /// Signed base64url JSON (HMAC-SHA256), the smallest; better-auth's default.
+    #[default]
+    Compact,
+    /// An HS256 JWT, readable by anything that has the secret.
+    Jwt,
+    /// Encrypted (`dir` + `A256CBC-HS512`): the browser cannot read the user's fields.
+    Jwe,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -446,6 +485,7 @@ impl Default for SessionConfig {
             update_age: 86_400,
             fresh_age: 86_400,
             disable_refresh: false,
+            cookie_cache: CookieCacheConfig::default(),
         }
     }
 }

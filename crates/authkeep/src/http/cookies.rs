@@ -37,6 +37,8 @@ pub struct CookieSettings {
     /// `Max-Age` of a remembered session cookie, in seconds (`session.expiresIn`).
     pub session_max_age: i64,
     pub attributes: CookieAttributes,
+    /// The session cookie cache (`session.cookieCache`), when enabled.
+    pub cache: Option<super::cookie_cache::CookieCache>,
 }
 
 /// `SameSite`, as better-auth's `sameSite` option spells it.
@@ -81,7 +83,7 @@ impl CookieSettings {
         self.name(SESSION_TOKEN)
     }
 
-    fn serialize(&self, logical: &str, value: &str, max_age: Option<i64>) -> String {
+    pub(super) fn serialize(&self, logical: &str, value: &str, max_age: Option<i64>) -> String {
         let mut c = format!(
             "{}={}",
             self.name(logical),
@@ -191,6 +193,16 @@ impl CookieSettings {
     }
 }
 
+/// The names of the cookies in the request.
+pub fn cookie_names(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| Some(pair.split_once('=')?.0.trim()))
+}
+
 /// The first cookie called `name` in the request, trimmed, unquoted and percent-decoded.
 pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     for header in headers.get_all(COOKIE) {
@@ -236,6 +248,7 @@ mod tests {
                 secure,
                 ..CookieAttributes::default()
             },
+            cache: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! CORS for trusted origins.
 
 pub mod body;
+pub mod cookie_cache;
 pub mod cookies;
 mod endpoint;
 pub mod error;

@@ -12,8 +12,10 @@ pub use email::{Email, InvalidEmail};
 pub use fields::{AdditionalField, FieldType, parse_date};
 
 /// A user as better-auth returns it: its own fields, then the deployment's additional fields
-/// (those `returned`, by logical name, in declaration order), then `id`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// (those `returned`, by logical name, in declaration order), then `id`. Read back from the
+/// JSON better-auth writes (cookie cache, secondary storage): fields it does not know land in
+/// `additional`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub name: String,

@@ -12,11 +12,12 @@ use crate::auth::policy::{
     ChangeEmailPolicy, DeleteUserPolicy, EmailPasswordPolicy, MagicLinkPolicy, OtpPolicy,
     PasswordPolicy, Policy, Refresh, ResetPolicy, SessionPolicy, VerificationPolicy,
 };
-use crate::config::SameSiteConfig;
 use crate::config::{Config, redact_url};
+use crate::config::{CookieCacheConfig, CookieCacheStrategy, SameSiteConfig};
 use crate::crypto::Keys;
 use crate::email::{LogBodies, Settings};
 use crate::http::body::Limits;
+use crate::http::cookie_cache::{CookieCache, Strategy};
 use crate::http::cookies::{CookieAttributes, CookieSettings, SameSite};
 use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
 use crate::store::schema::{
@@ -246,7 +247,25 @@ pub(super) fn cookie_settings(cfg: &Config, keys: &Keys) -> CookieSettings {
             partitioned: a.partitioned.unwrap_or(same_site == SameSite::None),
             domain: a.domain.clone().or(cross_domain).filter(|d| !d.is_empty()),
         },
+        cache: cookie_cache(&cfg.session.cookie_cache, keys),
     }
+}
+
+fn cookie_cache(c: &CookieCacheConfig, keys: &Keys) -> Option<CookieCache> {
+    let strategy = match c.strategy {
+        CookieCacheStrategy::Compact => Strategy::Compact,
+        CookieCacheStrategy::Jwt => Strategy::Jwt,
+        CookieCacheStrategy::Jwe => Strategy::Jwe,
+    };
+    c.enabled.then(|| {
+        CookieCache::new(
+            keys.hmac.clone(),
+            keys.cookie_cache.clone(),
+            strategy,
+            c.max_age,
+            c.version.clone(),
+        )
+    })
 }
 
 pub(super) fn mail_settings(cfg: &Config) -> Settings {

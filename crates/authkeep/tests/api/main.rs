@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod cookie_cache;
 mod cookies;
 mod email;
 mod faults;

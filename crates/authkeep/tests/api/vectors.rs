@@ -42,6 +42,7 @@ fn better_auth_cookie_signatures_match() {
         secure: false,
         session_max_age: 604_800,
         attributes: Default::default(),
+        cache: None,
     };
     assert_eq!(
         settings.set_session(c["token"].as_str().unwrap(), Lifetime::Remembered)[0],

@@ -113,7 +113,7 @@ pub async fn verify_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErro
     let b: CodeBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let (user, s) = email_otp::verify_email(&app.auth, &b.email, &b.otp, &ex.client).await?;
     if let Some(s) = &s {
-        session::set_cookie(app, ex, &s.token, Lifetime::Remembered);
+        session::set_cookie(app, ex, s, &user, Lifetime::Remembered);
     }
     Ok(Reply::json(
         json!({ "status": true, "token": s.map(|s| s.token), "user": user }),
@@ -153,7 +153,7 @@ pub async fn sign_in(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
         &ex.client,
     )
     .await?;
-    session::set_cookie(app, ex, &s.token, Lifetime::Remembered);
+    session::set_cookie(app, ex, &s, &user, Lifetime::Remembered);
     Ok(Reply::json(json!({ "token": s.token, "user": user })))
 }
 

@@ -57,9 +57,11 @@ pub async fn verify_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErro
     {
         Ok(followed) => {
             match (&followed.cookie, &caller) {
-                (Cookie::New(s), _) => session::set_cookie(app, ex, &s.token, Lifetime::Remembered),
-                (Cookie::Caller, Some(c)) => {
-                    session::set_cookie(app, ex, &c.session.token, Lifetime::Remembered)
+                (Cookie::New(s, user), _) => {
+                    session::set_cookie(app, ex, s, user, Lifetime::Remembered)
+                }
+                (Cookie::Caller(user), Some(c)) => {
+                    session::set_cookie(app, ex, &c.session, user, Lifetime::Remembered)
                 }
                 _ => {}
             }

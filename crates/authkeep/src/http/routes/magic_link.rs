@@ -89,7 +89,13 @@ pub async fn verify(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
             None => Err(ApiError::link_refused(ErrorCode::InvalidToken)),
         },
         Ok(signed_in) => {
-            session::set_cookie(app, ex, &signed_in.session.token, Lifetime::Remembered);
+            session::set_cookie(
+                app,
+                ex,
+                &signed_in.session,
+                &signed_in.user,
+                Lifetime::Remembered,
+            );
             Ok(match (callback, signed_in.is_new_user) {
                 (Some(_), true) => Reply::redirect(new_user.unwrap_or_default()),
                 (Some(cb), false) => Reply::redirect(cb),

@@ -3,11 +3,13 @@ use axum::http::header::{ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, PRAGMA};
 use serde_json::{Value, json};
 
 use crate::auth::policy::Refresh;
-use crate::auth::{AuthError, ErrorCode, session as sessions};
+use crate::auth::{AuthError, ErrorCode, Lifetime, session as sessions};
 use crate::http::body::{self, Body, Fields, NoFields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
+use crate::http::session::Cached;
 use crate::http::{App, session};
+use crate::model::User;
 
 /// `GET /get-session`: `{session, user}` or `null`. Never cached by the browser or a proxy.
 pub async fn get_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
@@ -17,21 +19,45 @@ pub async fn get_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
         // Only valid with better-auth's `deferSessionRefresh`, which authkeep does not offer.
         return Err(ErrorCode::MethodNotAllowedDeferSessionRequired.into());
     }
-    let refresh = if ex.query_flag("disableRefresh") {
+    let disable_refresh = ex.query_flag("disableRefresh");
+    let refresh = if disable_refresh {
         Refresh::Never
     } else {
         Refresh::Allowed
     };
+    match session::cached(app, ex, ex.query_flag("disableCookieCache")) {
+        Cached::NoSession => return Ok(Reply::json(Value::Null)),
+        Cached::Hit(entry) => {
+            // Served from the cookie, as better-auth does: no database read, so a session
+            // revoked elsewhere lives on here until the entry expires (`max_age`).
+            set_jwt_header(app, ex, &entry.user).await?;
+            return Ok(Reply::json(
+                json!({ "session": entry.session, "user": entry.user_json }),
+            ));
+        }
+        Cached::Miss => {}
+    }
     let Some(c) = session::current(app, ex, refresh).await? else {
         return Ok(Reply::json(Value::Null));
     };
+    // As better-auth: a read that may not refresh (don't-remember, `disableRefresh`) leaves
+    // the cache alone; a refresh has re-set it with the session cookie.
+    let may_refresh = !disable_refresh && !app.cookies.dont_remember(&ex.headers);
+    if may_refresh && !c.refreshed {
+        session::cache(app, ex, &c.session, &c.user, Lifetime::Remembered);
+    }
+    set_jwt_header(app, ex, &c.user).await?;
+    Ok(Reply::json(json!({ "session": c.session, "user": c.user })))
+}
+
+/// better-auth's jwt plugin: a fresh JWT with every session read.
+async fn set_jwt_header(app: &App, ex: &mut Exchange, user: &User) -> Result<(), ApiError> {
     if let Some(jwt) = app.auth.jwt.as_ref().filter(|_| app.policy.set_jwt_header) {
-        // better-auth's jwt plugin: a fresh JWT with every session read.
-        let token = jwt.token_for(&c.user).await?;
+        let token = jwt.token_for(user).await?;
         ex.add_header(HeaderName::from_static("set-auth-jwt"), &token);
         ex.add_header(ACCESS_CONTROL_EXPOSE_HEADERS, "set-auth-jwt");
     }
-    Ok(Reply::json(json!({ "session": c.session, "user": c.user })))
+    Ok(())
 }
 
 /// `GET /list-sessions`: the user's live sessions; needs a fresh session.
@@ -63,6 +89,9 @@ pub async fn revoke_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiEr
     let b: RevokeSessionBody = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
     sessions::revoke(&app.auth, &c.user.id, &b.token).await?;
+    if crate::crypto::ct_eq_str(&b.token, &c.session.token) {
+        session::clear_cookies(app, ex);
+    }
     Ok(status_true())
 }
 
@@ -71,7 +100,7 @@ pub async fn revoke_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiE
     let NoFields = body::parse(ex.body.as_ref(), &app.policy.limits)?;
     let c = session::require(app, ex).await?;
     sessions::revoke_all(&app.auth, &c.user.id).await?;
-    ex.set_cookies.extend(app.cookies.clear_session());
+    session::clear_cookies(app, ex);
     Ok(status_true())
 }
 

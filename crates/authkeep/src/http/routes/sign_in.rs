@@ -42,7 +42,7 @@ pub async fn sign_in_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
         callback: b.callback.clone(),
     };
     let (user, s) = sign_in_flow(&app.auth, input, &ex.client).await?;
-    session::set_cookie(app, ex, &s.token, lifetime);
+    session::set_cookie(app, ex, &s, &user, lifetime);
     // The origin check has vetted the callback; send back its parsed form, as every redirect does.
     let body = match b
         .callback

@@ -42,7 +42,7 @@ pub async fn sign_out(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
         Some(token) => session::sign_out(&app.auth, &token).await?,
         None => None,
     };
-    ex.set_cookies.extend(app.cookies.clear_session());
+    crate::http::session::clear_cookies(app, ex);
     let Some(user_id) = owner else {
         return Ok(Reply::json(json!({ "success": true })));
     };

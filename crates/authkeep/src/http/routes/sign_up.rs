@@ -58,7 +58,7 @@ pub async fn sign_up_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
     };
     let (user, session) = sign_up_flow(&app.auth, input, &ex.client).await?;
     if let Some(s) = &session {
-        session::set_cookie(app, ex, &s.token, lifetime);
+        session::set_cookie(app, ex, s, &user, lifetime);
     }
     Ok(Reply::json(
         json!({ "token": session.map(|s| s.token), "user": user }),

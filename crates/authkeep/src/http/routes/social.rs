@@ -195,7 +195,13 @@ pub async fn sign_in_social(app: &App, ex: &mut Exchange) -> Result<Reply, ApiEr
             id_token::sign_in_with_id_token(&app.auth, &b.id_token_request(t), &ex.client)
                 .await
                 .map_err(id_token_error)?;
-        session::set_cookie(app, ex, &signed_in.session.token, Lifetime::Remembered);
+        session::set_cookie(
+            app,
+            ex,
+            &signed_in.session,
+            &signed_in.user,
+            Lifetime::Remembered,
+        );
         return Ok(Reply::json(json!({
             "redirect": false,
             "token": signed_in.session.token,
@@ -337,7 +343,13 @@ pub async fn callback(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
             signed_in,
             location,
         } => {
-            session::set_cookie(app, ex, &signed_in.session.token, Lifetime::Remembered);
+            session::set_cookie(
+                app,
+                ex,
+                &signed_in.session,
+                &signed_in.user,
+                Lifetime::Remembered,
+            );
             Reply::redirect(location)
         }
     })

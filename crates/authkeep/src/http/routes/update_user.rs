@@ -44,8 +44,8 @@ pub async fn update_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     if b.wants_email {
         return Err(ErrorCode::EmailCanNotBeUpdated.into());
     }
-    user::update_user(&app.auth, &c.user.id, &b.update).await?;
-    session::set_cookie(app, ex, &c.session.token, Lifetime::Remembered);
+    let updated = user::update_user(&app.auth, &c.user.id, &b.update).await?;
+    session::set_cookie(app, ex, &c.session, &updated, Lifetime::Remembered);
     Ok(Reply::json(json!({ "status": true })))
 }
 
@@ -106,7 +106,7 @@ pub async fn change_password(app: &App, ex: &mut Exchange) -> Result<Reply, ApiE
     };
     let replacement = user::change_password(&app.auth, &c.user, input, &ex.client).await?;
     if let Some(s) = &replacement {
-        session::set_cookie(app, ex, &s.token, lifetime);
+        session::set_cookie(app, ex, s, &c.user, lifetime);
     }
     Ok(Reply::json(
         json!({ "token": replacement.map(|s| s.token), "user": c.user }),
@@ -156,7 +156,7 @@ pub async fn delete_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
         ));
     }
     user::delete_user(&app.auth, &c.user, &c.session, b.password.as_deref()).await?;
-    ex.set_cookies.extend(app.cookies.clear_session());
+    session::clear_cookies(app, ex);
     Ok(Reply::json(deleted))
 }
 
@@ -171,7 +171,7 @@ async fn confirm_deletion(
         Err(AuthError::Rule(ErrorCode::InvalidToken)) => Err(ApiError::deletion_token_invalid()),
         other => other.map_err(ApiError::from),
     }?;
-    ex.set_cookies.extend(app.cookies.clear_session());
+    session::clear_cookies(app, ex);
     Ok(())
 }
 
@@ -215,8 +215,8 @@ pub async fn change_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErro
     let c = session::require(app, ex).await?;
     let changed =
         change_email::request(&app.auth, &c.user, &b.new_email, b.callback.as_deref()).await?;
-    if changed.is_some() {
-        session::set_cookie(app, ex, &c.session.token, Lifetime::Remembered);
+    if let Some(updated) = &changed {
+        session::set_cookie(app, ex, &c.session, updated, Lifetime::Remembered);
     }
     Ok(Reply::json(json!({ "status": true })))
 }

@@ -4,6 +4,8 @@
 //! The configured secret is turned into keys once, at start-up ([`Keys::derive`]); every type
 //! here that holds secret material prints as `***`, so no `{:?}` anywhere can leak it.
 
+pub mod jwe;
+
 use std::fmt;
 
 use base64::Engine;
@@ -48,6 +50,8 @@ pub struct Keys {
     /// Encrypts the session token a link-social flow carries in its state (better-auth's
     /// purpose key `oauth-link-session-token`).
     pub link_session: SealingKey,
+    /// Encrypts the session cookie cache (`strategy = "jwe"`; salt `better-auth-session`).
+    pub cookie_cache: jwe::JweKey,
 }
 
 impl Keys {
@@ -56,6 +60,7 @@ impl Keys {
             hmac: HmacKey::new(secret),
             sealing: SealingKey::new(secret),
             link_session: SealingKey::new(&purpose_secret(secret, "oauth-link-session-token")),
+            cookie_cache: jwe::JweKey::derive(secret, "better-auth-session"),
         }
     }
 }
