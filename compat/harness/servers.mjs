@@ -54,6 +54,11 @@ function launch(cmd, args, env, label) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
+    const signal = (sig) => new Promise((r) => {
+      if (child.exitCode !== null || child.signalCode !== null) return r();
+      child.once("exit", r);
+      child.kill(sig);
+    });
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`${label} did not start:\n${log}`)); }, 60_000);
     child.stderr.on("data", async (chunk) => {
       log += chunk;
@@ -68,7 +73,10 @@ function launch(cmd, args, env, label) {
       clearTimeout(timer);
       resolve({
         label, origin, baseURL: `${origin}/api/auth`, log: () => log,
-        stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }),
+        stop: () => signal("SIGTERM"),
+        /** Kills it at once, as a crash or an OOM kill would. */
+        kill: () => signal("SIGKILL"),
+        pid: child.pid,
       });
     });
     child.on("exit", (code) => { if (!child.started) { clearTimeout(timer); reject(new Error(`${label} exited (${code}):\n${log}`)); } });

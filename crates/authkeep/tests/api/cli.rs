@@ -283,6 +283,8 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
         .env("AUTHKEEP_EMAIL_OTP__ENABLED", "true")
         .env("AUTHKEEP_USER__DELETE_USER", "true")
         .env("AUTHKEEP_USER__DELETE_USER_VERIFICATION", "true")
+        .env("AUTHKEEP_SESSION__COOKIE_CACHE__ENABLED", "true")
+        .env("AUTHKEEP_SESSION__COOKIE_CACHE__STRATEGY", "jwt")
         .env(
             "AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__CLIENT_ID",
             crate::idp::GOOGLE_CLIENT_ID,
@@ -354,11 +356,35 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     .await
     .unwrap();
     let signed = r.headers()["set-auth-token"].to_str().unwrap().to_owned();
+    let set_cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap().to_owned())
+    };
+    let session_pair = set_cookie(&r, "better-auth.session_token").expect("session cookie");
+    let cache_pair = set_cookie(&r, "better-auth.session_data").expect("cookie cache entry");
     let token = r.json::<serde_json::Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let mut secrets = vec![password.to_owned(), secret.to_owned(), token.clone()];
+    let cache_entry = cache_pair["better-auth.session_data=".len()..].to_owned();
+    let mut secrets = vec![
+        password.to_owned(),
+        secret.to_owned(),
+        token.clone(),
+        cache_entry,
+    ];
+    // get-session answered from the cookie cache (a JWT that holds the session token).
+    let r = http
+        .get(format!("{api}/get-session"))
+        .header("cookie", format!("{session_pair}; {cache_pair}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let bearer = format!("Bearer {signed}");
     let get = |path: String| {
         http.get(format!("{api}{path}"))
