@@ -162,7 +162,7 @@ pub async fn consume(
     // Used once: of two callbacks racing with the same state, one wins.
     if !auth
         .store
-        .delete_verification_if(&row.id, &row.value)
+        .delete_verification_if(&row, &row.value)
         .await?
     {
         return refused(data.error_url);
