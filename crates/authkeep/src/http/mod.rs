@@ -116,20 +116,6 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
         tokio::time::timeout(limit, app.auth.ping()),
         tokio::time::timeout(limit, app.auth.ping_secondary()),
     );
-    // Why, in a word an operator can act on (no addresses or credentials).
-    let failure = |what: &str, outcome: &Result<Result<(), _>, _>| -> Option<String> {
-        match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %Report(e), "readiness check failed");
-                Some(e.to_string())
-            }
-            Err(_) => {
-                tracing::warn!("readiness check failed: {what} did not answer in 2 s");
-                Some(format!("{what} did not answer within 2 s"))
-            }
-        }
-    };
     let database = failure("the database", &database);
     let secondary = failure("the secondary storage (Redis)", &secondary);
     if database.is_none() && secondary.is_none() {
@@ -155,6 +141,25 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
         axum::http::HeaderValue::from_static("2"),
     );
     r
+}
+
+/// Why a readiness check failed, in a word an operator can act on (no addresses or
+/// credentials); `None` when it passed.
+fn failure<E: std::error::Error + 'static>(
+    what: &str,
+    outcome: &Result<Result<(), E>, tokio::time::error::Elapsed>,
+) -> Option<String> {
+    match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %Report(e), "readiness check failed");
+            Some(e.to_string())
+        }
+        Err(_) => {
+            tracing::warn!("readiness check failed: {what} did not answer in 2 s");
+            Some(format!("{what} did not answer within 2 s"))
+        }
+    }
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {

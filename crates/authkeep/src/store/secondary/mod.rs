@@ -95,18 +95,26 @@ if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return n
 ";
 
-/// Stores a value and keeps, in an index list, only the newest `ARGV[3]` values of one owner
-/// (older ones are deleted), atomically. KEYS[1]: the value's key; KEYS[2]: the index;
+/// Stores a value and keeps, in an index (a JSON array of keys, a plain string like every
+/// other value, so better-auth's tools can read it), only the newest `ARGV[3]` live values of
+/// one owner; older ones are deleted. Atomic. KEYS[1]: the value's key; KEYS[2]: the index;
 /// ARGV[1]: the JSON; ARGV[2]: the TTL in seconds.
 const PUT_BOUNDED: &str = r"
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('LREM', KEYS[2], 0, KEYS[1])
-redis.call('RPUSH', KEYS[2], KEYS[1])
-local keep = tonumber(ARGV[3])
-while redis.call('LLEN', KEYS[2]) > keep do
-  redis.call('DEL', redis.call('LPOP', KEYS[2]))
+local listed = {}
+local cur = redis.call('GET', KEYS[2])
+if cur then
+  local ok, v = pcall(cjson.decode, cur)
+  if ok and type(v) == 'table' then listed = v end
 end
-if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+local kept = {}
+for _, k in ipairs(listed) do
+  if k ~= KEYS[1] and redis.call('EXISTS', k) == 1 then table.insert(kept, k) end
+end
+table.insert(kept, KEYS[1])
+while #kept > tonumber(ARGV[3]) do redis.call('DEL', table.remove(kept, 1)) end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local ttl = math.max(redis.call('TTL', KEYS[2]), tonumber(ARGV[2]))
+redis.call('SET', KEYS[2], cjson.encode(kept), 'EX', ttl)
 return 1
 ";
 
