@@ -493,10 +493,7 @@ impl Store {
         dispatch!(self.create_session(session))
     }
     /// The session with this token and its user, in one indexed query.
-    async fn db_find_session_with_user(
-        &self,
-        token: &str,
-    ) -> StoreResult<Option<(Session, User)>> {
+    async fn db_find_session_with_user(&self, token: &str) -> StoreResult<Option<(Session, User)>> {
         dispatch!(self.schema; find_session_with_user(token))
     }
     /// Extends a session; false when the row is gone.
@@ -569,10 +566,7 @@ impl Store {
         dispatch!(self.find_verification(identifier))
     }
     /// Deletes the verification rows for `identifier` and returns the newest, atomically.
-    async fn db_consume_verification(
-        &self,
-        identifier: &str,
-    ) -> StoreResult<Option<Verification>> {
+    async fn db_consume_verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
         dispatch!(self.consume_verification(identifier))
     }
     /// Compare-and-swap on a verification row's value: false when the row no longer holds

@@ -327,9 +327,7 @@ impl Store {
                 ValueMatch::Exact(o) | ValueMatch::Contains(o) => o,
             };
             let index = format!("{identifier_prefix}{owner}");
-            return ss
-                .put_bounded_verification(v, &index, max, now_ms())
-                .await;
+            return ss.put_bounded_verification(v, &index, max, now_ms()).await;
         }
         self.db_insert_bounded_verification(v, identifier_prefix, owner, max)
             .await?;

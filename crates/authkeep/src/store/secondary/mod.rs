@@ -122,7 +122,8 @@ impl SecondaryStorage {
     /// A client for `settings.url`. Connects lazily: the server starts (and reports not ready)
     /// while Redis is down, and every request reconnects if the connection was lost.
     pub fn connect(settings: &SecondarySettings) -> StoreResult<SecondaryStorage> {
-        let client = redis::Client::open(settings.url.as_str()).map_err(StoreError::SecondaryUrl)?;
+        let client =
+            redis::Client::open(settings.url.as_str()).map_err(StoreError::SecondaryUrl)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.timeout))
             .set_response_timeout(Some(settings.timeout))

@@ -58,7 +58,7 @@ fn session_json(s: &Session) -> Value {
 /// The session as better-auth writes it when it is also a database row: the row as its
 /// adapter returns it, which is the model's own order.
 fn session_row_json(s: &Session) -> Value {
-    serde_json::to_value(s).expect("plain data")
+    json!(s)
 }
 
 fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {
@@ -112,11 +112,8 @@ fn parse_entry(raw: &str) -> Option<Map<String, Value>> {
     (entry.get("session")?.is_object() && entry.get("user")?.is_object()).then_some(entry)
 }
 
-fn object<'a>(entry: &'a Map<String, Value>, k: &str) -> &'a Map<String, Value> {
-    entry
-        .get(k)
-        .and_then(Value::as_object)
-        .expect("checked by parse_entry")
+fn object<'a>(entry: &'a Map<String, Value>, k: &str) -> Option<&'a Map<String, Value>> {
+    entry.get(k).and_then(Value::as_object)
 }
 
 impl SecondaryStorage {
@@ -140,7 +137,7 @@ impl SecondaryStorage {
         let last = refs.last().map_or(0, |r| r.expires_at);
         let ttl = DateTime::from_timestamp_millis(last).map_or(0, |at| ttl_until(at, now));
         if ttl > 0 {
-            let list = serde_json::to_string(&refs).expect("plain data");
+            let list = json!(refs).to_string();
             self.set(&active_key(user_id), &list, ttl).await
         } else {
             self.delete(&active_key(user_id)).await
@@ -216,8 +213,8 @@ impl SecondaryStorage {
         let Some(entry) = parse_entry(&raw) else {
             return Ok(Cached::Revoked);
         };
-        let session = parse_session(object(&entry, "session"));
-        let user = parse_user(object(&entry, "user"), schema);
+        let session = object(&entry, "session").and_then(parse_session);
+        let user = object(&entry, "user").and_then(|u| parse_user(u, schema));
         let (Some(session), Some(user)) = (session, user) else {
             return Ok(Cached::Revoked);
         };
@@ -267,7 +264,7 @@ impl SecondaryStorage {
             .await?
             .as_deref()
             .and_then(parse_entry)
-            .and_then(|e| str_of(object(&e, "session"), "userId"));
+            .and_then(|e| object(&e, "session").and_then(|s| str_of(s, "userId")));
         if let Some(user_id) = &owner {
             self.update_active(user_id, token, None, now).await?;
         }
@@ -363,17 +360,17 @@ impl SecondaryStorage {
         user: &User,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let user_json = serde_json::to_value(user).expect("plain data");
+        let user_json = json!(user);
         let now_ms = now.timestamp_millis();
         for r in self.active_refs(&user.id).await? {
             if r.expires_at <= now_ms {
                 continue;
             }
-            let Some(mut entry) = self.get(&r.token).await?.as_deref().and_then(parse_entry)
-            else {
+            let Some(mut entry) = self.get(&r.token).await?.as_deref().and_then(parse_entry) else {
                 continue;
             };
-            let Some(expires_at) = date_of(object(&entry, "session"), "expiresAt") else {
+            let Some(expires_at) = object(&entry, "session").and_then(|s| date_of(s, "expiresAt"))
+            else {
                 continue;
             };
             entry.insert("user".into(), user_json.clone());
