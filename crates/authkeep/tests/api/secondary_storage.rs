@@ -314,6 +314,46 @@ on_both_databases! {
         app.stop().await;
     }
 
+    async fn password_changes_and_resets_revoke_through_redis(db: Db) {
+        if skip_redis() { return; }
+        let keys = Keys::new();
+        let app = spawn(db, &keys, |c| c.password_reset.revoke_sessions_on_reset = true).await;
+        let mut a = app.client();
+        let uid = a.sign_up("ss-pw@example.com").await.json["user"]["id"].as_str().unwrap().to_owned();
+        let mut b = app.client();
+        b.sign_in("ss-pw@example.com", PASSWORD).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let r = a.post("/change-password", json!({"currentPassword": PASSWORD, "newPassword": "new-password-2", "revokeOtherSessions": true})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let new_token = r.json["token"].as_str().unwrap().to_owned();
+        assert_eq!(b.get("/get-session").await.text, "null", "the other session ended");
+        assert_eq!(a.get("/get-session").await.json["session"]["token"], new_token.as_str(), "the new session lives");
+        assert!(keys.get(&format!("revoked-sessions-before-{uid}")).is_some());
+        assert_eq!(keys.json(&format!("active-sessions-{uid}")).as_array().unwrap().len(), 1);
+
+        // A reset with revoke_sessions_on_reset ends every session; only the newest five links
+        // of one address stay valid (authkeep's bound, kept in Redis too).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        for _ in 0..6 {
+            let r = a.post("/request-password-reset", json!({"email": "ss-pw@example.com", "redirectTo": "/r"})).await;
+            assert_eq!(r.status, 200);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while app.mails_to("ss-pw@example.com") < 6 {
+            assert!(Instant::now() < deadline, "six reset mails");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let links = keys.dump().into_keys().filter(|k| k.starts_with("verification:reset-password:")).count();
+        assert_eq!(links, 5, "{:?}", keys.dump().keys().collect::<Vec<_>>());
+        let url = link(&app.mail_to("ss-pw@example.com", Kind::ResetPassword).await);
+        let token = url.split("/reset-password/").nth(1).unwrap().split('?').next().unwrap().to_owned();
+        let r = app.client().post("/reset-password", json!({"token": token, "newPassword": "reset-password-3"})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(a.get("/get-session").await.text, "null", "the reset ended every session");
+        assert_eq!(app.client().sign_in("ss-pw@example.com", "reset-password-3").await.status, 200);
+        app.stop().await;
+    }
+
     async fn verification_values_live_in_redis(db: Db) {
         if skip_redis() { return; }
         let keys = Keys::new();
