@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Browser } from "../harness/browser.mjs";
 import { REDIS_URL, clearPrefix, dumpKeys, randomPrefix, redisClient } from "../harness/redis.mjs";
-import { createPgDatabase, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
+import { startMailbox } from "../harness/mailbox.mjs";
+import { authkeepEmailEnv, createPgDatabase, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
 
 async function redisAnswers() {
   const probe = redisClient();
@@ -168,5 +169,68 @@ for (const inDb of [false, true]) describe(`Redis secondary storage shared by be
     assert.deepEqual(Object.keys(shapes.authkeep.afterRevoke), Object.keys(shapes["better-auth"].afterRevoke));
     assert.equal(marker(shapes.authkeep).value, "<ms>");
     assert.equal(marker(shapes["better-auth"]).value, "<ms>");
+  });
+});
+
+describe("verification values in the shared Redis", () => {
+  let db, ba, ak, redis, mailbox;
+  const prefix = randomPrefix("ssv");
+
+  before(async () => {
+    if (needsRedis.skip) return;
+    db = await createPgDatabase();
+    redis = redisClient();
+    redis.on("error", () => {});
+    mailbox = await startMailbox();
+    ba = await startBetterAuth({ databaseUrl: db.url, env: { REDIS_URL, REDIS_KEY_PREFIX: prefix, SMTP_PORT: String(mailbox.port) } });
+    ak = await startAuthkeep({
+      databaseUrl: db.url,
+      env: { ...authkeepEmailEnv(mailbox.port), AUTHKEEP_SECONDARY_STORAGE__URL: REDIS_URL, AUTHKEEP_SECONDARY_STORAGE__KEY_PREFIX: prefix },
+    });
+  });
+
+  after(async () => {
+    await Promise.all([ba, ak].filter(Boolean).map((s) => s.stop()));
+    await mailbox?.close();
+    if (redis) {
+      await clearPrefix(redis, prefix);
+      redis.disconnect();
+    }
+    await db?.drop();
+  });
+
+  /** The stored code entry for a sign-in OTP to `address`, normalised. */
+  async function otpEntry(address) {
+    const entry = (await dumpKeys(redis, prefix))[`verification:sign-in-otp-${address}`];
+    assert.ok(entry, `no code for ${address}`);
+    const value = JSON.parse(entry.value);
+    return {
+      order: Object.keys(value),
+      value: { ...shape(value), value: value.value.replace(/^\d+:/, "<code>:"), identifier: value.identifier.replace(address, "<email>") },
+      ttl: entry.ttl >= 290 && entry.ttl <= 300 ? "5m" : entry.ttl,
+    };
+  }
+
+  test("a code sent by either server has the same key, value and TTL, and works on the other", needsRedis, async () => {
+    const entries = {};
+    for (const [name, from, to] of [["better-auth", ba, ak], ["authkeep", ak, ba]]) {
+      const address = email(`otp-${name}`);
+      const sender = new Browser(from);
+      assert.equal((await sender.client.emailOtp.sendVerificationOtp({ email: address, type: "sign-in" })).error, null);
+      const otp = await mailbox.code(address);
+      entries[name] = await otpEntry(address);
+      // A wrong guess on the other server is counted in the shared entry.
+      const other = new Browser(to);
+      const wrong = String((Number(otp) + 1) % 1_000_000).padStart(otp.length, "0");
+      assert.equal((await other.client.signIn.emailOtp({ email: address, otp: wrong })).error?.code, "INVALID_OTP");
+      assert.equal(entries[name].value.value, "<code>:0");
+      assert.equal((await otpEntry(address)).value.value, "<code>:1");
+      // The right code, on the other server, signs in and uses the code up.
+      const r = await other.client.signIn.emailOtp({ email: address, otp });
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      assert.equal((await dumpKeys(redis, prefix))[`verification:sign-in-otp-${address}`], undefined);
+      assert.equal((await carry(other, from).client.getSession()).data?.user.email, address, "the session is shared too");
+    }
+    assert.deepEqual(entries.authkeep, entries["better-auth"]);
   });
 });
