@@ -383,3 +383,7 @@ impl SecondaryStorage {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "sessions_tests.rs"]
+mod tests;
