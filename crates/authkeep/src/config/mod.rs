@@ -548,6 +548,17 @@ mod tests {
     }
 
     #[test]
+    fn secondary_storage_url_is_checked_and_never_printed() {
+        let mut c = Config::default();
+        c.secondary_storage.url = Some(Secret::new("http://:hunter2@redis:6379"));
+        let e = c.normalize().unwrap_err().to_string();
+        assert!(e.contains("redis://") && !e.contains("hunter2"), "{e}");
+        c.secondary_storage.url = Some(Secret::new("rediss://:hunter2@redis:6380/2"));
+        c.normalize().unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn trusted_origins_from_a_comma_list() {
         let c = load(
             &[(
