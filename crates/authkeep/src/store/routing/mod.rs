@@ -68,15 +68,20 @@ impl Store {
                 .db_update_password(account_id, hash, now, replace_sessions)
                 .await;
         };
+        // Every session created before the new one ends, on every replica. Revoked before the
+        // password changes: if Redis fails, nothing changed and the user can retry; if the
+        // database fails, the user is signed out with the old password still valid, never
+        // left with other sessions alive.
+        if let Some(s) = replace_sessions {
+            ss.revoke_all(&s.user_id, s.created_at, now_ms()).await?;
+        }
         let in_db = replace_sessions.filter(|_| ss.sessions_in_database);
         self.db_update_password(account_id, hash, now, in_db)
             .await?;
-        if let Some(s) = replace_sessions {
-            // Every session created before the new one ends, on every replica.
-            ss.revoke_all(&s.user_id, s.created_at, now_ms()).await?;
-            self.cache_session(s).await?;
+        match replace_sessions {
+            Some(s) => self.cache_session(s).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub async fn create_session(&self, session: &Session) -> StoreResult<()> {
@@ -101,8 +106,13 @@ impl Store {
         match ss.find_session(self.schema(), token).await? {
             Cached::Found(found) => Ok(Some(*found)),
             Cached::Revoked => Ok(None),
+            // The database's row is refused too when the user's sessions were revoked in Redis
+            // (better-auth does not check): a revocation whose database half failed holds.
             Cached::Absent if ss.sessions_in_database => {
-                self.db_find_session_with_user(token).await
+                match self.db_find_session_with_user(token).await? {
+                    Some((s, _)) if ss.is_revoked(&s).await? => Ok(None),
+                    found => Ok(found),
+                }
             }
             Cached::Absent => Ok(None),
         }
@@ -169,15 +179,17 @@ impl Store {
     /// Ends every session of the user.
     pub async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<()> {
         if let Some(ss) = &self.secondary {
+            self.revoke_cached(user_id).await?;
             if ss.sessions_in_database {
                 self.db_delete_user_sessions(user_id).await?;
             }
-            return self.revoke_cached(user_id).await;
+            return Ok(());
         }
         self.db_delete_user_sessions(user_id).await
     }
 
-    /// better-auth's revocation in secondary storage after the database has changed.
+    /// better-auth's revocation in secondary storage. Done before the database changes that go
+    /// with it: a failure then leaves the user signed out rather than a session alive.
     async fn revoke_cached(&self, user_id: &str) -> StoreResult<()> {
         match &self.secondary {
             Some(ss) => {
@@ -267,14 +279,11 @@ impl Store {
         now: DateTime<Utc>,
         effect: PasswordSet,
     ) -> StoreResult<()> {
-        self.db_set_password(user_id, new_account_id, hash, now, effect)
-            .await?;
-        match effect {
-            PasswordSet::KeepSessions => Ok(()),
-            PasswordSet::RevokeSessions | PasswordSet::ProvesEmail => {
-                self.revoke_cached(user_id).await
-            }
+        if effect != PasswordSet::KeepSessions {
+            self.revoke_cached(user_id).await?;
         }
+        self.db_set_password(user_id, new_account_id, hash, now, effect)
+            .await
     }
 
     /// Deletes all accounts and sessions of the user and marks the email verified (better-auth's
@@ -284,14 +293,14 @@ impl Store {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.db_revoke_unproven_access(user_id, now).await?;
-        self.revoke_cached(user_id).await
+        self.revoke_cached(user_id).await?;
+        self.db_revoke_unproven_access(user_id, now).await
     }
 
     /// Deletes the user with its sessions and accounts.
     pub async fn delete_user(&self, user_id: &str) -> StoreResult<()> {
-        self.db_delete_user(user_id).await?;
-        self.revoke_cached(user_id).await
+        self.revoke_cached(user_id).await?;
+        self.db_delete_user(user_id).await
     }
 
     /// Checks that secondary storage answers (when there is one).

@@ -194,7 +194,7 @@ impl SecondaryStorage {
         Ok(())
     }
 
-    async fn is_revoked(&self, session: &Session) -> StoreResult<bool> {
+    pub(in crate::store) async fn is_revoked(&self, session: &Session) -> StoreResult<bool> {
         let before = self
             .get(&revoked_key(&session.user_id))
             .await?
