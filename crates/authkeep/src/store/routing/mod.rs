@@ -33,6 +33,11 @@ impl Store {
                 .db_create_user_with_account(user, fields, account, session)
                 .await;
         };
+        if session.is_some() {
+            // A Redis that is down answers now, before a user exists whose first session could
+            // not be stored (a retried sign-up would then find the email taken).
+            ss.ping().await?;
+        }
         let in_db = session.filter(|_| ss.sessions_in_database);
         self.db_create_user_with_account(user, fields, account, in_db)
             .await?;
