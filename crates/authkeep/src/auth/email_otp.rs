@@ -113,7 +113,7 @@ async fn check(
         };
         let now = now_ms();
         if row.is_expired(now) {
-            store.delete_verification(&row.id).await?;
+            store.delete_verification(&row).await?;
             return Err(ErrorCode::OtpExpired.into());
         }
         let (stored, attempts) = row
@@ -122,7 +122,7 @@ async fn check(
             .unwrap_or((row.value.as_str(), "0"));
         let attempts: u32 = attempts.parse().unwrap_or(u32::MAX);
         if attempts >= auth.policy.otp.allowed_attempts {
-            store.delete_verification(&row.id).await?;
+            store.delete_verification(&row).await?;
             return Err(ErrorCode::TooManyAttempts.into());
         }
         let right = bool::from(stored.as_bytes().ct_eq(otp.as_bytes()));
@@ -130,18 +130,18 @@ async fn check(
             (false, _) => {
                 let counted = format!("{stored}:{}", attempts + 1);
                 if store
-                    .swap_verification_value(&row.id, &row.value, &counted, now)
+                    .swap_verification_value(&row, &row.value, &counted, now)
                     .await?
                 {
                     return Err(ErrorCode::InvalidOtp.into());
                 }
                 false
             }
-            (true, Use::Consume) => store.delete_verification_if(&row.id, &row.value).await?,
+            (true, Use::Consume) => store.delete_verification_if(&row, &row.value).await?,
             // Unchanged at this instant: no wrong guess was counted in between.
             (true, Use::Keep) => {
                 store
-                    .swap_verification_value(&row.id, &row.value, &row.value, now)
+                    .swap_verification_value(&row, &row.value, &row.value, now)
                     .await?
             }
         };

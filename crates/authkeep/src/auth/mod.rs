@@ -49,6 +49,16 @@ impl Auth {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
     }
+
+    /// Whether the secondary storage answers (`Ok` when there is none).
+    pub async fn ping_secondary(&self) -> Result<(), StoreError> {
+        self.store.ping_secondary().await
+    }
+
+    /// Whether sessions and verification values are in a secondary storage.
+    pub fn has_secondary_storage(&self) -> bool {
+        self.store.secondary().is_some()
+    }
 }
 
 /// Who is asking: stored on new sessions as better-auth does (`""` when unknown).

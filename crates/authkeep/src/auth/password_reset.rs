@@ -68,7 +68,7 @@ pub async fn is_valid(auth: &Auth, token: &str) -> Result<bool, AuthError> {
         return Ok(false);
     };
     if row.is_expired(now_ms()) {
-        auth.store.delete_verification(&row.id).await?;
+        auth.store.delete_verification(&row).await?;
         return Ok(false);
     }
     Ok(true)

@@ -61,6 +61,8 @@ pub struct Config {
     pub magic_link: MagicLinkConfig,
     pub email_otp: EmailOtpConfig,
     pub verification: VerificationConfig,
+    /// Redis for sessions and verification values (better-auth's `secondaryStorage`).
+    pub secondary_storage: SecondaryStorageConfig,
     pub advanced: AdvancedConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -100,6 +102,7 @@ impl Default for Config {
             magic_link: MagicLinkConfig::default(),
             email_otp: EmailOtpConfig::default(),
             verification: VerificationConfig::default(),
+            secondary_storage: SecondaryStorageConfig::default(),
             advanced: AdvancedConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
@@ -386,6 +389,15 @@ impl Config {
                 "session durations must not be negative".into(),
             ));
         }
+        if let Some(url) = &self.secondary_storage.url {
+            let scheme = url.expose().split("://").next().unwrap_or("");
+            if !matches!(scheme, "redis" | "rediss") || !url.expose().contains("://") {
+                return Err(ConfigError::Invalid(format!(
+                    "secondary_storage.url must start with redis:// or rediss:// (got {})",
+                    redact_url(url.expose())
+                )));
+            }
+        }
         if self.email_and_password.min_password_length > self.email_and_password.max_password_length
         {
             return Err(ConfigError::Invalid(
@@ -536,6 +548,17 @@ mod tests {
     }
 
     #[test]
+    fn secondary_storage_url_is_checked_and_never_printed() {
+        let mut c = Config::default();
+        c.secondary_storage.url = Some(Secret::new("http://:hunter2@redis:6379"));
+        let e = c.normalize().unwrap_err().to_string();
+        assert!(e.contains("redis://") && !e.contains("hunter2"), "{e}");
+        c.secondary_storage.url = Some(Secret::new("rediss://:hunter2@redis:6380/2"));
+        c.normalize().unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn trusted_origins_from_a_comma_list() {
         let c = load(
             &[(
@@ -598,6 +621,7 @@ mod example_file {
             "advanced.default_cookie_attributes.partitioned",
             "advanced.default_cookie_attributes.domain",
             "advanced.cross_subdomain_cookies.domain",
+            "secondary_storage.url",
         ];
         for optional in optional {
             assert!(

@@ -97,6 +97,10 @@ pub struct SessionConfig {
     pub fresh_age: i64,
     /// Never extend sessions (`session.disableSessionRefresh`).
     pub disable_refresh: bool,
+    /// With `[secondary_storage]`: also write sessions to the database and read it when Redis
+    /// has no entry (`session.storeSessionInDatabase`). Without secondary storage sessions are
+    /// always in the database.
+    pub store_session_in_database: bool,
     /// The session cookie cache (`session.cookieCache`).
     pub cookie_cache: CookieCacheConfig,
 }
@@ -330,6 +334,9 @@ pub struct VerificationConfig {
     /// Links or codes of one kind that may be outstanding for one address; older ones are
     /// withdrawn when a new one is sent.
     pub max_outstanding_per_address: u32,
+    /// With `[secondary_storage]`: keep links and codes in the database (mirrored to Redis)
+    /// instead of only in Redis (`verification.storeInDatabase`).
+    pub store_in_database: bool,
 }
 
 impl Default for VerificationConfig {
@@ -339,6 +346,7 @@ impl Default for VerificationConfig {
             fields: Default::default(),
             purge_interval: 300,
             max_outstanding_per_address: 5,
+            store_in_database: false,
         }
     }
 }
@@ -485,6 +493,7 @@ impl Default for SessionConfig {
             update_age: 86_400,
             fresh_age: 86_400,
             disable_refresh: false,
+            store_session_in_database: false,
             cookie_cache: CookieCacheConfig::default(),
         }
     }
@@ -535,6 +544,30 @@ impl Default for LogConfig {
         Self {
             format: String::new(),
             level: "info".into(),
+        }
+    }
+}
+
+/// Redis as better-auth's `secondaryStorage` (with `@better-auth/redis-storage`'s key layout):
+/// sessions and verification values live there, shared with every replica and with a
+/// better-auth server using the same Redis, prefix and secret.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecondaryStorageConfig {
+    /// `redis://[:password@]host:port[/db]` or `rediss://...` (TLS). Unset: no secondary storage.
+    pub url: Option<Secret>,
+    /// Prepended to every key (`keyPrefix` of `@better-auth/redis-storage`).
+    pub key_prefix: String,
+    /// Milliseconds to connect or to wait for an answer before a request gets 503.
+    pub timeout_ms: u64,
+}
+
+impl Default for SecondaryStorageConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "better-auth:".into(),
+            timeout_ms: 1000,
         }
     }
 }

@@ -163,7 +163,7 @@ fn error_response(e: &ApiError) -> Response {
             tracing::error!(error = %Report(cause.as_ref()), "internal error")
         }
         ApiError::Unavailable(cause) => {
-            tracing::warn!(error = %Report(cause), "database unavailable")
+            tracing::warn!(error = %Report(cause), "storage unavailable")
         }
         _ => {}
     }

@@ -109,31 +109,56 @@ async fn health() -> Response {
     json_response(StatusCode::OK, &json!({ "status": "ok" }))
 }
 
-/// `GET /ready`: the database answers within two seconds.
+/// `GET /ready`: the database (and Redis, when it is the secondary storage) answer within two
+/// seconds.
 async fn ready(State(app): State<Arc<App>>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), app.auth.ping()).await {
-        Ok(Ok(())) => json_response(StatusCode::OK, &json!({ "status": "ready" })),
-        outcome => {
-            // Why, in a word an operator can act on (no addresses or credentials).
-            let reason = match &outcome {
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %Report(e), "readiness check failed");
-                    e.to_string()
-                }
-                _ => {
-                    tracing::warn!("readiness check failed: the database did not answer in 2 s");
-                    "the database did not answer within 2 s".to_owned()
-                }
-            };
-            let mut r = json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({ "status": "unavailable", "database": "unreachable", "reason": reason }),
-            );
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("2"),
-            );
-            r
+    let limit = Duration::from_secs(2);
+    let (database, secondary) = tokio::join!(
+        tokio::time::timeout(limit, app.auth.ping()),
+        tokio::time::timeout(limit, app.auth.ping_secondary()),
+    );
+    let database = failure("the database", &database);
+    let secondary = failure("the secondary storage (Redis)", &secondary);
+    if database.is_none() && secondary.is_none() {
+        return json_response(StatusCode::OK, &json!({ "status": "ready" }));
+    }
+    let mut body = json!({ "status": "unavailable" });
+    if database.is_some() {
+        body["database"] = json!("unreachable");
+    }
+    if secondary.is_some() {
+        body["secondary_storage"] = json!("unreachable");
+    }
+    body["reason"] = json!(
+        [database, secondary]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let mut r = json_response(StatusCode::SERVICE_UNAVAILABLE, &body);
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("2"),
+    );
+    r
+}
+
+/// Why a readiness check failed, in a word an operator can act on (no addresses or
+/// credentials); `None` when it passed.
+fn failure<E: std::error::Error + 'static>(
+    what: &str,
+    outcome: &Result<Result<(), E>, tokio::time::error::Elapsed>,
+) -> Option<String> {
+    match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %Report(e), "readiness check failed");
+            Some(e.to_string())
+        }
+        Err(_) => {
+            tracing::warn!("readiness check failed: {what} did not answer in 2 s");
+            Some(format!("{what} did not answer within 2 s"))
         }
     }
 }

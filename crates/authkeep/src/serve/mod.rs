@@ -20,7 +20,7 @@ use crate::config::{Config, redact_url};
 use crate::crypto::Keys;
 use crate::http::{self, App};
 use crate::report::Report;
-use crate::store::{MigrateError, Plan, PoolSettings, Pooler, Store};
+use crate::store::{MigrateError, Plan, PoolSettings, Pooler, SecondaryStorage, Store};
 
 /// Connects to the store named by the config (with its table and column names), applying
 /// migrations when configured to.
@@ -147,6 +147,34 @@ async fn startup_error(url: &str, pooler: Pooler, e: crate::store::StoreError) -
     )
 }
 
+/// Adds Redis as secondary storage when configured. Redis that does not answer yet does not
+/// stop the start-up (as a database that is down does not): the server starts, `/ready` says
+/// 503 and requests that need Redis answer 503 until it answers; the client reconnects by
+/// itself.
+async fn with_secondary(store: Store, cfg: &Config) -> anyhow::Result<Store> {
+    let Some(settings) = wiring::secondary_settings(cfg) else {
+        return Ok(store);
+    };
+    let shown = redact_url(&settings.url);
+    let secondary = SecondaryStorage::connect(&settings)
+        .with_context(|| format!("secondary storage {shown}"))?;
+    match secondary.ping().await {
+        Ok(()) => tracing::info!(
+            url = %shown,
+            key_prefix = %settings.key_prefix,
+            sessions_in_database = settings.sessions_in_database,
+            verifications_in_database = settings.verifications_in_database,
+            "secondary storage: sessions and verification values in Redis"
+        ),
+        Err(e) => tracing::warn!(
+            url = %shown,
+            error = %Report(&e),
+            "secondary storage does not answer yet; requests that need it answer 503 until it does"
+        ),
+    }
+    Ok(store.with_secondary(secondary))
+}
+
 /// A server ready to run: the app and the background work that goes with it.
 #[derive(Debug)]
 pub struct Prepared {
@@ -160,7 +188,7 @@ pub struct Prepared {
 pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
     let secret = crate::secret::resolve(cfg)?;
     let keys = Keys::derive(&secret);
-    let store = open_store(cfg).await?;
+    let store = with_secondary(open_store(cfg).await?, cfg).await?;
     let hasher = Hasher::new(system_memory_bytes());
     let mailer = crate::email::Mailer::new(&wiring::mail_settings(cfg))?;
     let policy = wiring::auth_policy(cfg, store.schema());

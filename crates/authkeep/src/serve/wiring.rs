@@ -23,7 +23,7 @@ use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
 use crate::store::schema::{
     AdditionalFieldSpec, Casing as NameCasing, ModelNaming, Naming, Schema, SchemaError,
 };
-use crate::store::{PoolSettings, Pooler};
+use crate::store::{PoolSettings, Pooler, SecondarySettings};
 use std::collections::BTreeMap;
 
 /// The table and column names, checked (better-auth's `modelName`, `fields`,
@@ -85,6 +85,21 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
 }
 
 /// The pool for `url` (the database URL or the direct URL for migrations).
+/// Redis as secondary storage, when `[secondary_storage] url` is set.
+pub(super) fn secondary_settings(cfg: &Config) -> Option<SecondarySettings> {
+    let c = &cfg.secondary_storage;
+    let url = c.url.as_ref()?.expose().to_owned();
+    Some(SecondarySettings {
+        url,
+        key_prefix: c.key_prefix.clone(),
+        timeout: StdDuration::from_millis(c.timeout_ms.max(50)),
+        sessions_in_database: cfg.session.store_session_in_database,
+        verifications_in_database: cfg.verification.store_in_database,
+        // better-auth keeps the marker for max(session lifetime, one day).
+        revoked_marker_ttl: u64::try_from(cfg.session.expires_in.max(86_400)).unwrap_or(86_400),
+    })
+}
+
 pub(super) fn pool_settings(cfg: &Config, url: &str) -> PoolSettings {
     let d = &cfg.database;
     let seconds = |s: u64| (s > 0).then(|| StdDuration::from_secs(s));

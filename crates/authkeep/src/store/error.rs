@@ -16,11 +16,38 @@ pub enum StoreError {
     Url(#[source] sqlx::Error),
     #[error("unsupported database URL scheme {0:?} (use postgres://, postgresql:// or sqlite:)")]
     UnsupportedScheme(String),
+    /// Redis (the secondary storage) cannot be reached or did not answer in time; the request
+    /// may be retried. Never a silent fall-back to the database: a revocation kept in Redis
+    /// would be lost.
+    #[error("the secondary storage (Redis) is unavailable")]
+    SecondaryUnavailable(#[source] redis::RedisError),
+    /// Redis answered with an error.
+    #[error("a secondary storage (Redis) command failed")]
+    Secondary(#[source] redis::RedisError),
+    #[error("the secondary storage URL is not valid")]
+    SecondaryUrl(#[source] redis::RedisError),
 }
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::SecondaryUnavailable(_)
+        )
+    }
+
+    /// A Redis error, sorted into "unreachable now" and "refused".
+    pub(super) fn from_redis(e: redis::RedisError) -> StoreError {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_unrecoverable_error()
+        {
+            StoreError::SecondaryUnavailable(e)
+        } else {
+            StoreError::Secondary(e)
+        }
     }
 
     pub fn is_unique_violation(&self) -> bool {
@@ -54,7 +81,10 @@ pub fn explain(e: &StoreError, url: &str) -> String {
         | StoreError::Query(inner)
         | StoreError::UniqueViolation(inner)
         | StoreError::Url(inner) => inner,
-        StoreError::UnsupportedScheme(_) => return e.to_string(),
+        StoreError::UnsupportedScheme(_)
+        | StoreError::SecondaryUnavailable(_)
+        | StoreError::Secondary(_)
+        | StoreError::SecondaryUrl(_) => return e.to_string(),
     };
     if let Some(missing) = missing_sqlite_directory(url) {
         return format!(

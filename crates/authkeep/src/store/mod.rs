@@ -12,12 +12,15 @@ mod introspect;
 pub mod migrate;
 mod pool;
 mod queries;
+mod routing;
 pub mod schema;
+mod secondary;
 mod sql;
 
 pub use error::{StoreError, explain};
 pub use migrate::{MigrateError, Plan};
 pub use pool::{PoolSettings, Pooler};
+pub use secondary::{SecondarySettings, SecondaryStorage};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -146,6 +149,9 @@ pub enum Pool {
 pub struct Store {
     pool: Pool,
     inner: Arc<Built>,
+    /// Redis as better-auth's secondary storage: sessions and verification values go there
+    /// (`routing.rs` decides which store each operation uses).
+    secondary: Option<SecondaryStorage>,
 }
 
 #[derive(Debug)]
@@ -222,7 +228,19 @@ impl Store {
                 sql,
                 pooled,
             }),
+            secondary: None,
         })
+    }
+
+    /// Keeps sessions and verification values in `secondary` from now on.
+    pub fn with_secondary(mut self, secondary: SecondaryStorage) -> Store {
+        self.secondary = Some(secondary);
+        self
+    }
+
+    /// The secondary storage, when one is configured (the rate limiter counts there too).
+    pub fn secondary(&self) -> Option<&SecondaryStorage> {
+        self.secondary.as_ref()
     }
 
     /// Whether a transaction-mode pooler is in the way (configured or detected).
@@ -413,7 +431,7 @@ impl Store {
     /// Creates a user (with its additional `fields`), its first account (credential or
     /// provider link) and (optionally) a first session, atomically. A taken email is
     /// `UniqueViolation` and writes nothing.
-    pub async fn create_user_with_account(
+    async fn db_create_user_with_account(
         &self,
         user: &User,
         fields: &UserFields,
@@ -462,7 +480,7 @@ impl Store {
     }
     /// Sets a new password hash; with `replace_sessions` also deletes all of the user's sessions
     /// and inserts the given one, in the same transaction.
-    pub async fn update_password(
+    async fn db_update_password(
         &self,
         account_id: &str,
         hash: &str,
@@ -471,18 +489,15 @@ impl Store {
     ) -> StoreResult<()> {
         dispatch!(self.update_password(account_id, hash, now, replace_sessions))
     }
-    pub async fn create_session(&self, session: &Session) -> StoreResult<()> {
+    async fn db_create_session(&self, session: &Session) -> StoreResult<()> {
         dispatch!(self.create_session(session))
     }
     /// The session with this token and its user, in one indexed query.
-    pub async fn find_session_with_user(
-        &self,
-        token: &str,
-    ) -> StoreResult<Option<(Session, User)>> {
+    async fn db_find_session_with_user(&self, token: &str) -> StoreResult<Option<(Session, User)>> {
         dispatch!(self.schema; find_session_with_user(token))
     }
     /// Extends a session; false when the row is gone.
-    pub async fn refresh_session(
+    async fn db_refresh_session(
         &self,
         token: &str,
         expires_at: DateTime<Utc>,
@@ -490,23 +505,23 @@ impl Store {
     ) -> StoreResult<bool> {
         dispatch!(self.refresh_session(token, expires_at, now))
     }
-    pub async fn delete_session(&self, token: &str) -> StoreResult<()> {
+    async fn db_delete_session(&self, token: &str) -> StoreResult<()> {
         dispatch!(self.delete_session(token))
     }
-    pub async fn delete_user_session(&self, user_id: &str, token: &str) -> StoreResult<()> {
+    async fn db_delete_user_session(&self, user_id: &str, token: &str) -> StoreResult<()> {
         dispatch!(self.delete_user_session(user_id, token))
     }
-    pub async fn list_active_sessions(
+    async fn db_list_active_sessions(
         &self,
         user_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Session>> {
         dispatch!(self.list_active_sessions(user_id, now))
     }
-    pub async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<()> {
+    async fn db_delete_user_sessions(&self, user_id: &str) -> StoreResult<()> {
         dispatch!(self.delete_user_sessions(user_id))
     }
-    pub async fn delete_user_sessions_except(
+    async fn db_delete_user_sessions_except(
         &self,
         user_id: &str,
         keep_token: &str,
@@ -514,7 +529,7 @@ impl Store {
         dispatch!(self.delete_user_sessions_except(user_id, keep_token))
     }
     /// Updates name, image and additional fields as `change` says. Returns the updated user.
-    pub async fn update_user_profile(
+    async fn db_update_user_profile(
         &self,
         user_id: &str,
         change: &ProfileChange<'_>,
@@ -524,13 +539,13 @@ impl Store {
     }
     /// Stores `v` in place of every other row with its identifier (a new code replaces the
     /// old one), atomically.
-    pub async fn replace_verification(&self, v: &Verification) -> StoreResult<()> {
+    async fn db_replace_verification(&self, v: &Verification) -> StoreResult<()> {
         dispatch!(self.replace_verification(v))
     }
     /// Stores `v` and keeps, of the rows of one kind (`identifier_prefix`) for one owner (the
     /// row's value equals `owner`, or contains it with [`ValueMatch::Contains`]), only the
     /// newest `max` (counting `v`), atomically per owner.
-    pub async fn insert_bounded_verification(
+    async fn db_insert_bounded_verification(
         &self,
         v: &Verification,
         identifier_prefix: &str,
@@ -547,19 +562,16 @@ impl Store {
         dispatch!(self.insert_bounded_verification(v, &lock, &prefix, &value, keep))
     }
     /// The newest verification row for `identifier`.
-    pub async fn find_verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
+    async fn db_find_verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
         dispatch!(self.find_verification(identifier))
     }
     /// Deletes the verification rows for `identifier` and returns the newest, atomically.
-    pub async fn consume_verification(
-        &self,
-        identifier: &str,
-    ) -> StoreResult<Option<Verification>> {
+    async fn db_consume_verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
         dispatch!(self.consume_verification(identifier))
     }
     /// Compare-and-swap on a verification row's value: false when the row no longer holds
     /// `expected` (someone else changed or used it first).
-    pub async fn swap_verification_value(
+    async fn db_swap_verification_value(
         &self,
         id: &str,
         expected: &str,
@@ -569,10 +581,10 @@ impl Store {
         dispatch!(self.swap_verification_value(id, expected, value, now))
     }
     /// Uses a verification row up, only while it still holds `expected`.
-    pub async fn delete_verification_if(&self, id: &str, expected: &str) -> StoreResult<bool> {
+    async fn db_delete_verification_if(&self, id: &str, expected: &str) -> StoreResult<bool> {
         dispatch!(self.delete_verification_if(id, expected))
     }
-    pub async fn delete_verification(&self, id: &str) -> StoreResult<()> {
+    async fn db_delete_verification(&self, id: &str) -> StoreResult<()> {
         dispatch!(self.delete_verification(id))
     }
     /// Deletes every expired verification row; returns how many.
@@ -585,7 +597,7 @@ impl Store {
     }
     /// Deletes all accounts and sessions of the user and marks the email verified, in one
     /// transaction (better-auth's `revokeUnprovenAccountAccess`).
-    pub async fn revoke_unproven_access(
+    async fn db_revoke_unproven_access(
         &self,
         user_id: &str,
         now: DateTime<Utc>,
@@ -593,7 +605,7 @@ impl Store {
         dispatch!(self.revoke_unproven_access(user_id, now))
     }
     /// Moves the user to a new email address (a taken one is `UniqueViolation`).
-    pub async fn update_email(
+    async fn db_update_email(
         &self,
         user_id: &str,
         email: &str,
@@ -602,12 +614,12 @@ impl Store {
     ) -> StoreResult<Option<User>> {
         dispatch!(self.schema; update_email(user_id, email, verified, now))
     }
-    pub async fn mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn db_mark_email_verified(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self.mark_email_verified(user_id, now))
     }
     /// Sets the user's password, creating the credential account if missing, with `effect`
     /// on the rest, in one transaction.
-    pub async fn set_password(
+    async fn db_set_password(
         &self,
         user_id: &str,
         new_account_id: &str,
@@ -625,7 +637,7 @@ impl Store {
         dispatch!(self.insert_jwk(key))
     }
     /// Deletes the user with its sessions and accounts.
-    pub async fn delete_user(&self, user_id: &str) -> StoreResult<()> {
+    async fn db_delete_user(&self, user_id: &str) -> StoreResult<()> {
         dispatch!(self.delete_user(user_id))
     }
 }

@@ -16,6 +16,7 @@ mod layers;
 mod origin;
 mod routing;
 mod schema;
+mod secondary_storage;
 mod services;
 mod session;
 mod sign_in;

@@ -160,11 +160,7 @@ pub async fn consume(
         return refused(data.error_url);
     }
     // Used once: of two callbacks racing with the same state, one wins.
-    if !auth
-        .store
-        .delete_verification_if(&row.id, &row.value)
-        .await?
-    {
+    if !auth.store.delete_verification_if(&row, &row.value).await? {
         return refused(data.error_url);
     }
     if data.expires_at < now_ms().timestamp_millis() {
