@@ -62,6 +62,8 @@ pub struct Config {
     pub email_otp: EmailOtpConfig,
     pub verification: VerificationConfig,
     pub advanced: AdvancedConfig,
+    /// better-auth's rate limiter and authkeep's per-account sign-in limit.
+    pub rate_limit: RateLimitConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
     /// Problems found while loading that are not errors (unknown `AUTHKEEP_*` variables), to
@@ -101,6 +103,7 @@ impl Default for Config {
             email_otp: EmailOtpConfig::default(),
             verification: VerificationConfig::default(),
             advanced: AdvancedConfig::default(),
+            rate_limit: RateLimitConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             warnings: Vec::new(),
@@ -386,6 +389,7 @@ impl Config {
                 "session durations must not be negative".into(),
             ));
         }
+        self.normalize_rate_limit()?;
         if self.email_and_password.min_password_length > self.email_and_password.max_password_length
         {
             return Err(ConfigError::Invalid(
@@ -415,6 +419,74 @@ impl Config {
                 format!("http://{host}:{}", self.listen.port())
             }
         }
+    }
+
+    /// The old `advanced.ip_address_headers` still works; both set and different is an error.
+    fn normalize_rate_limit(&mut self) -> Result<(), ConfigError> {
+        let ip = &mut self.advanced.ip_address;
+        if let Some(old) = self.advanced.ip_address_headers.take() {
+            if ip.ip_address_headers != IpAddressConfig::default().ip_address_headers
+                && ip.ip_address_headers != old
+            {
+                return Err(ConfigError::Invalid(
+                    "advanced.ip_address_headers and advanced.ip_address.ip_address_headers are both set; keep the second".into(),
+                ));
+            }
+            ip.ip_address_headers = old;
+        }
+        if ip.ipv6_subnet == 0 || ip.ipv6_subnet > 128 {
+            return Err(ConfigError::Invalid(
+                "advanced.ip_address.ipv6_subnet must be between 1 and 128".into(),
+            ));
+        }
+        if let Some(bad) = ip
+            .trusted_proxies
+            .iter()
+            .find(|p| crate::model::Cidr::parse(p).is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "advanced.ip_address.trusted_proxies: {bad:?} is not an IP address or CIDR range"
+            )));
+        }
+        let r = &self.rate_limit;
+        if r.storage == RateLimitStorage::SecondaryStorage {
+            return Err(ConfigError::Invalid(
+                "rate_limit.storage = \"secondary-storage\" needs [secondary_storage], which this version does not have yet; use \"memory\" or \"database\"".into(),
+            ));
+        }
+        if r.window == 0 || r.max == 0 {
+            return Err(ConfigError::Invalid(
+                "rate_limit.window and rate_limit.max must be at least 1".into(),
+            ));
+        }
+        for (path, rule) in &r.custom_rules {
+            if !path.starts_with('/') {
+                return Err(ConfigError::Invalid(format!(
+                    "rate_limit.custom_rules.{path:?}: a rule is for a path below the base path, starting with /"
+                )));
+            }
+            let complete = matches!((rule.window, rule.max), (Some(w), Some(m)) if w > 0 && m > 0);
+            if rule.disabled == complete {
+                return Err(ConfigError::Invalid(format!(
+                    "rate_limit.custom_rules.{path:?}: give window and max (both at least 1), or disabled = true, not both"
+                )));
+            }
+        }
+        let a = &r.account;
+        if a.max_failures > 0 && (a.window == 0 || a.lockout == 0 || a.max_lockout < a.lockout) {
+            return Err(ConfigError::Invalid(
+                "rate_limit.account: window and lockout must be at least 1, and max_lockout at least lockout".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the rate limiter runs: as configured, else only in production (as better-auth
+    /// with `NODE_ENV`).
+    pub fn rate_limit_enabled(&self) -> bool {
+        self.rate_limit
+            .enabled
+            .unwrap_or_else(|| self.is_production())
     }
 
     pub fn is_production(&self) -> bool {
@@ -598,6 +670,9 @@ mod example_file {
             "advanced.default_cookie_attributes.partitioned",
             "advanced.default_cookie_attributes.domain",
             "advanced.cross_subdomain_cookies.domain",
+            "advanced.ip_address_headers",
+            "rate_limit.enabled",
+            "rate_limit.model_name",
         ];
         for optional in optional {
             assert!(
