@@ -622,6 +622,63 @@ mod tests {
 }
 
 #[cfg(test)]
+mod rate_limit_config {
+    use super::*;
+
+    fn load_file(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("authkeep.toml");
+        std::fs::write(&file, text).unwrap();
+        Config::load_from(Some(&file), &Overrides::default(), |_| None)
+    }
+
+    #[test]
+    fn on_in_production_only_unless_set() {
+        let dev = load_file("").unwrap();
+        assert!(!dev.rate_limit_enabled());
+        let prod = load_file("env = \"production\"").unwrap();
+        assert!(prod.rate_limit_enabled());
+        let off = load_file("env = \"production\"\n[rate_limit]\nenabled = false").unwrap();
+        assert!(!off.rate_limit_enabled());
+    }
+
+    #[test]
+    fn ip_options_old_key_and_lists() {
+        let c = load_file("[advanced]\nip_address_headers = [\"x-real-ip\"]").unwrap();
+        assert_eq!(c.advanced.ip_address.ip_address_headers, ["x-real-ip"]);
+        let c = load_file("[advanced.ip_address]\ntrusted_proxies = \"10.0.0.0/8, 127.0.0.1\"")
+            .unwrap();
+        assert_eq!(
+            c.advanced.ip_address.trusted_proxies,
+            ["10.0.0.0/8", "127.0.0.1"]
+        );
+        let e = load_file("[advanced.ip_address]\ntrusted_proxies = [\"10.0.0.0/99\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("10.0.0.0/99"), "{e}");
+        let both = "[advanced]\nip_address_headers = [\"a\"]\n[advanced.ip_address]\nip_address_headers = [\"b\"]";
+        assert!(load_file(both).is_err());
+    }
+
+    #[test]
+    fn custom_rules_are_checked() {
+        let ok = "[rate_limit.custom_rules.\"/get-session\"]\nwindow = 5\nmax = 2\n\
+                  [rate_limit.custom_rules.\"/ok\"]\ndisabled = true";
+        let c = load_file(ok).unwrap();
+        assert_eq!(c.rate_limit.custom_rules.len(), 2);
+        for bad in [
+            "[rate_limit.custom_rules.\"/x\"]\nwindow = 5",
+            "[rate_limit.custom_rules.\"/x\"]\nwindow = 5\nmax = 1\ndisabled = true",
+            "[rate_limit.custom_rules.\"x\"]\nwindow = 5\nmax = 1",
+            "[rate_limit]\nstorage = \"secondary-storage\"",
+            "[rate_limit]\nstorage = \"redis\"",
+        ] {
+            assert!(load_file(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod example_file {
     use super::*;
 

@@ -507,10 +507,12 @@ impl Default for LogConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct IpAddressConfig {
     /// Headers that carry the client IP, tried in order (`ipAddressHeaders`).
+    #[serde(deserialize_with = "super::string_list")]
     pub ip_address_headers: Vec<String>,
     /// Proxies (IPs or CIDRs) whose hops are skipped when `X-Forwarded-For` is read from the
     /// right (`trustedProxies`). When set, the header counts only from a connection that
     /// comes from one of them.
+    #[serde(deserialize_with = "super::string_list")]
     pub trusted_proxies: Vec<String>,
     /// IPv6 clients are grouped by this prefix length for rate limiting (`ipv6Subnet`).
     pub ipv6_subnet: u8,

@@ -7,8 +7,9 @@ use crate::auth::AuthError;
 use crate::auth::rate_limit::{Counters, Decision, Rule};
 use crate::model::now_ms;
 
-/// A custom rule (`rateLimit.customRules`): an exact path or a pattern (`*` within one
-/// segment, `**` across segments, `?` one character); `None` turns limiting off there.
+/// A custom rule (`rateLimit.customRules`): an exact path, or a pattern when it holds a `*`
+/// (`*` within one segment, `**` across segments, `?` one character, as better-auth's
+/// `wildcardMatch`); `None` turns limiting off there.
 #[derive(Debug, Clone)]
 pub struct CustomRule {
     pub pattern: String,
@@ -69,10 +70,10 @@ impl RateLimiter {
         let custom = self
             .custom
             .iter()
-            .find(|c| !c.pattern.contains(['*', '?']) && c.pattern == path)
+            .find(|c| !c.pattern.contains('*') && c.pattern == path)
             .or_else(|| {
                 self.custom.iter().find(|c| {
-                    c.pattern.contains(['*', '?']) && glob(c.pattern.as_bytes(), path.as_bytes())
+                    c.pattern.contains('*') && glob(c.pattern.as_bytes(), path.as_bytes())
                 })
             });
         match custom {

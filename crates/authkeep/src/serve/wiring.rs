@@ -390,6 +390,27 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
             }
         );
     }
+    if let Some(l) = &app.limiter {
+        let ip = &app.policy.ip;
+        tracing::info!(
+            storage = match l.counters {
+                Counters::Memory(_) => "memory (this process only)",
+                Counters::Database { .. } => "database",
+            },
+            window = l.global.window,
+            max = l.global.max,
+            custom_rules = l.custom.len(),
+            per_account = app.auth.account_limit.is_some(),
+            ip_headers = %ip.headers.join(", "),
+            trusted_proxies = ip.trusted_proxies.len(),
+            "rate limiting is on{}",
+            if ip.trusted_proxies.is_empty() {
+                "; a single-address IP header is believed from any client, so make sure your proxy overwrites it (or set [advanced.ip_address] trusted_proxies)"
+            } else {
+                ""
+            }
+        );
+    }
     let providers: Vec<&str> = app.auth.social.providers.iter().map(|p| p.id()).collect();
     if !providers.is_empty() {
         tracing::info!(

@@ -55,10 +55,14 @@ impl MemoryStore {
         let (next, out) = f(current);
         match next {
             Some(e) => {
-                if !map.contains_key(key) && map.len() >= self.per_shard {
-                    make_room(&mut map, now, self.per_shard);
+                if let Some(slot) = map.get_mut(key) {
+                    *slot = e;
+                } else {
+                    if map.len() >= self.per_shard {
+                        make_room(&mut map, now, self.per_shard);
+                    }
+                    map.insert(key.to_owned(), e);
                 }
-                map.insert(key.to_owned(), e);
             }
             None => {
                 map.remove(key);
