@@ -75,6 +75,33 @@ on_both_databases! {
         app.stop().await;
     }
 
+    async fn plugin_rules_and_the_other_special_rules(db: Db) {
+        let app = TestApp::spawn_with(db, |c| {
+            on(c);
+            c.magic_link.enabled = true;
+            c.email_otp.enabled = true;
+        }).await;
+        let mut c = app.client();
+        let ip = &[("x-forwarded-for", "192.0.2.40")];
+        let link = json!({ "email": "m@example.com" });
+        for _ in 0..5 {
+            let r = c.send("POST", "/sign-in/magic-link", Some(&link), ip).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        assert_limited(&c.send("POST", "/sign-in/magic-link", Some(&link), ip).await, "60");
+        let otp = json!({ "email": "m@example.com", "otp": "000000" });
+        for _ in 0..3 {
+            assert_ne!(c.send("POST", "/email-otp/verify-email", Some(&otp), ip).await.status, 429);
+        }
+        assert_limited(&c.send("POST", "/email-otp/verify-email", Some(&otp), ip).await, "60");
+        let change = json!({ "currentPassword": "x", "newPassword": "y" });
+        for _ in 0..3 {
+            assert_eq!(c.send("POST", "/change-password", Some(&change), ip).await.status, 401);
+        }
+        assert_limited(&c.send("POST", "/change-password", Some(&change), ip).await, "10");
+        app.stop().await;
+    }
+
     async fn the_global_rule_and_its_window(db: Db) {
         let app = TestApp::spawn_with(db, |c| {
             on(c);
@@ -246,6 +273,28 @@ on_both_databases! {
         tokio::time::sleep(Duration::from_millis(2100)).await;
         assert_eq!(get_session(&mut c, "192.0.2.1").await.status, 200);
         assert_eq!(app.count("rateLimit").await, 2);
+        // Rows older than the longest window are deleted (each process sweeps at its first
+        // request, then about once a minute).
+        app.sql(
+            r#"insert into "rateLimit" ("id", "key", "count", "lastRequest") values ('old', 'old|/x', 1, 0)"#,
+            r#"insert into "rateLimit" ("id", "key", "count", "lastRequest") values ('old', 'old|/x', 1, 0)"#,
+        ).await;
+        let other = TestApp::spawn_on_store(&app, |c| {
+            on(c);
+            c.rate_limit.storage = RateLimitStorage::Database;
+        }).await;
+        get_session(&mut other.client(), "192.0.2.3").await;
+        let mut gone = false;
+        for _ in 0..50 {
+            if app.count_where("rateLimit", "key", "old|/x").await == 0 {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(gone, "old row pruned");
+        assert_eq!(app.count_where("rateLimit", "key", "192.0.2.1|/get-session").await, 1);
+        other.stop().await;
         app.stop().await;
     }
 
