@@ -661,6 +661,23 @@ mod rate_limit_config {
     }
 
     #[test]
+    fn the_new_keys_are_environment_keys() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let known = env::known_keys(&defaults);
+        for var in [
+            "AUTHKEEP_RATE_LIMIT__ENABLED",
+            "AUTHKEEP_RATE_LIMIT__STORAGE",
+            "AUTHKEEP_RATE_LIMIT__ACCOUNT__MAX_FAILURES",
+            "AUTHKEEP_ADVANCED__IP_ADDRESS__TRUSTED_PROXIES",
+            "AUTHKEEP_ADVANCED__IP_ADDRESS__IPV6_SUBNET",
+            "AUTHKEEP_ADVANCED__IP_ADDRESS_HEADERS",
+        ] {
+            let key = env::key_of(var).unwrap();
+            assert!(env::is_key(&key, &known), "{var}");
+        }
+    }
+
+    #[test]
     fn custom_rules_are_checked() {
         let ok = "[rate_limit.custom_rules.\"/get-session\"]\nwindow = 5\nmax = 2\n\
                   [rate_limit.custom_rules.\"/ok\"]\ndisabled = true";
