@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { query } from "../harness/catalog.mjs";
-import { createPgDatabase, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
+import { createPgDatabase, sqliteFile, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
 
 const dbs = [];
 let tmp;
@@ -58,11 +58,14 @@ function authkeepToml(o) {
   return file;
 }
 
-/** Starts both servers with options `o`, runs `fn({ ba, ak })`, stops them. */
+/** Starts both servers with options `o` (on SQLite files with `o.sqlite`), runs `fn({ ba, ak })`, stops them. */
 async function withBoth(o, fn) {
-  const [dbA, dbB] = [await createPgDatabase(), await createPgDatabase()];
+  const fresh = o.sqlite ? sqliteFile : createPgDatabase;
+  const [dbA, dbB] = [await fresh(), await fresh()];
   dbs.push(dbA, dbB);
-  const ba = await startBetterAuth({ databaseUrl: dbA.url, env: betterAuthEnv(o) });
+  const ba = o.sqlite
+    ? await startBetterAuth({ env: { ...betterAuthEnv(o), SQLITE_PATH: dbA.url.slice("sqlite://".length) } })
+    : await startBetterAuth({ databaseUrl: dbA.url, env: betterAuthEnv(o) });
   let ak;
   try {
     ak = await startAuthkeep({ databaseUrl: dbB.url, config: authkeepToml(o) });
@@ -210,6 +213,18 @@ describe("rate limiting: better-auth and authkeep answer alike", () => {
       }
       const columns = async (db) => (await query(db.url, `select column_name, data_type from information_schema.columns where table_name = 'rateLimit' order by column_name`)).map((r) => `${r.column_name}:${r.data_type}`);
       assert.deepEqual(await columns(s.dbs.ak), await columns(s.dbs.ba));
+    });
+  });
+
+  test("database storage on SQLite: same answers and the same rateLimit table", async () => {
+    await withBoth({ sqlite: true, storage: "database", window: 60, max: 2 }, async (s) => {
+      await same(s, [...times(4, wrong("203.0.113.7")), ...times(3, ["GET", "/get-session", xff("192.0.2.1")])]);
+      const info = async (db) => (await query(db.url, `select name, type, "notnull", pk from pragma_table_info('rateLimit') order by name`)).map((r) => `${r.name}:${r.type}:${r.notnull}:${r.pk}`);
+      assert.deepEqual(await info(s.dbs.ak), await info(s.dbs.ba));
+      for (const db of Object.values(s.dbs)) {
+        const rows = await query(db.url, `select key, count from "rateLimit" order by key`);
+        assert.deepEqual(rows.map((r) => [r.key, Number(r.count)]), [["192.0.2.1|/get-session", 2], ["203.0.113.7|/sign-in/email", 3]]);
+      }
     });
   });
 });
