@@ -209,6 +209,9 @@ pub enum AuthError {
     /// A required field was not given (better-auth's `MISSING_FIELD`).
     #[error("{0} is required")]
     MissingField(String),
+    /// Too many attempts (a rate limit); try again after `retry_after` seconds.
+    #[error("too many requests; retry after {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     /// Storage failed; when the database is unreachable the client gets a 503 and may retry.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod password;
 pub mod password_reset;
 pub mod policy;
+pub mod rate_limit;
 pub mod session;
 pub mod sign_in;
 pub mod sign_up;
@@ -42,6 +43,8 @@ pub struct Auth {
     pub token_key: HmacKey,
     /// Social sign-in: the providers and the linking rules.
     pub social: Arc<oauth::Social>,
+    /// Failed password sign-ins per account (on with rate limiting).
+    pub account_limit: Option<rate_limit::account::AccountLimiter>,
 }
 
 impl Auth {

@@ -1,8 +1,9 @@
 //! `sign-in/email`. Every failure costs one scrypt verification, so timing does not reveal
 //! whether an email is registered.
 
+use super::rate_limit::Decision;
 use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime, email_verification, session};
-use crate::model::{Email, Session, User};
+use crate::model::{Email, Session, User, now_ms};
 
 /// Holds a password: deliberately not `Debug`, so it cannot end up in a log line.
 pub struct SignIn {
@@ -53,6 +54,13 @@ pub async fn sign_in_email(
         return Err(ErrorCode::EmailPasswordDisabled.into());
     }
     let email = Email::parse(&input.email).map_err(|_| ErrorCode::InvalidEmail)?;
+    // Counted before anything is looked up, so registered and unknown addresses cost the same.
+    let now = now_ms().timestamp_millis();
+    if let Some(limit) = &auth.account_limit
+        && let Decision::Refused { retry_after } = limit.attempt(&email, now).await?
+    {
+        return Err(AuthError::TooManyRequests { retry_after });
+    }
     let user = auth.store.find_user_by_email(email.as_str()).await?;
     let verified =
         check_password(auth, user.as_ref().map(|u| u.id.as_str()), &input.password).await?;
@@ -60,6 +68,9 @@ pub async fn sign_in_email(
         Some(user) if verified => user,
         _ => return Err(ErrorCode::InvalidEmailOrPassword.into()),
     };
+    if let Some(limit) = &auth.account_limit {
+        limit.succeeded(&email, now).await?;
+    }
     let v = &auth.policy.verification;
     if v.required && !user.email_verified {
         if v.send_on_sign_in {

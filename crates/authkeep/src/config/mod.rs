@@ -64,6 +64,8 @@ pub struct Config {
     /// Redis for sessions and verification values (better-auth's `secondaryStorage`).
     pub secondary_storage: SecondaryStorageConfig,
     pub advanced: AdvancedConfig,
+    /// better-auth's rate limiter and authkeep's per-account sign-in limit.
+    pub rate_limit: RateLimitConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
     /// Problems found while loading that are not errors (unknown `AUTHKEEP_*` variables), to
@@ -104,6 +106,7 @@ impl Default for Config {
             verification: VerificationConfig::default(),
             secondary_storage: SecondaryStorageConfig::default(),
             advanced: AdvancedConfig::default(),
+            rate_limit: RateLimitConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             warnings: Vec::new(),
@@ -398,6 +401,7 @@ impl Config {
                 )));
             }
         }
+        self.normalize_rate_limit()?;
         if self.email_and_password.min_password_length > self.email_and_password.max_password_length
         {
             return Err(ConfigError::Invalid(
@@ -427,6 +431,74 @@ impl Config {
                 format!("http://{host}:{}", self.listen.port())
             }
         }
+    }
+
+    /// The old `advanced.ip_address_headers` still works; both set and different is an error.
+    fn normalize_rate_limit(&mut self) -> Result<(), ConfigError> {
+        let ip = &mut self.advanced.ip_address;
+        if let Some(old) = self.advanced.ip_address_headers.take() {
+            if ip.ip_address_headers != IpAddressConfig::default().ip_address_headers
+                && ip.ip_address_headers != old
+            {
+                return Err(ConfigError::Invalid(
+                    "advanced.ip_address_headers and advanced.ip_address.ip_address_headers are both set; keep the second".into(),
+                ));
+            }
+            ip.ip_address_headers = old;
+        }
+        if ip.ipv6_subnet == 0 || ip.ipv6_subnet > 128 {
+            return Err(ConfigError::Invalid(
+                "advanced.ip_address.ipv6_subnet must be between 1 and 128".into(),
+            ));
+        }
+        if let Some(bad) = ip
+            .trusted_proxies
+            .iter()
+            .find(|p| crate::model::Cidr::parse(p).is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "advanced.ip_address.trusted_proxies: {bad:?} is not an IP address or CIDR range"
+            )));
+        }
+        let r = &self.rate_limit;
+        if r.storage == RateLimitStorage::SecondaryStorage {
+            return Err(ConfigError::Invalid(
+                "rate_limit.storage = \"secondary-storage\" needs [secondary_storage], which this version does not have yet; use \"memory\" or \"database\"".into(),
+            ));
+        }
+        if r.window == 0 || r.max == 0 {
+            return Err(ConfigError::Invalid(
+                "rate_limit.window and rate_limit.max must be at least 1".into(),
+            ));
+        }
+        for (path, rule) in &r.custom_rules {
+            if !path.starts_with('/') {
+                return Err(ConfigError::Invalid(format!(
+                    "rate_limit.custom_rules.{path:?}: a rule is for a path below the base path, starting with /"
+                )));
+            }
+            let complete = matches!((rule.window, rule.max), (Some(w), Some(m)) if w > 0 && m > 0);
+            if rule.disabled == complete {
+                return Err(ConfigError::Invalid(format!(
+                    "rate_limit.custom_rules.{path:?}: give window and max (both at least 1), or disabled = true, not both"
+                )));
+            }
+        }
+        let a = &r.account;
+        if a.max_failures > 0 && (a.window == 0 || a.lockout == 0 || a.max_lockout < a.lockout) {
+            return Err(ConfigError::Invalid(
+                "rate_limit.account: window and lockout must be at least 1, and max_lockout at least lockout".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the rate limiter runs: as configured, else only in production (as better-auth
+    /// with `NODE_ENV`).
+    pub fn rate_limit_enabled(&self) -> bool {
+        self.rate_limit
+            .enabled
+            .unwrap_or_else(|| self.is_production())
     }
 
     pub fn is_production(&self) -> bool {
@@ -573,6 +645,80 @@ mod tests {
 }
 
 #[cfg(test)]
+mod rate_limit_config {
+    use super::*;
+
+    fn load_file(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("authkeep.toml");
+        std::fs::write(&file, text).unwrap();
+        Config::load_from(Some(&file), &Overrides::default(), |_| None)
+    }
+
+    #[test]
+    fn on_in_production_only_unless_set() {
+        let dev = load_file("").unwrap();
+        assert!(!dev.rate_limit_enabled());
+        let prod = load_file("env = \"production\"").unwrap();
+        assert!(prod.rate_limit_enabled());
+        let off = load_file("env = \"production\"\n[rate_limit]\nenabled = false").unwrap();
+        assert!(!off.rate_limit_enabled());
+    }
+
+    #[test]
+    fn ip_options_old_key_and_lists() {
+        let c = load_file("[advanced]\nip_address_headers = [\"x-real-ip\"]").unwrap();
+        assert_eq!(c.advanced.ip_address.ip_address_headers, ["x-real-ip"]);
+        let c = load_file("[advanced.ip_address]\ntrusted_proxies = \"10.0.0.0/8, 127.0.0.1\"")
+            .unwrap();
+        assert_eq!(
+            c.advanced.ip_address.trusted_proxies,
+            ["10.0.0.0/8", "127.0.0.1"]
+        );
+        let e = load_file("[advanced.ip_address]\ntrusted_proxies = [\"10.0.0.0/99\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("10.0.0.0/99"), "{e}");
+        let both = "[advanced]\nip_address_headers = [\"a\"]\n[advanced.ip_address]\nip_address_headers = [\"b\"]";
+        assert!(load_file(both).is_err());
+    }
+
+    #[test]
+    fn the_new_keys_are_environment_keys() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let known = env::known_keys(&defaults);
+        for var in [
+            "AUTHKEEP_RATE_LIMIT__ENABLED",
+            "AUTHKEEP_RATE_LIMIT__STORAGE",
+            "AUTHKEEP_RATE_LIMIT__ACCOUNT__MAX_FAILURES",
+            "AUTHKEEP_ADVANCED__IP_ADDRESS__TRUSTED_PROXIES",
+            "AUTHKEEP_ADVANCED__IP_ADDRESS__IPV6_SUBNET",
+            "AUTHKEEP_ADVANCED__IP_ADDRESS_HEADERS",
+        ] {
+            let key = env::key_of(var).unwrap();
+            assert!(env::is_key(&key, &known), "{var}");
+        }
+    }
+
+    #[test]
+    fn custom_rules_are_checked() {
+        let ok = "[rate_limit.custom_rules.\"/get-session\"]\nwindow = 5\nmax = 2\n\
+                  [rate_limit.custom_rules.\"/ok\"]\ndisabled = true";
+        let c = load_file(ok).unwrap();
+        assert_eq!(c.rate_limit.custom_rules.len(), 2);
+        for bad in [
+            "[rate_limit.custom_rules.\"/x\"]\nwindow = 5",
+            "[rate_limit.custom_rules.\"/x\"]\nwindow = 5\nmax = 1\ndisabled = true",
+            "[rate_limit.custom_rules.\"x\"]\nwindow = 5\nmax = 1",
+            "[rate_limit]\nstorage = \"secondary-storage\"",
+            "[rate_limit]\nstorage = \"redis\"",
+        ] {
+            assert!(load_file(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod example_file {
     use super::*;
 
@@ -622,6 +768,9 @@ mod example_file {
             "advanced.default_cookie_attributes.domain",
             "advanced.cross_subdomain_cookies.domain",
             "secondary_storage.url",
+            "advanced.ip_address_headers",
+            "rate_limit.enabled",
+            "rate_limit.model_name",
         ];
         for optional in optional {
             assert!(

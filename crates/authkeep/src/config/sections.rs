@@ -396,8 +396,10 @@ pub struct AdvancedConfig {
     pub use_secure_cookies: Option<bool>,
     /// Skip the Origin/CSRF checks (`advanced.disableCSRFCheck`). For tests only.
     pub disable_csrf_check: bool,
-    /// Headers that carry the client IP, first match wins (`advanced.ipAddress.ipAddressHeaders`).
-    pub ip_address_headers: Vec<String>,
+    /// Older spelling of `[advanced.ip_address] ip_address_headers`, still read when set.
+    pub ip_address_headers: Option<Vec<String>>,
+    /// How the client IP is found (`advanced.ipAddress`).
+    pub ip_address: IpAddressConfig,
     /// Attributes of every cookie (`advanced.defaultCookieAttributes`).
     pub default_cookie_attributes: CookieAttributesConfig,
     /// One session across subdomains (`advanced.crossSubDomainCookies`).
@@ -517,7 +519,8 @@ impl Default for AdvancedConfig {
             cookie_prefix: "better-auth".into(),
             use_secure_cookies: None,
             disable_csrf_check: false,
-            ip_address_headers: vec!["x-forwarded-for".into()],
+            ip_address_headers: None,
+            ip_address: IpAddressConfig::default(),
             default_cookie_attributes: CookieAttributesConfig::default(),
             cross_subdomain_cookies: CrossSubdomainConfig::default(),
         }
@@ -568,6 +571,121 @@ impl Default for SecondaryStorageConfig {
             url: None,
             key_prefix: "better-auth:".into(),
             timeout_ms: 1000,
+        }
+    }
+}
+
+/// How the client IP is found (better-auth's `advanced.ipAddress`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IpAddressConfig {
+    /// Headers that carry the client IP, tried in order (`ipAddressHeaders`).
+    #[serde(deserialize_with = "super::string_list")]
+    pub ip_address_headers: Vec<String>,
+    /// Proxies (IPs or CIDRs) whose hops are skipped when `X-Forwarded-For` is read from the
+    /// right (`trustedProxies`). When set, the header counts only from a connection that
+    /// comes from one of them.
+    #[serde(deserialize_with = "super::string_list")]
+    pub trusted_proxies: Vec<String>,
+    /// IPv6 clients are grouped by this prefix length for rate limiting (`ipv6Subnet`).
+    pub ipv6_subnet: u8,
+    /// Record no IP on sessions and skip rate limiting (`disableIpTracking`).
+    pub disable_ip_tracking: bool,
+}
+
+impl Default for IpAddressConfig {
+    fn default() -> Self {
+        Self {
+            ip_address_headers: vec!["x-forwarded-for".into()],
+            trusted_proxies: Vec::new(),
+            ipv6_subnet: 64,
+            disable_ip_tracking: false,
+        }
+    }
+}
+
+/// Where rate-limit counters live (`rateLimit.storage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RateLimitStorage {
+    /// In this process (bounded); replicas count separately.
+    #[default]
+    #[serde(rename = "memory")]
+    Memory,
+    /// better-auth's `rateLimit` table, shared by every replica.
+    #[serde(rename = "database")]
+    Database,
+    /// Redis (`[secondary_storage]`), shared by every replica.
+    #[serde(rename = "secondary-storage")]
+    SecondaryStorage,
+}
+
+/// better-auth's rate limiter (`rateLimit`), plus a per-account limit on failed sign-ins.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Unset: on exactly when `env = "production"` (better-auth: `NODE_ENV`).
+    pub enabled: Option<bool>,
+    /// Seconds of the global rule.
+    pub window: u64,
+    /// Requests per window and client IP per path, for paths without a special rule.
+    pub max: u64,
+    /// `memory`, `database` or `secondary-storage`.
+    pub storage: RateLimitStorage,
+    /// The table's name with `storage = "database"` (`rateLimit.modelName`).
+    pub model_name: Option<String>,
+    /// Logical field → column (`rateLimit.fields`: `key`, `count`, `lastRequest`).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Rules per path (`rateLimit.customRules`): an exact path below the base path or a
+    /// pattern with `*` (one segment) or `**` (any), e.g. `[rate_limit.custom_rules."/get-session"]`.
+    pub custom_rules: std::collections::BTreeMap<String, CustomRuleConfig>,
+    /// Failed password sign-ins per account, whatever the IP.
+    pub account: AccountLimitConfig,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: None,
+            window: 10,
+            max: 100,
+            storage: RateLimitStorage::Memory,
+            model_name: None,
+            fields: Default::default(),
+            custom_rules: Default::default(),
+            account: AccountLimitConfig::default(),
+        }
+    }
+}
+
+/// One custom rule: `window` and `max`, or `disabled = true` for no limit on the path
+/// (better-auth's `false`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomRuleConfig {
+    pub window: Option<u64>,
+    pub max: Option<u64>,
+    pub disabled: bool,
+}
+
+/// After `max_failures` failed `/sign-in/email` for one address within `window` seconds,
+/// sign-ins for it answer 429 for `lockout` seconds, doubling on each further lockout up to
+/// `max_lockout`. On whenever rate limiting is on; `max_failures = 0` turns it off.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountLimitConfig {
+    pub max_failures: u32,
+    pub window: u64,
+    pub lockout: u64,
+    pub max_lockout: u64,
+}
+
+impl Default for AccountLimitConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: 10,
+            window: 900,
+            lockout: 60,
+            max_lockout: 900,
         }
     }
 }

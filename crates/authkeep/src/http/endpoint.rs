@@ -1,23 +1,37 @@
 //! Everything under the base path: match the route, read and parse the body (bounded), run
 //! better-auth's origin check, call the handler, and turn its outcome into the response.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply, ReplyBody};
 use super::router::Route;
-use super::{App, body, json_response, origin};
+use super::{App, body, json_response, origin, rate_limit};
 use crate::auth::ErrorCode;
 use crate::report::Report;
 
 /// Routes a request under the base path to its better-auth endpoint.
 pub(super) async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let client = app.policy.ip.resolve(&parts.headers, peer);
+    // Before anything else, as better-auth: unknown paths and bad bodies count too.
+    if let Some(limiter) = &app.limiter
+        && !app.policy.ip.disable_tracking
+        && let Some(path) = rate_limit::limited_path(parts.uri.path(), &app.policy.base_path)
+        && let Err(refused) = limiter.check(client.for_limits(), path).await
+    {
+        return finish(Err(refused), Vec::new(), Vec::new());
+    }
     let route = parts
         .uri
         .path()
@@ -55,7 +69,7 @@ pub(super) async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> 
         parts.headers,
         parts.uri.query(),
         parsed,
-        &app.policy.ip_headers,
+        client.forwarded,
     );
     let checked = origin::check_request(&app.origins, &ex, app.policy.csrf);
     if let Err(e) = &checked {
@@ -178,9 +192,16 @@ fn error_response(e: &ApiError) -> Response {
             r
         }
     };
-    if matches!(e, ApiError::Unavailable(_)) {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    match e {
+        ApiError::Unavailable(_) => {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        ApiError::TooManyRequests { retry_after } => {
+            r.headers_mut()
+                .insert("x-retry-after", HeaderValue::from(*retry_after));
+        }
+        _ => {}
     }
     r
 }

@@ -28,6 +28,8 @@ pub enum ApiError {
     /// A core endpoint switched off by configuration (`delete-user` by default): better-auth
     /// answers 404 with `content-type: application/json` and an empty body.
     Disabled,
+    /// better-auth's rate-limiter answer: 429, `X-Retry-After`, `{"message"}` only.
+    TooManyRequests { retry_after: u64 },
     /// The database is unreachable: 503, retry later. The cause is logged, never sent.
     Unavailable(AuthError),
     /// A fault on our side. The cause is logged with the request id, never sent.
@@ -178,6 +180,7 @@ impl ApiError {
             Self::NotFound | Self::Disabled => StatusCode::NOT_FOUND,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -198,6 +201,9 @@ impl ApiError {
             Self::Coded { code, message, .. } => Some(json!({ "message": message, "code": code })),
             Self::MessageOnly { message, .. } => Some(json!({ "message": message })),
             Self::NotFound | Self::Disabled | Self::Unauthenticated => None,
+            Self::TooManyRequests { .. } => {
+                Some(json!({ "message": "Too many requests. Please try again later." }))
+            }
             Self::Unavailable(_) => Some(json!({
                 "message": "The service is temporarily unavailable. Try again shortly.",
                 "code": "SERVICE_UNAVAILABLE"
@@ -225,6 +231,7 @@ impl From<AuthError> for ApiError {
                 code: code.as_str(),
                 message,
             },
+            AuthError::TooManyRequests { retry_after } => ApiError::TooManyRequests { retry_after },
             AuthError::FieldNotAllowed(_) => ApiError::Coded {
                 status: StatusCode::BAD_REQUEST,
                 code: "FIELD_NOT_ALLOWED",

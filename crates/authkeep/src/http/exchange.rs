@@ -3,7 +3,6 @@
 //! better-auth does (a 401 after an expired session still clears the cookies).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
@@ -30,7 +29,7 @@ impl Exchange {
         headers: HeaderMap,
         query: Option<&str>,
         body: Option<Value>,
-        ip_headers: &[String],
+        ip_address: Option<String>,
     ) -> Self {
         let query = query
             .map(|q| {
@@ -42,7 +41,7 @@ impl Exchange {
             })
             .unwrap_or_default();
         let client = ClientInfo {
-            ip_address: client_ip(&headers, ip_headers).unwrap_or_default(),
+            ip_address: ip_address.unwrap_or_default(),
             user_agent: headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
@@ -73,31 +72,6 @@ impl Exchange {
     }
 }
 
-/// The client IP from the first configured header that holds exactly one valid address
-/// (better-auth ignores `a, b` chains without trusted proxies). IPv6 is kept as its /64
-/// prefix, fully expanded, and IPv4-mapped IPv6 as dotted IPv4, as better-auth stores them.
-fn client_ip(headers: &HeaderMap, names: &[String]) -> Option<String> {
-    names.iter().find_map(|name| {
-        let raw = headers.get(name.as_str())?.to_str().ok()?.trim();
-        let ip: IpAddr = raw.parse().ok()?;
-        Some(match ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => v4.to_string(),
-                None => {
-                    let s = v6.segments();
-                    let masked = [s[0], s[1], s[2], s[3], 0, 0, 0, 0];
-                    masked
-                        .iter()
-                        .map(|x| format!("{x:04x}"))
-                        .collect::<Vec<_>>()
-                        .join(":")
-                }
-            },
-        })
-    })
-}
-
 #[derive(Debug)]
 pub enum ReplyBody {
     Json(Value),
@@ -126,28 +100,5 @@ impl Reply {
             status: StatusCode::FOUND,
             body: ReplyBody::Redirect(location),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(v: &str) -> Option<String> {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_str(v).unwrap());
-        client_ip(&h, &["x-forwarded-for".to_string()])
-    }
-
-    #[test]
-    fn ip_normalisation_matches_better_auth() {
-        assert_eq!(ip("203.0.113.7").as_deref(), Some("203.0.113.7"));
-        assert_eq!(
-            ip("2001:db8::1").as_deref(),
-            Some("2001:0db8:0000:0000:0000:0000:0000:0000")
-        );
-        assert_eq!(ip("::ffff:192.0.2.1").as_deref(), Some("192.0.2.1"));
-        assert_eq!(ip("1.2.3.4, 5.6.7.8"), None);
-        assert_eq!(ip("garbage"), None);
     }
 }

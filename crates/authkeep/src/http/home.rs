@@ -29,7 +29,7 @@ pub(super) async fn page(State(app): State<Arc<App>>, req: Request) -> Response 
         parts.headers,
         parts.uri.query(),
         None,
-        &[],
+        None,
     );
     // Reading the page never extends or clears a session: it only reports.
     let signed_in = match super::session::current(&app, &mut ex, Refresh::Never).await {

@@ -3,6 +3,7 @@
 //! CORS for trusted origins.
 
 pub mod body;
+pub mod client_ip;
 pub mod cookie_cache;
 pub mod cookies;
 mod endpoint;
@@ -11,6 +12,7 @@ pub mod exchange;
 mod home;
 mod middleware;
 pub mod origin;
+pub mod rate_limit;
 pub mod router;
 pub mod routes;
 pub mod session;
@@ -37,8 +39,8 @@ pub struct HttpPolicy {
     pub base_path: String,
     pub limits: Limits,
     pub csrf: CsrfCheck,
-    /// Headers that carry the client IP, lower-cased, first match wins.
-    pub ip_headers: Vec<String>,
+    /// How the client IP is found.
+    pub ip: client_ip::IpPolicy,
     pub bearer: BearerPolicy,
     /// Send a fresh JWT in `set-auth-jwt` with every `get-session` (jwt plugin).
     pub set_jwt_header: bool,
@@ -71,6 +73,8 @@ pub struct App {
     pub cookies: CookieSettings,
     pub origins: TrustedOrigins,
     pub policy: HttpPolicy,
+    /// better-auth's rate limiter (off: `None`).
+    pub limiter: Option<rate_limit::RateLimiter>,
 }
 
 impl App {

@@ -4,12 +4,14 @@
 
 mod email;
 mod fields;
+pub mod ip;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use email::{Email, InvalidEmail};
 pub use fields::{AdditionalField, FieldType, parse_date};
+pub use ip::Cidr;
 
 /// A user as better-auth returns it: its own fields, then the deployment's additional fields
 /// (those `returned`, by logical name, in declaration order), then `id`. Read back from the

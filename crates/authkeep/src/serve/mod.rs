@@ -199,6 +199,7 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
             keys.sealing.clone(),
         ))
     });
+    let (limiter, account_limit) = wiring::rate_limiting(cfg, &store, &keys.hmac);
     let auth = Auth {
         store,
         hasher,
@@ -207,11 +208,13 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
         policy,
         token_key: keys.hmac.clone(),
         social: Arc::new(social::social(cfg, &keys)?),
+        account_limit,
     };
     let app = App {
         cookies: wiring::cookie_settings(cfg, &keys),
         origins: http::origin::TrustedOrigins::new(&cfg.base_origin(), &cfg.trusted_origins),
         policy: wiring::http_policy(cfg, &auth.policy),
+        limiter,
         auth,
     };
     let purge_every = (cfg.verification.purge_interval > 0)

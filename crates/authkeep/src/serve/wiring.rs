@@ -13,13 +13,21 @@ use crate::auth::policy::{
     PasswordPolicy, Policy, Refresh, ResetPolicy, SessionPolicy, VerificationPolicy,
 };
 use crate::config::{Config, redact_url};
-use crate::config::{CookieCacheConfig, CookieCacheStrategy, SameSiteConfig};
+use crate::config::{CookieCacheConfig, CookieCacheStrategy};
 use crate::crypto::Keys;
 use crate::email::{LogBodies, Settings};
 use crate::http::body::Limits;
 use crate::http::cookie_cache::{CookieCache, Strategy};
+use crate::auth::rate_limit::account::{AccountLimiter, AccountPolicy};
+use crate::auth::rate_limit::{Counters, Rule};
+use crate::config::{CustomRuleConfig, RateLimitStorage, SameSiteConfig};
+use crate::crypto::HmacKey;
+use crate::http::client_ip::IpPolicy;
 use crate::http::cookies::{CookieAttributes, CookieSettings, SameSite};
+use crate::http::rate_limit::{CustomRule, RateLimiter};
 use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
+use crate::model::Cidr;
+use crate::store::Store;
 use crate::store::schema::{
     AdditionalFieldSpec, Casing as NameCasing, ModelNaming, Naming, Schema, SchemaError,
 };
@@ -46,6 +54,10 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
     models.insert(
         "verification",
         names(&cfg.verification.model_name, &cfg.verification.fields),
+    );
+    models.insert(
+        "rateLimit",
+        names(&cfg.rate_limit.model_name, &cfg.rate_limit.fields),
     );
     // Declaration order from the file first, then any the file did not list (variables).
     let declared = &cfg.user.additional_field_order;
@@ -81,6 +93,7 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         },
         models,
         additional_user_fields,
+        rate_limit_table: cfg.rate_limit.storage == RateLimitStorage::Database,
     })
 }
 
@@ -216,12 +229,7 @@ pub(super) fn http_policy(cfg: &Config, auth: &Policy) -> HttpPolicy {
         } else {
             CsrfCheck::On
         },
-        ip_headers: cfg
-            .advanced
-            .ip_address_headers
-            .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect(),
+        ip: ip_policy(cfg),
         bearer: if cfg.bearer.enabled {
             BearerPolicy::On {
                 require_signature: cfg.bearer.require_signature,
@@ -232,6 +240,86 @@ pub(super) fn http_policy(cfg: &Config, auth: &Policy) -> HttpPolicy {
         set_jwt_header: cfg.jwt.set_jwt_header,
         home_page: cfg.home_page,
     }
+}
+
+fn ip_policy(cfg: &Config) -> IpPolicy {
+    let ip = &cfg.advanced.ip_address;
+    IpPolicy {
+        headers: ip
+            .ip_address_headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect(),
+        // Checked when the configuration was loaded.
+        trusted_proxies: ip
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| Cidr::parse(p))
+            .collect(),
+        ipv6_subnet: ip.ipv6_subnet,
+        disable_tracking: ip.disable_ip_tracking,
+    }
+}
+
+/// The counters' home: the database only when asked for; memory otherwise.
+fn counters(cfg: &Config, store: &Store, longest_window: u64) -> Counters {
+    match cfg.rate_limit.storage {
+        RateLimitStorage::Database => Counters::database(store.clone(), longest_window),
+        // Refused at load time until [secondary_storage] exists.
+        RateLimitStorage::Memory | RateLimitStorage::SecondaryStorage => Counters::memory(),
+    }
+}
+
+/// better-auth's rate limiter, when it is on, and the per-account sign-in limit that comes
+/// with it (sharing its storage, so replicas on one database share both).
+pub(super) fn rate_limiting(
+    cfg: &Config,
+    store: &Store,
+    hmac: &HmacKey,
+) -> (Option<RateLimiter>, Option<AccountLimiter>) {
+    if !cfg.rate_limit_enabled() {
+        return (None, None);
+    }
+    let r = &cfg.rate_limit;
+    let global = Rule {
+        window: r.window,
+        max: r.max,
+    };
+    let rule = |c: &CustomRuleConfig| match (c.disabled, c.window, c.max) {
+        (false, Some(window), Some(max)) => Some(Rule { window, max }),
+        _ => None,
+    };
+    let custom: Vec<CustomRule> = r
+        .custom_rules
+        .iter()
+        .map(|(pattern, c)| CustomRule {
+            pattern: pattern.clone(),
+            rule: rule(c),
+        })
+        .collect();
+    let a = &r.account;
+    let longest = RateLimiter::longest_window(global, &custom).max(a.window + a.max_lockout);
+    let counters = counters(cfg, store, longest);
+    let account = (a.max_failures > 0).then(|| {
+        AccountLimiter::new(
+            AccountPolicy {
+                max_failures: a.max_failures,
+                window: a.window,
+                lockout: a.lockout,
+                max_lockout: a.max_lockout,
+            },
+            counters.clone(),
+            hmac.clone(),
+        )
+    });
+    let limiter = RateLimiter {
+        global,
+        magic_link: cfg.magic_link.enabled,
+        email_otp: cfg.email_otp.enabled,
+        custom,
+        counters,
+    };
+    (Some(limiter), account)
 }
 
 pub(super) fn cookie_settings(cfg: &Config, keys: &Keys) -> CookieSettings {
@@ -332,6 +420,27 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
             "cookies: SameSite=None, so Secure{} (a frontend on another site keeps its session only with Partitioned where third-party cookies are blocked, and only over https)",
             if a.partitioned {
                 " and Partitioned"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(l) = &app.limiter {
+        let ip = &app.policy.ip;
+        tracing::info!(
+            storage = match l.counters {
+                Counters::Memory(_) => "memory (this process only)",
+                Counters::Database { .. } => "database",
+            },
+            window = l.global.window,
+            max = l.global.max,
+            custom_rules = l.custom.len(),
+            per_account = app.auth.account_limit.is_some(),
+            ip_headers = %ip.headers.join(", "),
+            trusted_proxies = ip.trusted_proxies.len(),
+            "rate limiting is on{}",
+            if ip.trusted_proxies.is_empty() {
+                "; a single-address IP header is believed from any client, so make sure your proxy overwrites it (or set [advanced.ip_address] trusted_proxies)"
             } else {
                 ""
             }

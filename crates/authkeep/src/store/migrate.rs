@@ -80,6 +80,7 @@ struct ColumnSpec<'a> {
     index: bool,
     references_user: bool,
     default_now: bool,
+    bigint: bool,
     /// A constant default, as SQL, used only when the column is added to an existing table.
     constant_default: Option<String>,
 }
@@ -93,6 +94,7 @@ fn columns_of<'a>(schema: &'a Schema, table: &'a Table, backend: Backend) -> Vec
         index: f.index,
         references_user: f.references_user,
         default_now: f.default_now,
+        bigint: f.bigint,
         constant_default: f.default_false.then(|| sql_bool(false, backend)),
     });
     let mut out: Vec<ColumnSpec<'a>> = core.collect();
@@ -106,6 +108,7 @@ fn columns_of<'a>(schema: &'a Schema, table: &'a Table, backend: Backend) -> Vec
                 index: false,
                 references_user: false,
                 default_now: false,
+                bigint: false,
                 constant_default: field
                     .default
                     .as_ref()
@@ -145,7 +148,12 @@ fn column_definition(
     default: Option<&str>,
 ) -> String {
     let postgres = backend == Backend::Postgres;
-    let mut def = format!("{} {}", c.column, sql_type(c.ty, postgres));
+    let ty = if c.bigint {
+        "bigint"
+    } else {
+        sql_type(c.ty, postgres)
+    };
+    let mut def = format!("{} {ty}", c.column);
     if let Some(d) = default {
         def.push_str(&format!(" default {d}"));
     }
@@ -230,7 +238,7 @@ fn type_fits(ty: FieldType, data_type: &str, backend: Backend) -> bool {
 pub(super) fn plan(schema: &Schema, existing: &Existing, backend: Backend) -> Plan {
     let mut plan = Plan::default();
     let user = &schema.user().name;
-    for model in Model::ALL {
+    for model in schema.models() {
         let table = schema.table(model);
         let Some(columns) = existing.tables.get(table.name.as_str()) else {
             plan.changes.push(Change {

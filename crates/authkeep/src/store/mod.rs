@@ -16,6 +16,7 @@ mod routing;
 pub mod schema;
 mod secondary;
 mod sql;
+mod sql_rate_limit;
 
 pub use error::{StoreError, explain};
 pub use migrate::{MigrateError, Plan};
@@ -32,7 +33,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::model::{Account, Session, User, Verification};
-use schema::{Model, Schema};
+use schema::Schema;
 use sql::Statements;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -302,7 +303,7 @@ impl Store {
 
     async fn plan_pg(&self, conn: &mut sqlx::PgConnection) -> StoreResult<Plan> {
         let mut existing = introspect::postgres(conn).await?;
-        for model in Model::ALL {
+        for model in self.schema().models() {
             let table = &self.schema().table(model).name;
             if existing.tables.contains_key(table.as_str())
                 && introspect::populated_pg(conn, table).await?
@@ -315,7 +316,7 @@ impl Store {
 
     async fn plan_sqlite(&self, conn: &mut sqlx::SqliteConnection) -> StoreResult<Plan> {
         let mut existing = introspect::sqlite(conn).await?;
-        for model in Model::ALL {
+        for model in self.schema().models() {
             let table = &self.schema().table(model).name;
             if existing.tables.contains_key(table.as_str())
                 && introspect::populated_sqlite(conn, table).await?
@@ -588,6 +589,34 @@ impl Store {
         dispatch!(self.delete_verification(id))
     }
     /// Deletes every expired verification row; returns how many.
+    /// better-auth's rate-limit step on `key` (times in epoch ms): `true` when allowed.
+    pub async fn rate_limit_consume(
+        &self,
+        key: &str,
+        now: i64,
+        window_ms: i64,
+        max: i64,
+    ) -> StoreResult<bool> {
+        dispatch!(self.rate_limit_consume(key, now, window_ms, max))
+    }
+    /// Counts a hit on `key` in a fixed window; the count including it.
+    pub async fn rate_limit_hit(&self, key: &str, now: i64, window_ms: i64) -> StoreResult<i64> {
+        dispatch!(self.rate_limit_hit(key, now, window_ms))
+    }
+    /// `(count, lastRequest)` of a rate-limit row.
+    pub async fn rate_limit_get(&self, key: &str) -> StoreResult<Option<(i64, i64)>> {
+        dispatch!(self.rate_limit_get(key))
+    }
+    pub async fn rate_limit_put(&self, key: &str, count: i64, last: i64) -> StoreResult<()> {
+        dispatch!(self.rate_limit_put(key, count, last))
+    }
+    pub async fn rate_limit_delete(&self, key: &str) -> StoreResult<()> {
+        dispatch!(self.rate_limit_delete(key))
+    }
+    /// Deletes rate-limit rows last touched before `before` (epoch ms).
+    pub async fn rate_limit_prune(&self, before: i64) -> StoreResult<u64> {
+        dispatch!(self.rate_limit_prune(before))
+    }
     pub async fn delete_expired_verifications(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         dispatch!(self.delete_expired_verifications(now))
     }

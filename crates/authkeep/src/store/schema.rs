@@ -90,6 +90,8 @@ pub enum Model {
     Account,
     Verification,
     Jwks,
+    /// better-auth's `rateLimit`, present only with database rate-limit storage.
+    RateLimit,
 }
 
 impl Model {
@@ -108,6 +110,7 @@ impl Model {
             Model::Account => "account",
             Model::Verification => "verification",
             Model::Jwks => "jwks",
+            Model::RateLimit => "rateLimit",
         }
     }
 
@@ -119,6 +122,7 @@ impl Model {
             Model::Account => ACCOUNT,
             Model::Verification => VERIFICATION,
             Model::Jwks => JWKS,
+            Model::RateLimit => RATE_LIMIT,
         }
     }
 }
@@ -139,6 +143,8 @@ pub struct Field {
     pub default_now: bool,
     /// better-auth's constant default (`emailVerified: false`), which an added column gets.
     pub default_false: bool,
+    /// A number stored as `bigint` (epoch milliseconds).
+    pub bigint: bool,
 }
 
 const fn f(name: &'static str, ty: FieldType) -> Field {
@@ -151,6 +157,7 @@ const fn f(name: &'static str, ty: FieldType) -> Field {
         references_user: false,
         default_now: false,
         default_false: false,
+        bigint: false,
     }
 }
 
@@ -256,6 +263,15 @@ const JWKS: &[Field] = &[
     optional(f("crv", Text)),
 ];
 
+const RATE_LIMIT: &[Field] = &[
+    unique(f("key", Text)),
+    f("count", FieldType::Number),
+    Field {
+        bigint: true,
+        ..f("lastRequest", FieldType::Number)
+    },
+];
+
 /// How a deployment named things: the input to [`Schema::resolve`].
 #[derive(Debug, Clone, Default)]
 pub struct Naming {
@@ -264,6 +280,8 @@ pub struct Naming {
     pub models: BTreeMap<&'static str, ModelNaming>,
     /// In declaration order.
     pub additional_user_fields: Vec<AdditionalFieldSpec>,
+    /// Rate-limit counters are kept in the database (`rateLimit` table).
+    pub rate_limit_table: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -315,6 +333,7 @@ impl Table {
 #[derive(Debug, Clone)]
 pub struct Schema {
     tables: BTreeMap<Model, Table>,
+    rate_limit_table: bool,
     pub additional_user_fields: Vec<AdditionalField>,
     /// The column of each additional user field, in the same order.
     additional_columns: Vec<Ident>,
@@ -346,7 +365,7 @@ impl Schema {
     pub fn resolve(naming: &Naming) -> Result<Schema, SchemaError> {
         let mut tables = BTreeMap::new();
         let mut table_names: BTreeMap<Ident, Model> = BTreeMap::new();
-        for model in Model::ALL {
+        for model in Model::ALL.into_iter().chain([Model::RateLimit]) {
             let given = naming.models.get(model.name()).cloned().unwrap_or_default();
             let name = Ident::new(
                 format!("{}.model_name", model.name()),
@@ -453,6 +472,7 @@ impl Schema {
             Model::Account,
             Model::Verification,
             Model::Jwks,
+            Model::RateLimit,
         ] {
             let mut seen: BTreeMap<&Ident, &str> = BTreeMap::new();
             for (name, column) in &tables[&model].columns {
@@ -468,9 +488,23 @@ impl Schema {
         }
         Ok(Schema {
             tables,
+            rate_limit_table: naming.rate_limit_table,
             additional_user_fields: additional,
             additional_columns,
         })
+    }
+
+    /// The models this deployment keeps in its database.
+    pub fn models(&self) -> Vec<Model> {
+        let mut m = Model::ALL.to_vec();
+        if self.rate_limit_table {
+            m.push(Model::RateLimit);
+        }
+        m
+    }
+
+    pub fn rate_limit(&self) -> &Table {
+        self.table(Model::RateLimit)
     }
 
     pub fn table(&self, model: Model) -> &Table {
@@ -562,6 +596,7 @@ mod tests {
                 input: false,
                 returned: true,
             }],
+            rate_limit_table: false,
         }
     }
 

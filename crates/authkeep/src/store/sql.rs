@@ -20,6 +20,13 @@ pub(super) struct Sql {
 }
 
 impl Sql {
+    pub(super) fn new(text: String, persistent: bool) -> Sql {
+        Sql {
+            text: Arc::from(text),
+            persistent,
+        }
+    }
+
     pub(super) fn text(&self) -> Arc<str> {
         self.text.clone()
     }
@@ -80,6 +87,7 @@ pub(super) struct Statements {
     pub outstanding_verifications: Sql,
     pub jwks: Sql,
     pub insert_jwk: Sql,
+    pub rate_limit: super::sql_rate_limit::RateLimitSql,
 }
 
 /// How a column is read: aliased to its logical name; on PostgreSQL, dates as `timestamptz`
@@ -395,6 +403,7 @@ impl Statements {
                 c(j, "alg"),
                 c(j, "crv")
             )),
+            rate_limit: super::sql_rate_limit::RateLimitSql::build(schema, persistent),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_authkeep");
 
-fn authkeep(dir: &std::path::Path) -> Command {
+pub(crate) fn authkeep(dir: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
     c.current_dir(dir)
         .env_clear()
@@ -17,7 +17,7 @@ fn authkeep(dir: &std::path::Path) -> Command {
 /// Starts `authkeep serve` and returns it with the address it logged, the lines logged until
 /// then, and the lines logged after. The caller waits for it.
 #[allow(clippy::zombie_processes)]
-fn start(
+pub(crate) fn start(
     mut cmd: Command,
 ) -> (
     Child,
@@ -51,14 +51,14 @@ fn start(
     panic!("authkeep did not start:\n{}", seen.join("\n"));
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
 }
 
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + within;
     loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -14,6 +14,7 @@ mod idp;
 mod jwt;
 mod layers;
 mod origin;
+mod rate_limit;
 mod routing;
 mod schema;
 mod secondary_storage;

@@ -4,6 +4,7 @@
 //! `pg` and `sqlite` modules here gather every model's operations for the store's dispatch.
 
 mod accounts;
+mod rate_limits;
 mod sessions;
 mod users;
 mod verifications;
@@ -17,6 +18,7 @@ use crate::model::to_js_iso;
 /// Every PostgreSQL operation.
 pub(super) mod pg {
     pub(in crate::store) use super::accounts::pg::*;
+    pub(in crate::store) use super::rate_limits::pg::*;
     pub(in crate::store) use super::sessions::pg::*;
     pub(in crate::store) use super::users::pg::*;
     pub(in crate::store) use super::verifications::pg::*;
@@ -25,6 +27,7 @@ pub(super) mod pg {
 /// Every SQLite operation.
 pub(super) mod sqlite {
     pub(in crate::store) use super::accounts::sqlite::*;
+    pub(in crate::store) use super::rate_limits::sqlite::*;
     pub(in crate::store) use super::sessions::sqlite::*;
     pub(in crate::store) use super::users::sqlite::*;
     pub(in crate::store) use super::verifications::sqlite::*;
