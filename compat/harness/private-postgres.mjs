@@ -39,9 +39,11 @@ export async function startPrivatePostgres() {
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    /** Stops at once (connections cut, as a crash or failover would) and starts again. */
-    restart() {
+    /** Stops at once: connections cut, as a crash or a failover does. */
+    down() {
       pgCtl("-m", "immediate", "-w", "stop");
+    },
+    up() {
       pgCtl("-w", "start", "-o", options);
     },
     stop() {

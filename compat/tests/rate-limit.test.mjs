@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { query } from "../harness/catalog.mjs";
+import { REDIS_URL, clearPrefix, dumpKeys, randomPrefix, redisClient } from "../harness/redis.mjs";
 import { createPgDatabase, sqliteFile, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
 
 const dbs = [];
@@ -36,6 +37,7 @@ function betterAuthEnv(o) {
     ...(o.trustedProxies ? { TRUSTED_PROXIES: o.trustedProxies.join(",") } : {}),
     ...(o.ipHeaders ? { IP_ADDRESS_HEADERS: o.ipHeaders.join(",") } : {}),
     ...(o.disableIpTracking ? { DISABLE_IP_TRACKING: "true" } : {}),
+    ...(o.redisPrefix ? { REDIS_URL, REDIS_KEY_PREFIX: o.redisPrefix.ba } : {}),
   };
 }
 
@@ -53,6 +55,7 @@ function authkeepToml(o) {
   if (o.trustedProxies) lines.push(`trusted_proxies = ${JSON.stringify(o.trustedProxies)}`);
   if (o.ipHeaders) lines.push(`ip_address_headers = ${JSON.stringify(o.ipHeaders)}`);
   if (o.disableIpTracking) lines.push("disable_ip_tracking = true");
+  if (o.redisPrefix) lines.push("[secondary_storage]", `url = "${REDIS_URL}"`, `key_prefix = "${o.redisPrefix.ak}"`);
   const file = path.join(tmp, `authkeep-${Math.random().toString(36).slice(2)}.toml`);
   writeFileSync(file, lines.join("\n") + "\n");
   return file;
@@ -226,5 +229,34 @@ describe("rate limiting: better-auth and authkeep answer alike", () => {
         assert.deepEqual(rows.map((r) => [r.key, Number(r.count)]), [["192.0.2.1|/get-session", 2], ["203.0.113.7|/sign-in/email", 3]]);
       }
     });
+  });
+
+  test("secondary storage (Redis, the default storage with it): same answers, same keys, fixed window", async () => {
+    const redis = redisClient();
+    const redisPrefix = { ba: randomPrefix("rl-ba"), ak: randomPrefix("rl-ak") };
+    try {
+      await withBoth({ redisPrefix, customRules: { "/get-session": { window: 60, max: 5 } } }, async (s) => {
+        const answers = await same(s, [...times(4, wrong("203.0.113.7")), wrong("203.0.113.8")]);
+        assert.equal(answers[3].retryAfter, "10", "the whole window, as better-auth's fixed window says");
+        const burst = async (server) => {
+          const all = await Promise.all(Array.from({ length: 20 }, () => req(server, ["GET", "/get-session", xff("203.0.113.50")])));
+          return all.map((a) => a.status).sort();
+        };
+        const [a, k] = [await burst(s.ba), await burst(s.ak)];
+        assert.deepEqual(k, a);
+        assert.equal(a.filter((x) => x === 200).length, 5);
+        const counters = async (prefix) => Object.fromEntries(Object.entries(await dumpKeys(redis, prefix))
+          .filter(([key]) => key.includes("|"))
+          .map(([key, { value, ttl }]) => [key, { value, ttlWithinWindow: ttl > 0 && ttl <= (key.endsWith("/get-session") ? 60 : 10) }]));
+        const [ba, ak] = [await counters(redisPrefix.ba), await counters(redisPrefix.ak)];
+        assert.deepEqual(ak, ba);
+        assert.deepEqual(ba["203.0.113.7|/sign-in/email"], { value: "4", ttlWithinWindow: true });
+        assert.deepEqual(ba["203.0.113.50|/get-session"], { value: "20", ttlWithinWindow: true });
+      });
+    } finally {
+      await clearPrefix(redis, redisPrefix.ba);
+      await clearPrefix(redis, redisPrefix.ak);
+      redis.disconnect();
+    }
   });
 });

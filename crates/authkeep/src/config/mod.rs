@@ -461,9 +461,11 @@ impl Config {
             )));
         }
         let r = &self.rate_limit;
-        if r.storage == RateLimitStorage::SecondaryStorage {
+        if r.storage == Some(RateLimitStorage::SecondaryStorage)
+            && self.secondary_storage.url.is_none()
+        {
             return Err(ConfigError::Invalid(
-                "rate_limit.storage = \"secondary-storage\" needs [secondary_storage], which this version does not have yet; use \"memory\" or \"database\"".into(),
+                "rate_limit.storage = \"secondary-storage\" needs [secondary_storage] url = \"redis://...\"; or use \"memory\" or \"database\"".into(),
             ));
         }
         if r.window == 0 || r.max == 0 {
@@ -495,6 +497,18 @@ impl Config {
 
     /// Whether the rate limiter runs: as configured, else only in production (as better-auth
     /// with `NODE_ENV`).
+    /// Where rate-limit counters live: as configured, else Redis when there is secondary
+    /// storage and this process's memory otherwise (better-auth's defaults).
+    pub fn rate_limit_storage(&self) -> RateLimitStorage {
+        self.rate_limit
+            .storage
+            .unwrap_or(if self.secondary_storage.url.is_some() {
+                RateLimitStorage::SecondaryStorage
+            } else {
+                RateLimitStorage::Memory
+            })
+    }
+
     pub fn rate_limit_enabled(&self) -> bool {
         self.rate_limit
             .enabled

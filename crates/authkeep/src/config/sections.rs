@@ -629,8 +629,9 @@ pub struct RateLimitConfig {
     pub window: u64,
     /// Requests per window and client IP per path, for paths without a special rule.
     pub max: u64,
-    /// `memory`, `database` or `secondary-storage`.
-    pub storage: RateLimitStorage,
+    /// `memory`, `database` or `secondary-storage`; unset: `secondary-storage` when
+    /// `[secondary_storage]` is configured, else `memory` (better-auth's default).
+    pub storage: Option<RateLimitStorage>,
     /// The table's name with `storage = "database"` (`rateLimit.modelName`).
     pub model_name: Option<String>,
     /// Logical field → column (`rateLimit.fields`: `key`, `count`, `lastRequest`).
@@ -648,7 +649,7 @@ impl Default for RateLimitConfig {
             enabled: None,
             window: 10,
             max: 100,
-            storage: RateLimitStorage::Memory,
+            storage: None,
             model_name: None,
             fields: Default::default(),
             custom_rules: Default::default(),

@@ -12,17 +12,17 @@ use crate::auth::policy::{
     ChangeEmailPolicy, DeleteUserPolicy, EmailPasswordPolicy, MagicLinkPolicy, OtpPolicy,
     PasswordPolicy, Policy, Refresh, ResetPolicy, SessionPolicy, VerificationPolicy,
 };
+use crate::auth::rate_limit::account::{AccountLimiter, AccountPolicy};
+use crate::auth::rate_limit::{Counters, Rule};
 use crate::config::{Config, redact_url};
 use crate::config::{CookieCacheConfig, CookieCacheStrategy};
+use crate::config::{CustomRuleConfig, RateLimitStorage, SameSiteConfig};
+use crate::crypto::HmacKey;
 use crate::crypto::Keys;
 use crate::email::{LogBodies, Settings};
 use crate::http::body::Limits;
-use crate::http::cookie_cache::{CookieCache, Strategy};
-use crate::auth::rate_limit::account::{AccountLimiter, AccountPolicy};
-use crate::auth::rate_limit::{Counters, Rule};
-use crate::config::{CustomRuleConfig, RateLimitStorage, SameSiteConfig};
-use crate::crypto::HmacKey;
 use crate::http::client_ip::IpPolicy;
+use crate::http::cookie_cache::{CookieCache, Strategy};
 use crate::http::cookies::{CookieAttributes, CookieSettings, SameSite};
 use crate::http::rate_limit::{CustomRule, RateLimiter};
 use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
@@ -93,7 +93,7 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         },
         models,
         additional_user_fields,
-        rate_limit_table: cfg.rate_limit.storage == RateLimitStorage::Database,
+        rate_limit_table: cfg.rate_limit_storage() == RateLimitStorage::Database,
     })
 }
 
@@ -261,12 +261,14 @@ fn ip_policy(cfg: &Config) -> IpPolicy {
     }
 }
 
-/// The counters' home: the database only when asked for; memory otherwise.
+/// The counters' home: the database or Redis when asked for (Redis by default when there is
+/// secondary storage); memory otherwise.
 fn counters(cfg: &Config, store: &Store, longest_window: u64) -> Counters {
-    match cfg.rate_limit.storage {
-        RateLimitStorage::Database => Counters::database(store.clone(), longest_window),
-        // Refused at load time until [secondary_storage] exists.
-        RateLimitStorage::Memory | RateLimitStorage::SecondaryStorage => Counters::memory(),
+    match (cfg.rate_limit_storage(), store.secondary()) {
+        (RateLimitStorage::Database, _) => Counters::database(store.clone(), longest_window),
+        (RateLimitStorage::SecondaryStorage, Some(redis)) => Counters::Secondary(redis.clone()),
+        // Without a Redis the configuration is refused at load time.
+        (RateLimitStorage::Memory | RateLimitStorage::SecondaryStorage, _) => Counters::memory(),
     }
 }
 
@@ -431,6 +433,7 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
             storage = match l.counters {
                 Counters::Memory(_) => "memory (this process only)",
                 Counters::Database { .. } => "database",
+                Counters::Secondary(_) => "secondary storage (Redis)",
             },
             window = l.global.window,
             max = l.global.max,

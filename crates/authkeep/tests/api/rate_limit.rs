@@ -223,7 +223,7 @@ on_both_databases! {
     async fn database_storage_counts_exactly_under_concurrency(db: Db) {
         let app = TestApp::spawn_with(db, |c| {
             on(c);
-            c.rate_limit.storage = RateLimitStorage::Database;
+            c.rate_limit.storage = Some(RateLimitStorage::Database);
             c.rate_limit.model_name = Some("rate_limits".into());
             c.rate_limit.fields.insert("lastRequest".into(), "last_request".into());
             c.rate_limit.custom_rules.insert("/get-session".into(), rule(60, 7));
@@ -245,7 +245,7 @@ on_both_databases! {
         // A second replica on the same database shares the counters.
         let other = TestApp::spawn_on_store(&app, |c| {
             on(c);
-            c.rate_limit.storage = RateLimitStorage::Database;
+            c.rate_limit.storage = Some(RateLimitStorage::Database);
             c.rate_limit.model_name = Some("rate_limits".into());
             c.rate_limit.fields.insert("lastRequest".into(), "last_request".into());
             c.rate_limit.custom_rules.insert("/get-session".into(), rule(60, 7));
@@ -261,7 +261,7 @@ on_both_databases! {
     async fn database_storage_follows_better_auths_rule(db: Db) {
         let app = TestApp::spawn_with(db, |c| {
             on(c);
-            c.rate_limit.storage = RateLimitStorage::Database;
+            c.rate_limit.storage = Some(RateLimitStorage::Database);
             c.rate_limit.window = 2;
             c.rate_limit.max = 2;
         }).await;
@@ -281,7 +281,7 @@ on_both_databases! {
         ).await;
         let other = TestApp::spawn_on_store(&app, |c| {
             on(c);
-            c.rate_limit.storage = RateLimitStorage::Database;
+            c.rate_limit.storage = Some(RateLimitStorage::Database);
         }).await;
         get_session(&mut other.client(), "192.0.2.3").await;
         let mut gone = false;
@@ -302,7 +302,7 @@ on_both_databases! {
         for storage in [RateLimitStorage::Memory, RateLimitStorage::Database] {
             let app = TestApp::spawn_with(db, |c| {
                 on(c);
-                c.rate_limit.storage = storage;
+                c.rate_limit.storage = Some(storage);
                 c.rate_limit.account.max_failures = 3;
                 c.rate_limit.account.window = 60;
                 c.rate_limit.account.lockout = 1;
@@ -382,7 +382,7 @@ async fn the_environment_variable_turns_it_on() {
 }
 
 #[test]
-fn secondary_storage_is_a_clear_start_up_error_for_now() {
+fn secondary_storage_without_a_redis_is_a_clear_start_up_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = crate::cli::authkeep(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])

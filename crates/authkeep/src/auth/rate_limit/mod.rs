@@ -1,10 +1,10 @@
 //! Rate-limit counters and better-auth's rule on them: one record `{count, lastRequest}` per
 //! key; reset when the window has passed since the last allowed request, refused while
 //! `count >= max`, else counted. The same counters carry the per-account sign-in limit
-//! (`account.rs`). Where they live is one enum: this process, or better-auth's `rateLimit`
-//! table. A shared key-value store (Redis, fixed windows from `increment(key, ttl)`) would be
-//! one more variant: `consume` allowed while the incremented count is at most `max`, refused
-//! with the whole window as the wait, and `hit`/`get`/`put`/`delete` as INCR/GET/SET/DEL.
+//! (`account.rs`). Where they live is one enum: this process, better-auth's `rateLimit` table,
+//! or Redis (better-auth's secondary storage), where better-auth counts in fixed windows from
+//! `increment(key, ttl)`: allowed while the count is at most `max`, refused with the whole
+//! window as the wait; `hit`/`get`/`put`/`delete` are INCR/GET/SET/DEL there.
 
 pub mod account;
 pub mod memory;
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use memory::{Entry, MemoryStore};
 
-use crate::store::{Store, StoreError};
+use crate::store::{SecondaryStorage, Store, StoreError};
 
 /// A rule: at most `max` requests per `window` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,14 @@ pub enum Counters {
         longest_window_ms: i64,
         pruned: Arc<AtomicI64>,
     },
+    /// Redis under the secondary storage's key prefix, shared by every replica (and by a
+    /// better-auth using the same Redis and prefix: the keys are its `<ip>|<path>`).
+    Secondary(SecondaryStorage),
+}
+
+/// Whole seconds covering `ms` (Redis TTLs are in seconds), at least one.
+fn ttl_seconds(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0).div_ceil(1000).max(1)
 }
 
 /// How often the table is swept of rows older than the longest window.
@@ -121,6 +129,16 @@ impl Counters {
                     retry_after: rule.window,
                 })
             }
+            Counters::Secondary(redis) => {
+                let count = redis.increment(key, rule.window).await?;
+                Ok(if count <= rule.max {
+                    Decision::Allowed
+                } else {
+                    Decision::Refused {
+                        retry_after: rule.window,
+                    }
+                })
+            }
         }
     }
 
@@ -143,6 +161,10 @@ impl Counters {
                 (Some(next), next.count)
             })),
             Counters::Database { store, .. } => store.rate_limit_hit(key, now, window_ms).await,
+            Counters::Secondary(redis) => {
+                let count = redis.increment(key, ttl_seconds(window_ms)).await?;
+                Ok(i64::try_from(count).unwrap_or(i64::MAX))
+            }
         }
     }
 
@@ -151,6 +173,11 @@ impl Counters {
         match self {
             Counters::Memory(m) => Ok(m.update(key, now, |e| (e, e.map(|e| (e.count, e.last))))),
             Counters::Database { store, .. } => store.rate_limit_get(key).await,
+            // Only `put` writes these keys, as "count:last".
+            Counters::Secondary(redis) => Ok(redis.get(key).await?.and_then(|v| {
+                let (count, last) = v.split_once(':')?;
+                Some((count.parse().ok()?, last.parse().ok()?))
+            })),
         }
     }
 
@@ -174,6 +201,11 @@ impl Counters {
                 Ok(())
             }
             Counters::Database { store, .. } => store.rate_limit_put(key, count, last).await,
+            Counters::Secondary(redis) => {
+                redis
+                    .set(key, &format!("{count}:{last}"), ttl_seconds(keep_ms))
+                    .await
+            }
         }
     }
 
@@ -184,6 +216,7 @@ impl Counters {
                 Ok(())
             }
             Counters::Database { store, .. } => store.rate_limit_delete(key).await,
+            Counters::Secondary(redis) => redis.delete(key).await,
         }
     }
 

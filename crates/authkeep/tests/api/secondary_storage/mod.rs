@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::helpers::{Db, TestApp};
 
 mod outage;
+mod rate_limit;
 mod sessions;
 mod verifications;
 
@@ -109,7 +110,7 @@ impl Keys {
         let _: () = self.conn().del(format!("{}{key}", self.prefix)).unwrap();
     }
 
-    fn configure(&self, c: &mut Config) {
+    pub(super) fn configure(&self, c: &mut Config) {
         c.secondary_storage.url = Some(Secret::new(self.url.clone()));
         c.secondary_storage.key_prefix = self.prefix.clone();
     }
