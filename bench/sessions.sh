@@ -2,8 +2,10 @@
 # Production session features, authkeep against a real better-auth 1.7.25 with the same options,
 # side by side on this machine, one PostgreSQL server and one Redis:
 #   1. GET /get-session with the cookie cache on (compact, max age 300 s), 64 connections;
-#   2. the cost of rate limiting on that same get-session: off, memory, Redis (secondary storage),
-#      with a limit high enough never to refuse, so every request pays for the check only.
+#   2. the cost of rate limiting on that same get-session: off, memory, Redis (secondary storage)
+#      and the database (better-auth's rateLimit table), with a limit high enough never to
+#      refuse, so every request pays for the check only (all 64 connections in one bucket: the
+#      worst case for contention on one counter).
 # Prints a JSON report and writes bench/results/sessions-latest.json.
 #
 #   bench/sessions.sh        # needs: cargo, node 20+, wrk, PostgreSQL on :5432, Redis on :6379
@@ -22,6 +24,7 @@ npm ci --prefix compat --no-audit --no-fund --loglevel=error >&2
 work=$(mktemp -d)
 pids=()
 DBS=(bench_cache_ak bench_cache_ba)
+ROUNDS=${ROUNDS:-2}   # each figure is the mean of this many runs, modes interleaved
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for db in "${DBS[@]}"; do psql "$PG" -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true; done
@@ -81,27 +84,43 @@ gs() { # port cookie -> wrk result, 64 connections
 }
 
 declare -A R
-# 1 + 2a: cookie cache, rate limiting off.
-start_ak 3200; ak_cookie=$(cookies_for http://127.0.0.1:3200 bench-ak@example.com)
+add() { # key result: accumulate "rps p50 p99 non2xx" sums
+  local prev=${R[$1]:-"0 0 0 0"}
+  R[$1]=$(awk -v a="$prev" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f %.3f %.3f %d", x[1]+y[1], x[2]+y[2], x[3]+y[3], x[4]+y[4] }')
+}
+mean() { awk -v a="${R[$1]}" -v n="$ROUNDS" 'BEGIN { split(a, x, " "); printf "%.0f %.3f %.3f %d", x[1]/n, x[2]/n, x[3]/n, x[4] }'; }
+
+# Sessions (and their cookie cache entries) made once per server.
+start_ak 3200; ak_cookie=$(cookies_for http://127.0.0.1:3200 bench-ak@example.com); stop_last
 case "$ak_cookie" in *session_data*) ;; *) echo "authkeep set no session_data: $ak_cookie" >&2; exit 1;; esac
-R[ak_off]=$(gs 3200 "$ak_cookie"); stop_last
-start_ba 3201 RATE_LIMIT_ENABLED=false; ba_cookie=$(cookies_for http://127.0.0.1:3201 bench-ba@example.com)
+start_ba 3201 RATE_LIMIT_ENABLED=false; ba_cookie=$(cookies_for http://127.0.0.1:3201 bench-ba@example.com); stop_last
 case "$ba_cookie" in *session_data*) ;; *) echo "better-auth set no session_data: $ba_cookie" >&2; exit 1;; esac
-R[ba_off]=$(gs 3201 "$ba_cookie"); stop_last
 
-# 2b: rate limiting in memory.
-start_ak 3200 AUTHKEEP_RATE_LIMIT__ENABLED=true AUTHKEEP_RATE_LIMIT__STORAGE=memory "${NEVER_REFUSE_AK[@]}"
-R[ak_mem]=$(gs 3200 "$ak_cookie"); stop_last
-start_ba 3201 RATE_LIMIT_ENABLED=true RATE_LIMIT_STORAGE=memory "${NEVER_REFUSE_BA[@]}"
-R[ba_mem]=$(gs 3201 "$ba_cookie"); stop_last
-
-# 2c: rate limiting in Redis (better-auth's secondary storage; sessions stay in PostgreSQL too).
-start_ak 3200 AUTHKEEP_RATE_LIMIT__ENABLED=true AUTHKEEP_RATE_LIMIT__STORAGE=secondary-storage "${NEVER_REFUSE_AK[@]}" \
-  AUTHKEEP_SECONDARY_STORAGE__URL="$REDIS" AUTHKEEP_SECONDARY_STORAGE__KEY_PREFIX=authkeep-bench: AUTHKEEP_SESSION__STORE_SESSION_IN_DATABASE=true
-R[ak_redis]=$(gs 3200 "$ak_cookie"); stop_last
-start_ba 3201 RATE_LIMIT_ENABLED=true RATE_LIMIT_STORAGE=secondary-storage "${NEVER_REFUSE_BA[@]}" \
-  REDIS_URL="$REDIS" REDIS_KEY_PREFIX=ba-bench: STORE_SESSION_IN_DATABASE=true
-R[ba_redis]=$(gs 3201 "$ba_cookie"); stop_last
+REDIS_AK=(AUTHKEEP_SECONDARY_STORAGE__URL="$REDIS" AUTHKEEP_SECONDARY_STORAGE__KEY_PREFIX=authkeep-bench: AUTHKEEP_SESSION__STORE_SESSION_IN_DATABASE=true)
+REDIS_BA=(REDIS_URL="$REDIS" REDIS_KEY_PREFIX=ba-bench: STORE_SESSION_IN_DATABASE=true)
+for _ in $(seq 1 "$ROUNDS"); do
+  # The cookie cache answers; rate limiting off.
+  start_ak 3200; add ak_off "$(gs 3200 "$ak_cookie")"; stop_last
+  start_ba 3201 RATE_LIMIT_ENABLED=false; add ba_off "$(gs 3201 "$ba_cookie")"; stop_last
+  # The same without the jwt plugin's per-call token (set-auth-jwt), authkeep only.
+  start_ak 3200 AUTHKEEP_JWT__SET_JWT_HEADER=false; add ak_nojwt "$(gs 3200 "$ak_cookie")"; stop_last
+  # Rate limiting in memory.
+  start_ak 3200 AUTHKEEP_RATE_LIMIT__ENABLED=true AUTHKEEP_RATE_LIMIT__STORAGE=memory "${NEVER_REFUSE_AK[@]}"
+  add ak_mem "$(gs 3200 "$ak_cookie")"; stop_last
+  start_ba 3201 RATE_LIMIT_ENABLED=true RATE_LIMIT_STORAGE=memory "${NEVER_REFUSE_BA[@]}"
+  add ba_mem "$(gs 3201 "$ba_cookie")"; stop_last
+  # Rate limiting in Redis (sessions stay in PostgreSQL too, so the cookies above still work).
+  start_ak 3200 AUTHKEEP_RATE_LIMIT__ENABLED=true AUTHKEEP_RATE_LIMIT__STORAGE=secondary-storage "${NEVER_REFUSE_AK[@]}" "${REDIS_AK[@]}"
+  add ak_redis "$(gs 3200 "$ak_cookie")"; stop_last
+  start_ba 3201 RATE_LIMIT_ENABLED=true RATE_LIMIT_STORAGE=secondary-storage "${NEVER_REFUSE_BA[@]}" "${REDIS_BA[@]}"
+  add ba_redis "$(gs 3201 "$ba_cookie")"; stop_last
+  # Rate limiting in the database (one row, every request updates it).
+  start_ak 3200 AUTHKEEP_RATE_LIMIT__ENABLED=true AUTHKEEP_RATE_LIMIT__STORAGE=database "${NEVER_REFUSE_AK[@]}"
+  add ak_db "$(gs 3200 "$ak_cookie")"; stop_last
+  start_ba 3201 RATE_LIMIT_ENABLED=true RATE_LIMIT_STORAGE=database "${NEVER_REFUSE_BA[@]}"
+  add ba_db "$(gs 3201 "$ba_cookie")"; stop_last
+done
+for k in ak_off ak_nojwt ba_off ak_mem ba_mem ak_redis ba_redis ak_db ba_db; do R[$k]=$(mean $k); done
 
 field() { echo "$1" | cut -d' ' -f"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "null" }'; }
@@ -114,10 +133,16 @@ mkdir -p bench/results
 {
   echo "{"
   echo "  \"machine\": \"$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)\","
-  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"duration_s\": $DURATION, \"connections\": 64,"
+  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"duration_s\": $DURATION, \"rounds\": $ROUNDS, \"connections\": 64,"
   pair get_session_cookie_cache "${R[ak_off]}" "${R[ba_off]}"
+  a=${R[ak_nojwt]}
+  echo "  \"get_session_cookie_cache_without_set_auth_jwt\": {\"authkeep\": {\"rps\": $(field "$a" 1), \"p50_ms\": $(field "$a" 2), \"p99_ms\": $(field "$a" 3), \"non2xx\": $(field "$a" 4)}},"
   pair get_session_cookie_cache_rate_limit_memory "${R[ak_mem]}" "${R[ba_mem]}"
   pair get_session_cookie_cache_rate_limit_redis "${R[ak_redis]}" "${R[ba_redis]}"
-  echo "  \"rate_limit_cost_percent\": {\"authkeep\": {\"memory\": $(cost "$(field "${R[ak_mem]}" 1)" "$(field "${R[ak_off]}" 1)"), \"redis\": $(cost "$(field "${R[ak_redis]}" 1)" "$(field "${R[ak_off]}" 1)")}, \"better_auth\": {\"memory\": $(cost "$(field "${R[ba_mem]}" 1)" "$(field "${R[ba_off]}" 1)"), \"redis\": $(cost "$(field "${R[ba_redis]}" 1)" "$(field "${R[ba_off]}" 1)")}}"
+  pair get_session_cookie_cache_rate_limit_database "${R[ak_db]}" "${R[ba_db]}"
+  costs() { # prefix
+    echo "{\"memory\": $(cost "$(field "${R[${1}_mem]}" 1)" "$(field "${R[${1}_off]}" 1)"), \"redis\": $(cost "$(field "${R[${1}_redis]}" 1)" "$(field "${R[${1}_off]}" 1)"), \"database\": $(cost "$(field "${R[${1}_db]}" 1)" "$(field "${R[${1}_off]}" 1)")}"
+  }
+  echo "  \"rate_limit_cost_percent\": {\"authkeep\": $(costs ak), \"better_auth\": $(costs ba)}"
   echo "}"
 } | tee bench/results/sessions-latest.json

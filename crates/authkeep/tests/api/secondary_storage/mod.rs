@@ -23,12 +23,12 @@ mod rate_limit;
 mod sessions;
 mod verifications;
 
-pub(super) fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("AUTHKEEP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// Whether to skip: only when Redis does not answer and nobody requires it.
-pub(super) fn skip_redis() -> bool {
+pub(crate) fn skip_redis() -> bool {
     let up = redis::Client::open(redis_url())
         .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
         .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
@@ -49,13 +49,13 @@ pub(super) fn skip_redis() -> bool {
 }
 
 /// The keys of one test: a random prefix on a Redis, deleted when dropped.
-pub(super) struct Keys {
-    url: String,
-    prefix: String,
+pub(crate) struct Keys {
+    pub(crate) url: String,
+    pub(crate) prefix: String,
 }
 
 impl Keys {
-    pub(super) fn new() -> Keys {
+    pub(crate) fn new() -> Keys {
         Keys::on(&redis_url())
     }
 
