@@ -278,8 +278,8 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
     // With Redis (always in CI): sessions, links, codes and rate-limit counters go there too
     // (its keys hold session tokens); links and codes also stay in the database, where this
     // test reads them.
-    let redis_keys = (!crate::secondary_storage::skip_redis())
-        .then(crate::secondary_storage::Keys::new);
+    let redis_keys =
+        (!crate::secondary_storage::skip_redis()).then(crate::secondary_storage::Keys::new);
     let mut cmd = authkeep(dir.path());
     if let Some(k) = &redis_keys {
         cmd.env("AUTHKEEP_SECONDARY_STORAGE__URL", &k.url)
@@ -295,7 +295,6 @@ async fn production_logs_are_json_and_never_hold_secrets_or_passwords() {
         .env("AUTHKEEP_USER__DELETE_USER_VERIFICATION", "true")
         .env("AUTHKEEP_SESSION__COOKIE_CACHE__ENABLED", "true")
         .env("AUTHKEEP_SESSION__COOKIE_CACHE__STRATEGY", "jwt")
-
         .env(
             "AUTHKEEP_SOCIAL_PROVIDERS__GOOGLE__CLIENT_ID",
             crate::idp::GOOGLE_CLIENT_ID,
