@@ -91,9 +91,11 @@ pub async fn send(auth: &Auth, address: &Email, kind: OtpType) -> Result<(), Aut
 }
 
 /// A code guess changes the stored row (`<otp>:<attempts>`) only by compare-and-swap; a guess
-/// that loses a race re-reads the row and is judged again, so concurrent guesses count exactly
-/// as sequential ones would. Each lost race means another request changed the row, and there
-/// are only so many changes before the code is used or burnt, so a few rounds always suffice.
+/// that loses a race re-reads the row and is judged again. Each lost race means another request
+/// changed the row (counted a wrong guess, or used or burnt the code), so with an attempt limit
+/// below the number of rounds every guess is counted as a sequential one would be; a guess that
+/// loses every round is refused uncounted, and a right guess only succeeds by winning a swap, so
+/// no more than `allowed_attempts + 1` guesses are ever judged against the code.
 const MAX_ROUNDS: usize = 16;
 
 /// Checks a code. Wrong codes are counted, and once `allowed_attempts` of them have been

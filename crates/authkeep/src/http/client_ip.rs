@@ -65,8 +65,18 @@ impl IpPolicy {
         let forwarded = headers_count
             .then(|| {
                 self.headers.iter().find_map(|name| {
-                    let value = headers.get(name.as_str())?.to_str().ok()?;
-                    self.client_in_header(value)
+                    // Repeated lines are one list, in order (RFC 9110 §5.3; Node joins them
+                    // too): a proxy that appends its own line after the client's must be read
+                    // from that last line, not the client's first one.
+                    let lines: Vec<&str> = headers
+                        .get_all(name.as_str())
+                        .iter()
+                        .map(|v| v.to_str().ok())
+                        .collect::<Option<_>>()?;
+                    if lines.is_empty() {
+                        return None;
+                    }
+                    self.client_in_header(&lines.join(","))
                 })
             })
             .flatten();
@@ -111,6 +121,25 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_str(xff).unwrap());
         p.resolve(&h, Some(format!("{peer}:4000").parse().unwrap()))
+    }
+
+    #[test]
+    fn repeated_header_lines_are_one_list() {
+        let p = IpPolicy {
+            trusted_proxies: vec![Cidr::parse("127.0.0.1").unwrap()],
+            ..IpPolicy::default()
+        };
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_static("6.6.7.1"));
+        h.append("x-forwarded-for", HeaderValue::from_static("203.0.113.10"));
+        let peer = Some("127.0.0.1:4000".parse().unwrap());
+        assert_eq!(
+            p.resolve(&h, peer).forwarded.as_deref(),
+            Some("203.0.113.10"),
+            "the proxy's line, last, names the client"
+        );
+        // Without trusted proxies two lines are a chain, which names nobody.
+        assert_eq!(IpPolicy::default().resolve(&h, peer).forwarded, None);
     }
 
     #[test]

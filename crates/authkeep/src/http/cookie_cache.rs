@@ -65,6 +65,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// When the entry stops vouching for the session (epoch ms).
+    pub fn expires_at_ms(&self) -> i64 {
+        self.expires_at_ms
+    }
+
     /// better-auth's conditions for answering from the cache: it belongs to the session the
     /// request presents, has the configured version, and neither it nor the session expired.
     pub fn usable(&self, cache: &CookieCache, token: &str, now: DateTime<Utc>) -> bool {
@@ -276,11 +281,21 @@ impl CookieSettings {
         if let Some(v) = read_cookie(headers, &name).filter(|v| !v.is_empty()) {
             return Some(v);
         }
-        let mut chunks: Vec<(usize, String)> = self
-            .session_data_chunks(headers)
-            .into_iter()
-            .filter_map(|i| Some((i, read_cookie(headers, &format!("{name}.{i}"))?)))
-            .collect();
+        // One pass over the cookies (a request may carry up to a hundred chunks); the first
+        // cookie of a name wins, as for every other cookie.
+        let prefix = format!("{name}.");
+        let mut chunks: Vec<(usize, String)> = Vec::new();
+        for (k, raw) in super::cookies::cookie_pairs(headers) {
+            let Some(i) = k
+                .strip_prefix(&prefix)
+                .and_then(|i| i.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            if i < MAX_CHUNKS && chunks.iter().all(|(j, _)| *j != i) {
+                chunks.push((i, super::cookies::cookie_value(raw)?));
+            }
+        }
         chunks.sort_by_key(|(i, _)| *i);
         let joined: String = chunks.into_iter().map(|(_, v)| v).collect();
         (!joined.is_empty()).then_some(joined)

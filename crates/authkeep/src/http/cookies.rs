@@ -195,40 +195,40 @@ impl CookieSettings {
 
 /// The names of the cookies in the request.
 pub fn cookie_names(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    cookie_pairs(headers).map(|(k, _)| k)
+}
+
+/// The first cookie called `name` in the request, trimmed, unquoted and percent-decoded.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let (_, raw) = cookie_pairs(headers).find(|(k, _)| *k == name)?;
+    cookie_value(raw)
+}
+
+/// Every `name=value` pair of the request's cookies, in order, names trimmed, values raw.
+pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(';'))
-        .filter_map(|pair| Some(pair.split_once('=')?.0.trim()))
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            Some((k.trim(), v))
+        })
 }
 
-/// The first cookie called `name` in the request, trimmed, unquoted and percent-decoded.
-pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    for header in headers.get_all(COOKIE) {
-        let Ok(header) = header.to_str() else {
-            continue;
-        };
-        for pair in header.split(';') {
-            let Some((k, v)) = pair.split_once('=') else {
-                continue;
-            };
-            if k.trim() != name {
-                continue;
-            }
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v);
-            return Some(if v.contains('%') {
-                percent_decode_str(v).decode_utf8().ok()?.into_owned()
-            } else {
-                v.to_owned()
-            });
-        }
-    }
-    None
+/// A raw cookie value trimmed, unquoted and percent-decoded.
+pub fn cookie_value(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let v = v
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(v);
+    Some(if v.contains('%') {
+        percent_decode_str(v).decode_utf8().ok()?.into_owned()
+    } else {
+        v.to_owned()
+    })
 }
 
 #[cfg(test)]

@@ -302,6 +302,12 @@ pub(super) fn rate_limiting(
     let a = &r.account;
     let longest = RateLimiter::longest_window(global, &custom).max(a.window + a.max_lockout);
     let counters = counters(cfg, store, longest);
+    // In memory, the per-account counters get a store of their own: a flood of per-IP buckets
+    // (one per random path) must not evict a lockout to make room.
+    let account_counters = match &counters {
+        Counters::Memory(_) => Counters::memory(),
+        shared => shared.clone(),
+    };
     let account = (a.max_failures > 0).then(|| {
         AccountLimiter::new(
             AccountPolicy {
@@ -310,7 +316,7 @@ pub(super) fn rate_limiting(
                 lockout: a.lockout,
                 max_lockout: a.max_lockout,
             },
-            counters.clone(),
+            account_counters,
             hmac.clone(),
         )
     });

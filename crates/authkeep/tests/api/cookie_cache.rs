@@ -179,3 +179,29 @@ async fn a_large_session_is_split_into_chunks_and_read_back() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_jwt_minted_from_a_cached_entry_expires_with_it() {
+    let app = TestApp::spawn_with(Db::Sqlite, cached(CookieCacheStrategy::Compact)).await;
+    let mut c = app.client();
+    c.sign_up("minted@example.com").await;
+    let exp = |r: &crate::helpers::Resp| -> i64 {
+        let jwt = r.header("set-auth-jwt").expect("set-auth-jwt");
+        let claims = jwt.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["exp"].as_i64().unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    // From the database: the jwt plugin's 15 minutes.
+    let r = c.get("/get-session?disableCookieCache=true").await;
+    assert!(exp(&r) >= now + 890, "{}", exp(&r) - now);
+    // From the cookie: no longer than the entry (5 minutes), which is all it vouches for.
+    let r = c.get("/get-session").await;
+    assert!(r.set_cookies.is_empty(), "served from the cache");
+    assert!(exp(&r) <= now + 301, "{}", exp(&r) - now);
+    app.stop().await;
+}

@@ -168,6 +168,16 @@ impl Jwt {
 
     /// A JWT for `user`, with better-auth's claims: `iat`, the user's fields, `sub`, `exp`, `iss`, `aud`.
     pub async fn token_for(&self, user: &User) -> Result<String, AuthError> {
+        self.token_until(user, None).await
+    }
+
+    /// A token for `user` that expires no later than `not_after` (epoch seconds), for answers
+    /// that vouch for a session only until then (a cookie-cache hit).
+    pub async fn token_until(
+        &self,
+        user: &User,
+        not_after: Option<i64>,
+    ) -> Result<String, AuthError> {
         let (kid, key) = self.signing_key().await?;
         let iat = Utc::now().timestamp();
         let mut claims = serde_json::Map::new();
@@ -176,9 +186,10 @@ impl Jwt {
             claims.extend(fields);
         }
         claims.insert("sub".into(), user.id.clone().into());
+        let exp = iat + self.policy.expiration.num_seconds();
         claims.insert(
             "exp".into(),
-            (iat + self.policy.expiration.num_seconds()).into(),
+            not_after.map_or(exp, |cap| exp.min(cap.max(iat))).into(),
         );
         claims.insert("iss".into(), self.policy.issuer.clone().into());
         claims.insert("aud".into(), self.policy.audience.clone().into());

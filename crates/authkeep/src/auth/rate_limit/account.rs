@@ -99,10 +99,13 @@ impl AccountLimiter {
         })
     }
 
-    /// A sign-in succeeded: its earlier failures are forgiven.
+    /// A sign-in succeeded: its earlier failures are forgiven, and a cool-down that concurrent
+    /// attempts started meanwhile (the owner's own, sent at once) is lifted, since the right
+    /// password has just been shown.
     pub async fn succeeded(&self, email: &Email, now: i64) -> Result<(), StoreError> {
-        let (fail, _) = self.keys(email);
-        self.counters.delete(&fail, now).await
+        let (fail, lock) = self.keys(email);
+        self.counters.delete(&fail, now).await?;
+        self.counters.delete(&lock, now).await
     }
 }
 
@@ -158,5 +161,31 @@ mod tests {
         let other = Email::parse("c@d.test").unwrap();
         assert_eq!(l.attempt(&other, t).await.unwrap(), Decision::Allowed);
         l.succeeded(&other, t).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_success_lifts_a_cool_down_started_by_concurrent_attempts() {
+        let l = AccountLimiter::new(
+            AccountPolicy {
+                max_failures: 2,
+                window: 900,
+                lockout: 60,
+                max_lockout: 60,
+            },
+            Counters::memory(),
+            HmacKey::new(&Secret::new("k")),
+        );
+        let e = Email::parse("owner@b.test").unwrap();
+        // The owner's three sign-ins at once: all counted, the third starts a cool-down...
+        for _ in 0..2 {
+            assert_eq!(l.attempt(&e, 0).await.unwrap(), Decision::Allowed);
+        }
+        assert!(matches!(
+            l.attempt(&e, 0).await.unwrap(),
+            Decision::Refused { .. }
+        ));
+        // ...which the first one's success (the right password) lifts.
+        l.succeeded(&e, 1).await.unwrap();
+        assert_eq!(l.attempt(&e, 2).await.unwrap(), Decision::Allowed);
     }
 }

@@ -90,11 +90,13 @@ fn make_room(map: &mut HashMap<String, Entry>, now: i64, cap: usize) {
     if map.len() < cap {
         return;
     }
-    let mut lasts: Vec<i64> = map.values().map(|e| e.last).collect();
-    let cut = (cap / 8).max(1).min(lasts.len() - 1);
-    let (_, threshold, _) = lasts.select_nth_unstable(cut);
+    // The entries closest to expiring go first: a long cool-down outlives a flood of
+    // short-lived buckets.
+    let mut expiries: Vec<i64> = map.values().map(|e| e.expires).collect();
+    let cut = (cap / 8).max(1).min(expiries.len() - 1);
+    let (_, threshold, _) = expiries.select_nth_unstable(cut);
     let threshold = *threshold;
-    map.retain(|_, e| e.last > threshold);
+    map.retain(|_, e| e.expires > threshold);
 }
 
 #[cfg(test)]
@@ -134,5 +136,22 @@ mod tests {
             )
         });
         assert!(s.update("x", 10, |e| (e, e.is_none())));
+    }
+
+    #[test]
+    fn a_long_cool_down_outlives_a_flood_of_short_buckets() {
+        let s = MemoryStore::with_capacity(SHARDS * 16);
+        let entry = |last, expires| Entry {
+            count: 1,
+            last,
+            expires,
+        };
+        s.update("lock", 0, |_| (Some(entry(0, 900_000)), ()));
+        for i in 0..10_000i64 {
+            s.update(&format!("ip{i}|/x{i}"), i, |_| {
+                (Some(entry(i, i + 10_000)), ())
+            });
+        }
+        assert!(s.update("lock", 10_000, |e| (e, e.is_some())));
     }
 }

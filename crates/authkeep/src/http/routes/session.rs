@@ -30,7 +30,10 @@ pub async fn get_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
         Cached::Hit(entry) => {
             // Served from the cookie, as better-auth does: no database read, so a session
             // revoked elsewhere lives on here until the entry expires (`max_age`).
-            set_jwt_header(app, ex, &entry.user).await?;
+            // A JWT minted from a cached entry lives no longer than the entry: the session may
+            // have been revoked meanwhile, and the cache only vouches for it until then.
+            let until = entry.expires_at_ms().div_euclid(1000);
+            set_jwt_header(app, ex, &entry.user, Some(until)).await?;
             return Ok(Reply::json(
                 json!({ "session": entry.session, "user": entry.user_json }),
             ));
@@ -46,14 +49,19 @@ pub async fn get_session(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     if may_refresh && !c.refreshed {
         session::cache(app, ex, &c.session, &c.user, Lifetime::Remembered);
     }
-    set_jwt_header(app, ex, &c.user).await?;
+    set_jwt_header(app, ex, &c.user, None).await?;
     Ok(Reply::json(json!({ "session": c.session, "user": c.user })))
 }
 
 /// better-auth's jwt plugin: a fresh JWT with every session read.
-async fn set_jwt_header(app: &App, ex: &mut Exchange, user: &User) -> Result<(), ApiError> {
+async fn set_jwt_header(
+    app: &App,
+    ex: &mut Exchange,
+    user: &User,
+    not_after: Option<i64>,
+) -> Result<(), ApiError> {
     if let Some(jwt) = app.auth.jwt.as_ref().filter(|_| app.policy.set_jwt_header) {
-        let token = jwt.token_for(user).await?;
+        let token = jwt.token_until(user, not_after).await?;
         ex.add_header(HeaderName::from_static("set-auth-jwt"), &token);
         ex.add_header(ACCESS_CONTROL_EXPOSE_HEADERS, "set-auth-jwt");
     }

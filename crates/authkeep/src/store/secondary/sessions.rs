@@ -11,6 +11,45 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{SecondaryStorage, ttl_until};
+
+/// Edits `active-sessions-<userId>` (KEYS[1]) atomically. ARGV: now (ms), a JSON array of
+/// tokens to drop, a token to (re)list ("" for none) and its expiry (ms). Expired and malformed
+/// entries are dropped, the list is sorted by expiry and written as better-auth writes it
+/// (`[{"token":…,"expiresAt":…}]`, integers, not cjson's floats) with the TTL of its last
+/// session, or deleted when nothing is left.
+const EDIT_ACTIVE: &str = r#"
+local list = {}
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, v = pcall(cjson.decode, cur)
+  if ok and type(v) == 'table' then list = v end
+end
+local now = tonumber(ARGV[1])
+local gone = {}
+for _, t in ipairs(cjson.decode(ARGV[2])) do gone[t] = true end
+if ARGV[3] ~= '' then gone[ARGV[3]] = true end
+local kept = {}
+for _, r in ipairs(list) do
+  local at = type(r) == 'table' and tonumber(r.expiresAt)
+  if at and type(r.token) == 'string' and at > now and not gone[r.token] then
+    table.insert(kept, {token = r.token, expiresAt = at})
+  end
+end
+if ARGV[3] ~= '' then table.insert(kept, {token = ARGV[3], expiresAt = tonumber(ARGV[4])}) end
+table.sort(kept, function(a, b) return a.expiresAt < b.expiresAt end)
+local ttl = 0
+if #kept > 0 then ttl = math.floor((kept[#kept].expiresAt - now) / 1000) end
+if ttl <= 0 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+local parts = {}
+for i, r in ipairs(kept) do
+  parts[i] = '{"token":' .. cjson.encode(r.token) .. ',"expiresAt":' .. string.format('%d', r.expiresAt) .. '}'
+end
+redis.call('SET', KEYS[1], '[' .. table.concat(parts, ',') .. ']', 'EX', ttl)
+return #kept
+"#;
 use crate::model::{Session, User, parse_date, to_js_iso};
 use crate::store::StoreResult;
 use crate::store::schema::Schema;
@@ -125,23 +164,33 @@ impl SecondaryStorage {
             .unwrap_or_default())
     }
 
-    /// Writes the list sorted by expiry for as long as its last session lives; an empty (or
-    /// all-expired) list is deleted.
-    async fn set_active_refs(
+    /// Edits the user's list in one step in Redis (concurrent sign-ins must not lose each
+    /// other's entries, or a session would be missing from `list-sessions` and survive
+    /// `revoke-other-sessions`): `remove` and expired entries go, `add` is (re)listed, the list
+    /// is kept sorted by expiry for as long as its last session lives, or deleted when empty.
+    async fn edit_active(
         &self,
         user_id: &str,
-        mut refs: Vec<ActiveRef>,
+        remove: &[&str],
+        add: Option<(&str, DateTime<Utc>)>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        refs.sort_by_key(|r| r.expires_at);
-        let last = refs.last().map_or(0, |r| r.expires_at);
-        let ttl = DateTime::from_timestamp_millis(last).map_or(0, |at| ttl_until(at, now));
-        if ttl > 0 {
-            let list = json!(refs).to_string();
-            self.set(&active_key(user_id), &list, ttl).await
-        } else {
-            self.delete(&active_key(user_id)).await
-        }
+        let key = self.key(&active_key(user_id));
+        let remove = json!(remove).to_string();
+        let (token, expires_at) = add.map_or(("", 0), |(t, at)| (t, at.timestamp_millis()));
+        let now_ms = now.timestamp_millis();
+        self.run(async |c| {
+            redis::Script::new(EDIT_ACTIVE)
+                .key(key)
+                .arg(now_ms)
+                .arg(remove)
+                .arg(token)
+                .arg(expires_at)
+                .invoke_async::<i64>(c)
+                .await
+        })
+        .await
+        .map(|_| ())
     }
 
     /// The user's list with `token` set to expire at `expires_at` (or dropped when `None`),
@@ -153,20 +202,10 @@ impl SecondaryStorage {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let now_ms = now.timestamp_millis();
-        let mut refs: Vec<ActiveRef> = self
-            .active_refs(user_id)
-            .await?
-            .into_iter()
-            .filter(|r| r.expires_at > now_ms && r.token != token)
-            .collect();
-        if let Some(at) = expires_at {
-            refs.push(ActiveRef {
-                token: token.to_owned(),
-                expires_at: at.timestamp_millis(),
-            });
+        match expires_at {
+            Some(at) => self.edit_active(user_id, &[], Some((token, at)), now).await,
+            None => self.edit_active(user_id, &[token], None, now).await,
         }
-        self.set_active_refs(user_id, refs, now).await
     }
 
     /// Stores a new session with its user (better-auth's `createSession`): listed first, then
@@ -328,14 +367,8 @@ impl SecondaryStorage {
         for token in &gone {
             self.delete(token).await?;
         }
-        let now_ms = now.timestamp_millis();
-        let left = self
-            .active_refs(user_id)
-            .await?
-            .into_iter()
-            .filter(|r| r.expires_at > now_ms && !gone.contains(&r.token))
-            .collect();
-        self.set_active_refs(user_id, left, now).await
+        let gone: Vec<&str> = gone.iter().map(String::as_str).collect();
+        self.edit_active(user_id, &gone, None, now).await
     }
 
     /// The tokens on the user's list other than `keep`.
