@@ -338,18 +338,14 @@ impl CookieSettings {
             }
         }
         let expire = stale.into_iter().filter(|i| !used.contains(i));
-        out.extend(expire.map(|i| self.serialize(&format!("{SESSION_DATA}.{i}"), "", Some(0))));
+        out.extend(expire.map(|i| self.expire_chunk(i)));
         out
     }
 
     /// Expires `session_data` and every chunk of it the request carries.
     pub fn clear_session_data(&self, headers: &HeaderMap) -> Vec<String> {
         let mut out = vec![self.serialize(SESSION_DATA, "", Some(0))];
-        out.extend(
-            self.session_data_chunks(headers)
-                .into_iter()
-                .map(|i| self.serialize(&format!("{SESSION_DATA}.{i}"), "", Some(0))),
-        );
+        out.extend(self.clear_session_data_chunks(headers));
         out
     }
 
@@ -358,8 +354,13 @@ impl CookieSettings {
     pub fn clear_session_data_chunks(&self, headers: &HeaderMap) -> Vec<String> {
         self.session_data_chunks(headers)
             .into_iter()
-            .map(|i| self.serialize(&format!("{SESSION_DATA}.{i}"), "", Some(0)))
+            .map(|i| self.expire_chunk(i))
             .collect()
+    }
+
+    /// `Set-Cookie` expiring chunk `i` of `session_data`.
+    fn expire_chunk(&self, i: usize) -> String {
+        self.serialize(&format!("{SESSION_DATA}.{i}"), "", Some(0))
     }
 
     /// Indices of the `session_data.<n>` cookies in the request.
