@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod doctor;
+
 use crate::config::{Config, Overrides};
 
 const ENVIRONMENT: &str = "\
@@ -70,6 +72,9 @@ enum Command {
     },
     /// Print a new random secret for BETTER_AUTH_SECRET.
     GenerateSecret,
+    /// Check the configuration, database, cookies and mail server (or, with --url, a deployed
+    /// server) and say how to fix what is wrong. Exit 1 when anything is an error.
+    Doctor(doctor::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -92,6 +97,8 @@ pub fn main() -> ExitCode {
             println!("{}", crate::secret::generate());
             return ExitCode::SUCCESS;
         }
+        // Reports a configuration that does not load as a finding, so it loads it itself.
+        Command::Doctor(args) => return doctor::run(cli.config.as_deref(), args),
     };
     let cfg = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(c) => c,
@@ -123,7 +130,7 @@ pub fn main() -> ExitCode {
                 crate::serve::run(cfg, listener, crate::serve::shutdown_signal()).await
             }
             Command::Migrate { status, .. } => migrate(&cfg, status).await,
-            Command::GenerateSecret => Ok(()),
+            Command::GenerateSecret | Command::Doctor(_) => Ok(()),
         }
     });
     match result {

@@ -103,6 +103,8 @@ pub enum MailError {
     Build(#[source] lettre::error::Error),
     #[error("the SMTP server refused or failed")]
     Smtp(#[source] lettre::transport::smtp::Error),
+    #[error("the SMTP server did not answer NOOP")]
+    NotReady,
 }
 
 /// Sends authkeep's messages.
@@ -150,6 +152,19 @@ impl Mailer {
         Mailer {
             transport: Transport::Memory(outbox),
             ..self
+        }
+    }
+
+    /// Whether the SMTP server answers: connect, TLS as configured, EHLO and log in, without
+    /// sending anything (`authkeep doctor`). `Ok(false)`: there is no SMTP server to ask.
+    pub async fn probe(&self) -> Result<bool, MailError> {
+        match &self.transport {
+            Transport::Smtp(smtp, _) => match smtp.test_connection().await {
+                Ok(true) => Ok(true),
+                Ok(false) => Err(MailError::NotReady),
+                Err(e) => Err(MailError::Smtp(e)),
+            },
+            Transport::Log(_) | Transport::Memory(_) => Ok(false),
         }
     }
 

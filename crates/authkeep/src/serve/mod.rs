@@ -7,6 +7,7 @@ mod social;
 mod wiring;
 
 pub use listener::ConnectionLimits;
+pub use wiring::{cookie_attributes, mail_settings};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -84,6 +85,21 @@ pub async fn plan_migration(cfg: &Config) -> anyhow::Result<Plan> {
     store.close().await;
     match plan {
         Ok(plan) => Ok(plan),
+        Err(e) => Err(startup_error(&url, settings.pooler, e).await),
+    }
+}
+
+/// The migration plan and what is wrong with the existing tables (`authkeep doctor`), read
+/// through the migration URL (the direct one when there is a pooler).
+pub async fn diagnose(
+    cfg: &Config,
+) -> anyhow::Result<(Plan, Vec<crate::store::diagnose::SchemaFinding>)> {
+    let (url, settings) = migration_target(cfg);
+    let store = open(cfg, &url, &settings)?;
+    let found = store.diagnose().await;
+    store.close().await;
+    match found {
+        Ok(found) => Ok(found),
         Err(e) => Err(startup_error(&url, settings.pooler, e).await),
     }
 }

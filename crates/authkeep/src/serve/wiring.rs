@@ -331,6 +331,18 @@ pub(super) fn rate_limiting(
 }
 
 pub(super) fn cookie_settings(cfg: &Config, keys: &Keys) -> CookieSettings {
+    CookieSettings {
+        key: keys.hmac.clone(),
+        prefix: cfg.advanced.cookie_prefix.clone(),
+        secure: cfg.secure_cookies(),
+        session_max_age: cfg.session.expires_in,
+        attributes: cookie_attributes(cfg),
+        cache: cookie_cache(&cfg.session.cookie_cache, keys),
+    }
+}
+
+/// The attributes every cookie gets with this configuration (also what `doctor` judges).
+pub fn cookie_attributes(cfg: &Config) -> CookieAttributes {
     let a = &cfg.advanced.default_cookie_attributes;
     let same_site = match a.same_site {
         SameSiteConfig::Lax => SameSite::Lax,
@@ -347,18 +359,11 @@ pub(super) fn cookie_settings(cfg: &Config, keys: &Keys) -> CookieSettings {
                 .unwrap_or_default()
         })
     });
-    CookieSettings {
-        key: keys.hmac.clone(),
-        prefix: cfg.advanced.cookie_prefix.clone(),
-        secure: cfg.secure_cookies(),
-        session_max_age: cfg.session.expires_in,
-        attributes: CookieAttributes {
-            same_site,
-            secure: a.secure.unwrap_or_else(|| cfg.secure_cookies()),
-            partitioned: a.partitioned.unwrap_or(same_site == SameSite::None),
-            domain: a.domain.clone().or(cross_domain).filter(|d| !d.is_empty()),
-        },
-        cache: cookie_cache(&cfg.session.cookie_cache, keys),
+    CookieAttributes {
+        same_site,
+        secure: a.secure.unwrap_or_else(|| cfg.secure_cookies()),
+        partitioned: a.partitioned.unwrap_or(same_site == SameSite::None),
+        domain: a.domain.clone().or(cross_domain).filter(|d| !d.is_empty()),
     }
 }
 
@@ -379,7 +384,7 @@ fn cookie_cache(c: &CookieCacheConfig, keys: &Keys) -> Option<CookieCache> {
     })
 }
 
-pub(super) fn mail_settings(cfg: &Config) -> Settings {
+pub fn mail_settings(cfg: &Config) -> Settings {
     let e = &cfg.email;
     Settings {
         smtp_url: e.smtp_url.clone(),

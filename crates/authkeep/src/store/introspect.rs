@@ -5,7 +5,7 @@
 use sqlx::{PgConnection, Row, SqliteConnection};
 
 use super::StoreResult;
-use super::migrate::{Existing, ExistingColumn};
+use super::migrate::{Existing, ExistingColumn, ExistingForeignKey};
 use super::schema::Ident;
 
 pub(super) async fn postgres(conn: &mut PgConnection) -> StoreResult<Existing> {
@@ -36,6 +36,42 @@ pub(super) async fn postgres(conn: &mut PgConnection) -> StoreResult<Existing> {
     for r in indexes {
         existing.indexes.insert(r.try_get(0)?);
     }
+    let leading = sqlx::query(
+        "select t.relname::text, a.attname::text, i.indisunique \
+         from pg_index i join pg_class t on t.oid = i.indrelid \
+         join pg_namespace n on n.oid = t.relnamespace \
+         join pg_attribute a on a.attrelid = t.oid and a.attnum = i.indkey[0] \
+         where n.nspname = current_schema()",
+    )
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in leading {
+        let unique: bool = r.try_get(2)?;
+        *existing
+            .indexed
+            .entry((r.try_get(0)?, r.try_get(1)?))
+            .or_default() |= unique;
+    }
+    let keys = sqlx::query(
+        "select c.conname::text, t.relname::text, a.attname::text, r.relname::text \
+         from pg_constraint c join pg_class t on t.oid = c.conrelid \
+         join pg_class r on r.oid = c.confrelid \
+         join pg_namespace n on n.oid = t.relnamespace \
+         join pg_attribute a on a.attrelid = t.oid and a.attnum = c.conkey[1] \
+         where c.contype = 'f' and n.nspname = current_schema()",
+    )
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in keys {
+        existing.foreign_keys.push(ExistingForeignKey {
+            name: r.try_get(0)?,
+            table: r.try_get(1)?,
+            column: r.try_get(2)?,
+            references: r.try_get(3)?,
+        });
+    }
     Ok(existing)
 }
 
@@ -65,6 +101,20 @@ pub(super) async fn sqlite(conn: &mut SqliteConnection) -> StoreResult<Existing>
                 nullable: not_null == 0,
                 has_default: c.try_get(3)?,
             });
+        }
+        let leading = sqlx::query(
+            r#"select ii.name, il."unique" from pragma_index_list($1) il, pragma_index_info(il.name) ii where ii.seqno = 0"#,
+        )
+        .persistent(false)
+        .bind(&table)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in leading {
+            let unique: i64 = r.try_get(1)?;
+            *existing
+                .indexed
+                .entry((table.clone(), r.try_get(0)?))
+                .or_default() |= unique != 0;
         }
         existing.tables.insert(table, list);
     }

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::diagnose::{Verdict, verdict};
 use super::schema::{Field, FieldType, Ident, Model, Schema, Table, index_name, sql_type};
 use super::{Backend, StoreError};
 
@@ -24,11 +25,24 @@ pub(super) struct ExistingColumn {
     pub has_default: bool,
 }
 
+/// A foreign key as the database has it (PostgreSQL only; read for `doctor`'s fixes).
+#[derive(Debug, Clone)]
+pub(super) struct ExistingForeignKey {
+    pub name: String,
+    pub table: String,
+    pub column: String,
+    pub references: String,
+}
+
 /// What the database has: tables with their columns, and index names.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Existing {
     pub tables: BTreeMap<String, Vec<ExistingColumn>>,
     pub indexes: BTreeSet<String>,
+    /// (table, column) of each index's first column, and whether any such index is unique:
+    /// what a lookup by that column can use, whatever the index is called.
+    pub indexed: BTreeMap<(String, String), bool>,
+    pub foreign_keys: Vec<ExistingForeignKey>,
     /// Tables that hold at least one row (only asked of tables that need a new column).
     pub populated: BTreeSet<String>,
 }
@@ -204,36 +218,6 @@ fn create_index(table: &Ident, column: &Ident, unique: bool) -> String {
     )
 }
 
-/// The types a column of each field type may have without a warning (better-auth's families).
-fn type_fits(ty: FieldType, data_type: &str, backend: Backend) -> bool {
-    let t = data_type.to_ascii_lowercase();
-    match backend {
-        Backend::Postgres => match ty {
-            FieldType::String => matches!(t.as_str(), "text" | "varchar" | "bpchar" | "uuid"),
-            FieldType::Number => {
-                matches!(
-                    t.as_str(),
-                    "int2" | "int4" | "int8" | "numeric" | "float4" | "float8"
-                )
-            }
-            FieldType::Boolean => t == "bool",
-            FieldType::Date => matches!(t.as_str(), "timestamptz" | "timestamp" | "date"),
-            FieldType::StringArray | FieldType::NumberArray => t.contains("json"),
-        },
-        Backend::Sqlite => match ty {
-            FieldType::String | FieldType::StringArray | FieldType::NumberArray => {
-                t.is_empty() || t.contains("text") || t.contains("char") || t.contains("clob")
-            }
-            FieldType::Number => matches!(
-                t.as_str(),
-                "integer" | "int" | "real" | "bigint" | "numeric"
-            ),
-            FieldType::Boolean => matches!(t.as_str(), "integer" | "int" | "boolean"),
-            FieldType::Date => matches!(t.as_str(), "date" | "datetime" | "text" | "timestamp"),
-        },
-    }
-}
-
 /// What to do to bring `existing` to `schema`.
 pub(super) fn plan(schema: &Schema, existing: &Existing, backend: Backend) -> Plan {
     let mut plan = Plan::default();
@@ -255,7 +239,7 @@ pub(super) fn plan(schema: &Schema, existing: &Existing, backend: Backend) -> Pl
                 add_column(&mut plan, table, spec, user, existing, backend);
                 continue;
             };
-            if !type_fits(spec.ty, &found.data_type, backend) {
+            if verdict(spec.ty, &found.data_type, backend) != Verdict::Fits {
                 plan.warnings.push(format!(
                     "{}.{} is {}; better-auth declares it {} ({})",
                     table.name.as_str(),

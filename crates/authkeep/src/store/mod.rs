@@ -7,6 +7,7 @@
 //! ISO-8601 text better-auth writes); `migrate.rs` and `introspect.rs` bring a database up to the
 //! schema the way better-auth's migrator does.
 
+pub mod diagnose;
 mod error;
 mod introspect;
 pub mod migrate;
@@ -301,7 +302,30 @@ impl Store {
         }
     }
 
+    /// The migration plan and what is wrong with the tables that exist (`authkeep doctor`).
+    pub async fn diagnose(&self) -> StoreResult<(Plan, Vec<diagnose::SchemaFinding>)> {
+        let (existing, backend) = match &self.pool {
+            Pool::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                (self.existing_pg(&mut conn).await?, Backend::Postgres)
+            }
+            Pool::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                (self.existing_sqlite(&mut conn).await?, Backend::Sqlite)
+            }
+        };
+        Ok((
+            migrate::plan(self.schema(), &existing, backend),
+            diagnose::findings(self.schema(), &existing, backend),
+        ))
+    }
+
     async fn plan_pg(&self, conn: &mut sqlx::PgConnection) -> StoreResult<Plan> {
+        let existing = self.existing_pg(conn).await?;
+        Ok(migrate::plan(self.schema(), &existing, Backend::Postgres))
+    }
+
+    async fn existing_pg(&self, conn: &mut sqlx::PgConnection) -> StoreResult<migrate::Existing> {
         let mut existing = introspect::postgres(conn).await?;
         for model in self.schema().models() {
             let table = &self.schema().table(model).name;
@@ -311,10 +335,18 @@ impl Store {
                 existing.populated.insert(table.as_str().to_owned());
             }
         }
-        Ok(migrate::plan(self.schema(), &existing, Backend::Postgres))
+        Ok(existing)
     }
 
     async fn plan_sqlite(&self, conn: &mut sqlx::SqliteConnection) -> StoreResult<Plan> {
+        let existing = self.existing_sqlite(conn).await?;
+        Ok(migrate::plan(self.schema(), &existing, Backend::Sqlite))
+    }
+
+    async fn existing_sqlite(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> StoreResult<migrate::Existing> {
         let mut existing = introspect::sqlite(conn).await?;
         for model in self.schema().models() {
             let table = &self.schema().table(model).name;
@@ -324,7 +356,7 @@ impl Store {
                 existing.populated.insert(table.as_str().to_owned());
             }
         }
-        Ok(migrate::plan(self.schema(), &existing, Backend::Sqlite))
+        Ok(existing)
     }
 
     /// Creates what is missing, in one transaction (on PostgreSQL under an advisory lock, so

@@ -26,8 +26,11 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         (
             "cli",
             &[
+                "auth",
                 "config",
                 "crypto",
+                "email",
+                "http",
                 "report",
                 "secret",
                 "serve",

@@ -6,6 +6,7 @@ mod helpers;
 mod cli;
 mod cookie_cache;
 mod cookies;
+mod doctor;
 mod email;
 mod faults;
 mod hardening;
