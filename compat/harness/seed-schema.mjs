@@ -29,6 +29,8 @@ input = false
 `;
 
 export const variants = {
+  // better-auth's own names: no renaming on either side.
+  "better-auth": { camelCasePlugin: false, options: {}, toml: "" },
   seed: {
     camelCasePlugin: false,
     options: {
