@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod doctor;
+mod healthcheck;
+mod init;
 
 use crate::config::{Config, Overrides};
 
@@ -75,6 +77,11 @@ enum Command {
     /// Check the configuration, database, cookies and mail server (or, with --url, a deployed
     /// server) and say how to fix what is wrong. Exit 1 when anything is an error.
     Doctor(doctor::Args),
+    /// Write a deployment kit: authkeep.toml (secrets in .env), docker-compose.yml, nginx.conf,
+    /// a FastAPI auth module and a systemd unit.
+    Init(init::Args),
+    /// Exit 0 when a server answers /ready (for container health checks).
+    Healthcheck(healthcheck::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -99,6 +106,8 @@ pub fn main() -> ExitCode {
         }
         // Reports a configuration that does not load as a finding, so it loads it itself.
         Command::Doctor(args) => return doctor::run(cli.config.as_deref(), args),
+        Command::Init(args) => return init::run(args),
+        Command::Healthcheck(args) => return healthcheck::run(args),
     };
     let cfg = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(c) => c,
@@ -130,7 +139,10 @@ pub fn main() -> ExitCode {
                 crate::serve::run(cfg, listener, crate::serve::shutdown_signal()).await
             }
             Command::Migrate { status, .. } => migrate(&cfg, status).await,
-            Command::GenerateSecret | Command::Doctor(_) => Ok(()),
+            Command::GenerateSecret
+            | Command::Doctor(_)
+            | Command::Init(_)
+            | Command::Healthcheck(_) => Ok(()),
         }
     });
     match result {
