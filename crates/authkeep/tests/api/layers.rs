@@ -26,8 +26,10 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         (
             "cli",
             &[
+                "auth",
                 "config",
                 "crypto",
+                "model",
                 "report",
                 "secret",
                 "serve",

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_cli;
 mod cli;
 mod cookie_cache;
 mod cookies;
