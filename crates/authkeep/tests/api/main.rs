@@ -18,6 +18,7 @@ mod origin;
 mod rate_limit;
 mod routing;
 mod schema;
+mod schema_export;
 mod secondary_storage;
 mod services;
 mod session;
