@@ -130,6 +130,11 @@ fn attributes(c: &Column<'_>, backend: Backend) -> String {
     if c.spec.default_now && backend == Backend::Postgres {
         out.push("@default(now())".to_owned());
     }
+    // `@map` before `@db.*`, the order `prisma format` keeps.
+    let mapped = map(c.spec.column.as_str(), c.spec.name);
+    if !mapped.is_empty() {
+        out.push(mapped.trim_start().to_owned());
+    }
     // Native types where Prisma's default differs from the migrator's column type (a String
     // is `text` already).
     if backend == Backend::Postgres {
@@ -138,10 +143,6 @@ fn attributes(c: &Column<'_>, backend: Backend) -> String {
             FieldType::StringArray | FieldType::NumberArray => out.push("@db.JsonB".to_owned()),
             _ => {}
         }
-    }
-    let mapped = map(c.spec.column.as_str(), c.spec.name);
-    if !mapped.is_empty() {
-        out.push(mapped.trim_start().to_owned());
     }
     out.join(" ")
 }
