@@ -70,7 +70,7 @@ pub(super) fn run(cfg: &Config, command: SessionCommand) -> ExitCode {
                 .await
                 .map_err(|e| admin::failure(e, a, cfg))?;
             println!(
-                "revoked every session of {} ({} were live)",
+                "revoked every session of {} ({} live)",
                 user.email,
                 live.len()
             );
