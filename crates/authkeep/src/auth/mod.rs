@@ -2,6 +2,7 @@
 //! knows about HTTP, cookies, JSON bodies or the configuration file: the process layer hands
 //! in a [`Policy`] and the services (store, hashing pool, mailer, keys).
 
+pub mod admin;
 pub mod change_email;
 pub mod email_otp;
 pub mod email_token;

@@ -1,5 +1,10 @@
 //! The command line. Doc comments here are the `--help` text.
 
+mod admin;
+mod schema;
+mod session;
+mod user;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +87,34 @@ enum Command {
     Init(init::Args),
     /// Exit 0 when a server answers /ready (for container health checks).
     Healthcheck(healthcheck::Args),
+    /// Print the configured tables as SQL, SQLAlchemy models or a Prisma schema.
+    Schema {
+        #[arg(long, value_enum)]
+        format: schema::SchemaFormat,
+        /// Default: the configured database's (SQLAlchemy: postgresql).
+        #[arg(long, value_enum)]
+        dialect: Option<schema::Dialect>,
+        /// Only its scheme is read, for the default dialect.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Manage users: create, list, show, delete, set-password, verify-email (the server may
+    /// be running or stopped).
+    User {
+        /// postgres://… or sqlite://FILE (default: the configuration's database_url).
+        #[arg(long, global = true)]
+        database_url: Option<String>,
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// List and revoke a user's sessions (the server may be running or stopped).
+    Session {
+        /// postgres://… or sqlite://FILE (default: the configuration's database_url).
+        #[arg(long, global = true)]
+        database_url: Option<String>,
+        #[command(subcommand)]
+        command: session::SessionCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -96,7 +129,10 @@ pub fn main() -> ExitCode {
             database_url: database_url.clone(),
             base_url: base_url.clone(),
         },
-        Command::Migrate { database_url, .. } => Overrides {
+        Command::Migrate { database_url, .. }
+        | Command::Schema { database_url, .. }
+        | Command::User { database_url, .. }
+        | Command::Session { database_url, .. } => Overrides {
             database_url: database_url.clone(),
             ..Default::default()
         },
@@ -120,6 +156,14 @@ pub fn main() -> ExitCode {
     for warning in &cfg.warnings {
         tracing::warn!("{warning}");
     }
+    let command = match cli.command {
+        Command::Schema {
+            format, dialect, ..
+        } => return schema::run(&cfg, format, dialect),
+        Command::User { command, .. } => return user::run(&cfg, command),
+        Command::Session { command, .. } => return session::run(&cfg, command),
+        other => other,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,7 +175,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Serve { .. } => {
                 let listener = tokio::net::TcpListener::bind(cfg.listen)
                     .await
@@ -142,7 +186,10 @@ pub fn main() -> ExitCode {
             Command::GenerateSecret
             | Command::Doctor(_)
             | Command::Init(_)
-            | Command::Healthcheck(_) => Ok(()),
+            | Command::Healthcheck(_)
+            | Command::Schema { .. }
+            | Command::User { .. }
+            | Command::Session { .. } => Ok(()),
         }
     });
     match result {

@@ -163,6 +163,30 @@ async fn startup_error(url: &str, pooler: Pooler, e: crate::store::StoreError) -
     )
 }
 
+/// The configured table and column names, checked (for `authkeep schema`).
+pub fn schema(cfg: &Config) -> anyhow::Result<crate::store::schema::Schema> {
+    wiring::schema(cfg).context("the table and column names in the configuration")
+}
+
+/// What the operator commands (`authkeep user`, `authkeep session`) work with: the store as the
+/// server opens it (secondary storage included, so revocations reach Redis), the hashing pool
+/// and the rules. The database is not migrated: an operator command never changes the schema.
+pub struct AdminServices {
+    pub store: Store,
+    pub hasher: Hasher,
+    pub policy: crate::auth::Policy,
+}
+
+pub async fn admin_services(cfg: &Config) -> anyhow::Result<AdminServices> {
+    let store = with_secondary(connect(cfg)?, cfg).await?;
+    let policy = wiring::auth_policy(cfg, store.schema());
+    Ok(AdminServices {
+        store,
+        hasher: Hasher::new(system_memory_bytes()),
+        policy,
+    })
+}
+
 /// Adds Redis as secondary storage when configured. Redis that does not answer yet does not
 /// stop the start-up (as a database that is down does not): the server starts, `/ready` says
 /// 503 and requests that need Redis answer 503 until it answers; the client reconnects by

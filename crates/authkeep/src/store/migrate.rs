@@ -86,21 +86,29 @@ impl Plan {
 }
 
 /// A column to create: one of better-auth's fields or an additional one.
-struct ColumnSpec<'a> {
-    column: &'a Ident,
-    ty: FieldType,
-    required: bool,
-    unique: bool,
-    index: bool,
-    references_user: bool,
-    default_now: bool,
-    bigint: bool,
+pub(super) struct ColumnSpec<'a> {
+    /// The logical field name (`emailVerified`, an additional field's name).
+    pub(super) name: &'a str,
+    pub(super) column: &'a Ident,
+    pub(super) ty: FieldType,
+    pub(super) required: bool,
+    pub(super) unique: bool,
+    pub(super) index: bool,
+    pub(super) references_user: bool,
+    pub(super) default_now: bool,
+    pub(super) bigint: bool,
     /// A constant default, as SQL, used only when the column is added to an existing table.
-    constant_default: Option<String>,
+    pub(super) constant_default: Option<String>,
 }
 
-fn columns_of<'a>(schema: &'a Schema, table: &'a Table, backend: Backend) -> Vec<ColumnSpec<'a>> {
+/// Every column of `table` but `id`, in better-auth's order (additional user fields last).
+pub(super) fn columns_of<'a>(
+    schema: &'a Schema,
+    table: &'a Table,
+    backend: Backend,
+) -> Vec<ColumnSpec<'a>> {
     let core = table.model.fields().iter().map(|f: &Field| ColumnSpec {
+        name: f.name,
         column: table.col(f.name),
         ty: f.ty,
         required: f.required,
@@ -115,6 +123,7 @@ fn columns_of<'a>(schema: &'a Schema, table: &'a Table, backend: Backend) -> Vec
     if table.model == Model::User {
         out.extend(schema.additional().map(|(field, column)| {
             ColumnSpec {
+                name: field.name.as_str(),
                 column,
                 ty: field.ty,
                 required: field.required,

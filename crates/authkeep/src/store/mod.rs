@@ -9,6 +9,7 @@
 
 pub mod diagnose;
 mod error;
+pub mod export;
 mod introspect;
 pub mod migrate;
 mod pool;
@@ -460,6 +461,14 @@ impl Store {
     }
     pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
         dispatch!(self.schema; user_by(false, id))
+    }
+    /// Up to `limit` users after the first `offset`, oldest first (ties by id, so pages do
+    /// not overlap).
+    pub async fn list_users(&self, limit: i64, offset: i64) -> StoreResult<Vec<User>> {
+        dispatch!(self.schema; list_users(limit, offset))
+    }
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        dispatch!(self.count_users())
     }
     /// Creates a user (with its additional `fields`), its first account (credential or
     /// provider link) and (optionally) a first session, atomically. A taken email is

@@ -54,6 +54,9 @@ impl std::ops::Deref for Sql {
 pub(super) struct Statements {
     pub user_by_email: Sql,
     pub user_by_id: Sql,
+    /// Users oldest first, a page at a time (`limit`, `offset`): the operator's list.
+    pub list_users: Sql,
+    pub count_users: Sql,
     pub insert_user: Sql,
     pub insert_account: Sql,
     pub insert_session: Sql,
@@ -248,6 +251,11 @@ impl Statements {
                 c(u, "email")
             )),
             user_by_id: sql(format!("select {users} from {ut} where {uid} = $1")),
+            list_users: sql(format!(
+                "select {users} from {ut} order by {}, {uid} limit $1 offset $2",
+                c(u, "createdAt")
+            )),
+            count_users: sql(format!("select count(*) from {ut}")),
             insert_user: sql(insert(backend, schema, Model::User, &USER_INSERT)),
             insert_account: sql(insert(backend, schema, Model::Account, &ACCOUNT_INSERT)),
             insert_session: sql(insert(backend, schema, Model::Session, &SESSION_INSERT)),

@@ -31,6 +31,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "crypto",
                 "email",
                 "http",
+                "model",
                 "report",
                 "secret",
                 "serve",

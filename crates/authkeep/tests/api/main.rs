@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_cli;
 mod cli;
 mod cookie_cache;
 mod cookies;
@@ -18,6 +19,7 @@ mod origin;
 mod rate_limit;
 mod routing;
 mod schema;
+mod schema_export;
 mod secondary_storage;
 mod services;
 mod session;

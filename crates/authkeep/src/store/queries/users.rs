@@ -87,6 +87,30 @@ macro_rules! users_queries {
                 row.map(|r| decode_user(&r, "", schema)).transpose()
             }
 
+            /// A page of users, oldest first.
+            pub(in crate::store) async fn list_users(
+                conn: &mut Conn,
+                sql: &Statements,
+                schema: &Schema,
+                limit: i64,
+                offset: i64,
+            ) -> StoreResult<Vec<User>> {
+                let rows = q(&sql.list_users)
+                    .bind(limit)
+                    .bind(offset)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                rows.iter().map(|r| decode_user(r, "", schema)).collect()
+            }
+
+            pub(in crate::store) async fn count_users(
+                conn: &mut Conn,
+                sql: &Statements,
+            ) -> StoreResult<i64> {
+                let row = q(&sql.count_users).fetch_one(&mut *conn).await?;
+                Ok(row.try_get(0)?)
+            }
+
             pub(in crate::store) async fn insert_user(
                 conn: &mut Conn,
                 sql: &Statements,
