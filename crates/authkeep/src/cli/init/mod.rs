@@ -34,14 +34,30 @@ const FILES: &[(&str, &str, bool)] = &[
     ("authkeep.toml", include_str!("kit/authkeep.toml"), false),
     (".env", include_str!("kit/env"), true),
     (".gitignore", include_str!("kit/gitignore"), false),
-    ("docker-compose.yml", include_str!("kit/docker-compose.yml"), false),
+    (
+        "docker-compose.yml",
+        include_str!("kit/docker-compose.yml"),
+        false,
+    ),
     ("nginx.conf", include_str!("kit/nginx.conf"), false),
-    ("authkeep.service", include_str!("kit/authkeep.service"), false),
+    (
+        "authkeep.service",
+        include_str!("kit/authkeep.service"),
+        false,
+    ),
     ("api/auth.py", include_str!("kit/api/auth.py"), false),
     ("api/main.py", include_str!("kit/api/main.py"), false),
-    ("api/requirements.txt", include_str!("kit/api/requirements.txt"), false),
+    (
+        "api/requirements.txt",
+        include_str!("kit/api/requirements.txt"),
+        false,
+    ),
     ("api/Dockerfile", include_str!("kit/api/Dockerfile"), false),
-    ("frontend/index.html", include_str!("kit/frontend/index.html"), false),
+    (
+        "frontend/index.html",
+        include_str!("kit/frontend/index.html"),
+        false,
+    ),
     ("README.md", include_str!("kit/README.md"), false),
 ];
 
@@ -71,7 +87,10 @@ fn write_kit(args: &Args) -> Result<Vec<PathBuf>, String> {
             args.domain
         ));
     }
-    if args.binary.is_empty() || !args.binary.starts_with('/') || args.binary.contains(char::is_whitespace) {
+    if args.binary.is_empty()
+        || !args.binary.starts_with('/')
+        || args.binary.contains(char::is_whitespace)
+    {
         return Err("--binary must be an absolute path without spaces".into());
     }
     let existing: Vec<String> = FILES
@@ -106,9 +125,11 @@ fn write_kit(args: &Args) -> Result<Vec<PathBuf>, String> {
 }
 
 fn fill(template: &str, values: &[(&str, String)]) -> String {
-    values.iter().fold(template.to_owned(), |text, (name, value)| {
-        text.replace(&format!("{{{{{name}}}}}"), value)
-    })
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{{{name}}}}}"), value)
+        })
 }
 
 fn is_host_name(s: &str) -> bool {
@@ -119,7 +140,9 @@ fn is_host_name(s: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
