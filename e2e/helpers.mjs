@@ -52,12 +52,22 @@ export async function signIn(page, site, { email, password = PASSWORD }) {
 }
 
 /** Waits for the profile page of `name` (the app shows it only with a session). */
-export async function onProfile(page, name) {
-  await page.getByRole("heading", { name: `Hello, ${name}` }).waitFor();
+export function onProfile(page, name) {
+  return waitForHeading(page, `Hello, ${name}`);
 }
 
-export async function onSignIn(page) {
-  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+export function onSignIn(page) {
+  return waitForHeading(page, "Sign in");
+}
+
+/** Waits for a page heading; on timeout, says what the browser showed instead. */
+export async function waitForHeading(page, name) {
+  try {
+    await page.getByRole("heading", { name, exact: true }).waitFor();
+  } catch (err) {
+    const shown = await page.locator("body").innerText().catch(() => "?");
+    throw new Error(`waiting for the heading "${name}" at ${page.url()}, the page shows:\n${shown}\nconsole errors:\n${page.log.join("\n")}\n${err.message}`);
+  }
 }
 
 /** Clicks "Call the API" and returns the result line the app shows (it clears the old one). */

@@ -10,7 +10,7 @@ import { start as startIdp } from "../compat/harness/oidc-idp.mjs";
 import { freePort } from "../compat/harness/servers.mjs";
 import {
   PASSWORD, callApi, linkTo, chromiumMissing, heading, launchChromium, newPage, onProfile, onSignIn,
-  openTab, pageFetchStatus, screenshot, signIn, signUp,
+  openTab, pageFetchStatus, screenshot, signIn, signUp, waitForHeading,
 } from "./helpers.mjs";
 import { startSameSite } from "./stack.mjs";
 
@@ -91,7 +91,9 @@ describe("the full stack on one site, in Chromium", { skip: chromiumMissing ?? f
   });
 
   test("revoking a session from another browser, and signing out in another tab, make the API answer 401", async (t) => {
-    await signUp(await newPage(t, browser), site, { name: "Bob", email: "bob@example.com" });
+    const first = await newPage(t, browser);
+    await signUp(first, site, { name: "Bob", email: "bob@example.com" });
+    await onProfile(first, "Bob");
     const laptop = await newPage(t, browser);
     await signIn(laptop, site, { email: "bob@example.com" });
     await onProfile(laptop, "Bob");
@@ -156,7 +158,7 @@ describe("the full stack on one site, in Chromium", { skip: chromiumMissing ?? f
     const link = await linkTo(mailbox, "ada@example.com", "/api/auth/reset-password/");
     assert.match(link, new RegExp(`^${site}/api/auth/reset-password/[A-Za-z0-9]+\\?callbackURL=`));
     await page.goto(link);
-    await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    await waitForHeading(page, "Choose a new password");
     assert.match(new URL(page.url()).search, /^\?token=[A-Za-z0-9]+$/);
     await screenshot(page, "reset-password");
     await page.getByLabel("New password").fill("a brand new passphrase");
@@ -172,7 +174,7 @@ describe("the full stack on one site, in Chromium", { skip: chromiumMissing ?? f
 
     // The link was used up: following it again lands on the app with an error, not a form.
     await page.goto(link);
-    await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    await waitForHeading(page, "Choose a new password");
     assert.equal(new URL(page.url()).searchParams.get("error"), "INVALID_TOKEN");
     assert.equal(await page.getByLabel("New password").count(), 0);
   });

@@ -20,7 +20,7 @@ import { runNginx } from "../compat/harness/nginx.mjs";
 import { freePort, repoRoot, sqliteFile, startAuthkeep } from "../compat/harness/servers.mjs";
 
 export const exampleDir = path.join(repoRoot, "examples", "fullstack");
-const python = process.env.E2E_PYTHON ?? path.join(repoRoot, "target", "e2e-venv", "bin", "python");
+const python = process.env.E2E_PYTHON ?? path.join(repoRoot, "target", "fullstack-venv", "bin", "python");
 
 // Children still running when this process ends are killed with it.
 const running = new Set();
