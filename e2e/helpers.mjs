@@ -66,6 +66,7 @@ export async function waitForHeading(page, name) {
     await page.getByRole("heading", { name, exact: true }).waitFor();
   } catch (err) {
     const shown = await page.locator("body").innerText().catch(() => "?");
+    await screenshot(page, `failed-${name.replace(/\W+/g, "-")}-${Date.now()}`).catch(() => {});
     throw new Error(`waiting for the heading "${name}" at ${page.url()}, the page shows:\n${shown}\nconsole errors:\n${page.log.join("\n")}\n${err.message}`);
   }
 }

@@ -6,26 +6,30 @@ import { SignUp } from "./pages/SignUp.jsx";
 import { Profile } from "./pages/Profile.jsx";
 import { ForgotPassword } from "./pages/ForgotPassword.jsx";
 import { ResetPassword } from "./pages/ResetPassword.jsx";
+import { EmailVerified } from "./pages/EmailVerified.jsx";
 
-// Pages anyone can see; everything else needs a session.
-const PUBLIC = {
-  "/sign-in": SignIn,
-  "/sign-up": SignUp,
-  "/forgot-password": ForgotPassword,
-  "/reset-password": ResetPassword,
-};
+// Pages for signed-out visitors (a session sends you on to the profile)...
+const SIGNED_OUT = { "/sign-in": SignIn, "/sign-up": SignUp, "/forgot-password": ForgotPassword };
+// ...pages that mailed links land on, with or without a session...
+const ANYONE = { "/reset-password": ResetPassword, "/email-verified": EmailVerified };
+// ...and everything else needs a session: the profile.
+
+/** Where the visitor belongs instead of `path`, or null to stay. */
+function redirect(path, session) {
+  if (session && SIGNED_OUT[path]) return "/profile";
+  if (!session && !SIGNED_OUT[path] && !ANYONE[path]) return "/sign-in";
+  return null;
+}
 
 export function App() {
   const location = useLocation();
   const { data: session, isPending } = useSession();
-  const Page = PUBLIC[location.pathname];
-
-  // Signed in on a sign-in page, or signed out on a private one: go where the user belongs.
-  const target = isPending ? null : session ? (Page && location.pathname !== "/reset-password" ? "/profile" : null) : Page ? null : "/sign-in";
+  const target = isPending ? null : redirect(location.pathname, session);
   useEffect(() => {
-    if (target && target !== location.pathname) navigate(target + (target === "/profile" ? location.search : ""));
-  }, [target, location]);
+    if (target) navigate(target);
+  }, [target]);
 
+  const Page = SIGNED_OUT[location.pathname] ?? ANYONE[location.pathname];
   return (
     <>
       <header>
@@ -33,7 +37,7 @@ export function App() {
         <span className="muted">{session ? session.user.email : "not signed in"}</span>
       </header>
       <main>
-        {isPending || target ? <p className="muted">Loading…</p> : Page ? <Page /> : <Profile session={session} />}
+        {isPending || target ? <p className="muted">Loading…</p> : Page ? <Page session={session} /> : <Profile session={session} />}
       </main>
     </>
   );

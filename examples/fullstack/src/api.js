@@ -5,7 +5,8 @@ import { authClient } from "./auth.js";
 // cookie with every request. Set: the API is on another site, where that cookie does not go.
 const API_URL = import.meta.env.VITE_API_URL || "";
 
-export const apiCredential = API_URL ? "JWT" : "session cookie";
+/** What the API does with the request, for the profile page. */
+export const apiCheck = API_URL ? "verifies a JWT from authkeep with authkeep's public keys" : "checks the session cookie with authkeep";
 
 /** GET /api/me (cookie) or /api/me/jwt (JWT): `{ status, body }`, never throws on 401. */
 export async function fetchMe() {

@@ -1,18 +1,15 @@
 import { useState } from "react";
 import { authClient, here } from "../auth.js";
-import { apiCredential, fetchMe } from "../api.js";
-import { useLocation } from "../router.jsx";
+import { apiCheck, fetchMe } from "../api.js";
 import { Sessions } from "./Sessions.jsx";
 
 export function Profile({ session }) {
   const { user } = session;
-  const { searchParams } = useLocation();
 
   return (
     <>
       <section className="card">
         <h1>Hello, {user.name}</h1>
-        {searchParams.get("verified") && user.emailVerified && <p className="notice" role="status">Thanks, your email address is verified.</p>}
         <dl>
           <dt>Email</dt>
           <dd>
@@ -33,7 +30,7 @@ export function Profile({ session }) {
 function ResendVerification({ email }) {
   const [sent, setSent] = useState(false);
   async function resend() {
-    const { error } = await authClient.sendVerificationEmail({ email, callbackURL: here("/profile?verified=1") });
+    const { error } = await authClient.sendVerificationEmail({ email, callbackURL: here("/email-verified") });
     if (!error) setSent(true);
   }
   return sent ? <p className="notice">We sent you a new verification link.</p> : <button type="button" className="link" onClick={resend}>Send the verification email again</button>;
@@ -59,7 +56,7 @@ function ApiCall() {
   return (
     <section className="card">
       <h2>Your API</h2>
-      <p className="muted">The FastAPI app checks the {apiCredential} with authkeep.</p>
+      <p className="muted">The FastAPI app {apiCheck}.</p>
       <button type="button" onClick={call} disabled={busy}>Call the API</button>
       {result && (
         <p className={result.status === 200 ? "notice" : "error"} data-testid="api-result">

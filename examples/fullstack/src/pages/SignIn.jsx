@@ -17,9 +17,11 @@ export function SignIn() {
     if (error) setError(error.message ?? error.statusText);
   }
 
-  function social(provider) {
-    // The client sends the browser to the provider; it comes back through authkeep's callback.
-    authClient.signIn.social({ provider, callbackURL: here("/profile"), errorCallbackURL: here("/sign-in") });
+  async function social(provider) {
+    // The client sends the browser to the provider; it comes back through authkeep's callback,
+    // then to callbackURL (or errorCallbackURL with ?error=…).
+    const { error } = await authClient.signIn.social({ provider, callbackURL: here("/profile"), errorCallbackURL: here("/sign-in") });
+    if (error) setError(error.message ?? error.statusText);
   }
 
   return (

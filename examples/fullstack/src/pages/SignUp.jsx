@@ -15,7 +15,7 @@ export function SignUp() {
       email: form.get("email"),
       password: form.get("password"),
       // Where the link in the verification email lands once authkeep has checked it.
-      callbackURL: here("/profile?verified=1"),
+      callbackURL: here("/email-verified"),
     });
     setBusy(false);
     if (error) setError(error.message ?? error.statusText);
