@@ -46,6 +46,9 @@ describe("the full stack on one site, in Chromium", { skip: chromiumMissing ?? f
     await page.goto(`${site}/`);
     await onSignIn(page); // no session: the app sends you to sign in
     await screenshot(page, "sign-in");
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await waitForHeading(page, "Create an account");
+    await screenshot(page, "sign-up");
 
     await signUp(page, site, { name: "Ada", email: "ada@example.com" });
     await onProfile(page, "Ada");
@@ -198,6 +201,7 @@ describe("the full stack on one site, in Chromium", { skip: chromiumMissing ?? f
     await page.goto(`${site}/sign-in`);
     await page.getByRole("button", { name: "Sign in with Demo IdP" }).click();
     await page.waitForURL((u) => u.href.startsWith(`${idp.issuer}/interaction/`));
+    await screenshot(page, "idp-login");
     await page.fill("#login", "ines");
     await page.click("#submit");
     await onProfile(page, "Ines from the IdP");
