@@ -11,14 +11,13 @@
 // Needs /usr/bin/chromium (or AUTHKEEP_TEST_CHROMIUM): skipped without it, failed without it
 // when AUTHKEEP_TEST_REQUIRE_SERVICES is set.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
+import { chromiumMissing, launchChromium } from "../harness/chromium.mjs";
 import { bundleClient } from "../harness/app-server.mjs";
 import { createPgDatabase, freePort, startAuthkeep } from "../harness/servers.mjs";
 
-const CHROMIUM = process.env.AUTHKEEP_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install -y chromium); the browser tests cannot run`;
+const missing = chromiumMissing;
 if (missing && process.env.AUTHKEEP_TEST_REQUIRE_SERVICES) {
   test("Chromium is installed for the browser tests", () => assert.fail(missing));
 }
@@ -46,11 +45,7 @@ describe("cookies for same-site and cross-site frontends in Chromium", { skip: m
 
   before(async () => {
     db = await createPgDatabase();
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

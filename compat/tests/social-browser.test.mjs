@@ -9,14 +9,13 @@
 // Needs /usr/bin/chromium (or AUTHKEEP_TEST_CHROMIUM): skipped without it, failed without it
 // when AUTHKEEP_TEST_REQUIRE_SERVICES is set.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { chromiumMissing, launchChromium } from "../harness/chromium.mjs";
 import { startAuthkeepBehindApp } from "../harness/app-server.mjs";
 import { query } from "../harness/catalog.mjs";
 import { createPgDatabase } from "../harness/servers.mjs";
 
-const CHROMIUM = process.env.AUTHKEEP_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install -y chromium); the browser journeys cannot run`;
+const missing = chromiumMissing;
 if (missing && process.env.AUTHKEEP_TEST_REQUIRE_SERVICES) {
   test("Chromium is installed for the browser journeys", () => assert.fail(missing));
 }
@@ -45,12 +44,7 @@ describe("social sign-in in Chromium: better-auth's client, authkeep behind the 
     });
     ({ app } = env);
     ({ idp, google, github } = env.stack);
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
