@@ -9,13 +9,18 @@ pub struct Report<'a>(pub &'a (dyn Error + 'static));
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        let mut text = self.0.to_string();
         let mut cause = self.0.source();
         while let Some(e) = cause {
-            write!(f, ": {e}")?;
+            let part = e.to_string();
+            // Some errors print their source in their own message already (lettre's do).
+            if !text.ends_with(&part) {
+                text.push_str(": ");
+                text.push_str(&part);
+            }
             cause = e.source();
         }
-        Ok(())
+        f.write_str(&text)
     }
 }
 
@@ -30,6 +35,16 @@ mod tests {
     #[test]
     fn prints_the_chain() {
         let e = Outer(std::io::Error::other("inner"));
+        assert_eq!(Report(&e).to_string(), "outer: inner");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Repeats(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let e = Repeats(std::io::Error::other("inner"));
         assert_eq!(Report(&e).to_string(), "outer: inner");
     }
 }
