@@ -248,7 +248,11 @@ pub(super) fn plan(schema: &Schema, existing: &Existing, backend: Backend) -> Pl
                 add_column(&mut plan, table, spec, user, existing, backend);
                 continue;
             };
-            if verdict(spec.ty, &found.data_type, backend) != Verdict::Fits {
+            // A type authkeep cannot use is worth a warning at every start; the merely odd
+            // ones on PostgreSQL (`timestamp`, `varchar`'s cousins) are `doctor`'s business,
+            // while on SQLite any other declared type is reported, as better-auth does.
+            let v = verdict(spec.ty, &found.data_type, backend);
+            if v == Verdict::Breaks || (backend == Backend::Sqlite && v == Verdict::Odd) {
                 plan.warnings.push(format!(
                     "{}.{} is {}; better-auth declares it {} ({})",
                     table.name.as_str(),
