@@ -174,6 +174,17 @@ impl Route {
         }
     }
 
+    /// The sign-in method a route counts under in the metrics; `None`: not a sign-in. Only
+    /// routes whose outcome is their answer: a magic link or a provider's callback redirects
+    /// both ways.
+    pub fn sign_in_method(self) -> Option<&'static str> {
+        match self {
+            Route::SignInEmail => Some("email"),
+            Route::OtpSignIn => Some("email-otp"),
+            _ => None,
+        }
+    }
+
     /// Sign-in and sign-up also take HTML form posts.
     pub fn media(self) -> Media {
         match self {

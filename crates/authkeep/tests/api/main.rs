@@ -13,6 +13,7 @@ mod hosted;
 mod idp;
 mod jwt;
 mod layers;
+mod metrics;
 mod origin;
 mod rate_limit;
 mod routing;
