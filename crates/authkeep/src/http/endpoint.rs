@@ -32,9 +32,7 @@ pub(super) async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> 
         && let Some(path) = rate_limit::limited_path(parts.uri.path(), &app.policy.base_path)
         && let Err(refused) = limiter.check(client.for_limits(), path).await
     {
-        let label = Route::find(&parts.method, path)
-            .filter(|r| r.is_available(&app))
-            .map_or(UNMATCHED, Route::template);
+        let label = Route::resolve(&app, &parts.method, path).map_or(UNMATCHED, Route::template);
         app.auth.metrics.rate_limited(label);
         return labelled(finish(Err(refused), Vec::new(), Vec::new()), label);
     }
@@ -43,8 +41,7 @@ pub(super) async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> 
         .path()
         .strip_prefix(app.policy.base_path.as_str())
         .filter(|p| p.starts_with('/'))
-        .and_then(|path| Some((path, Route::find(&parts.method, path)?)))
-        .filter(|(_, route)| route.is_available(&app));
+        .and_then(|path| Some((path, Route::resolve(&app, &parts.method, path)?)));
     let Some((path, route)) = route else {
         tracing::Span::current().record("route", UNMATCHED);
         return labelled(

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exchange;
 mod home;
 mod middleware;
+pub mod open_api;
 pub mod origin;
 pub mod rate_limit;
 pub mod router;
@@ -47,6 +48,8 @@ pub struct HttpPolicy {
     pub set_jwt_header: bool,
     /// Serve the status page at `/` (off when the base path is shared with an app).
     pub home_page: bool,
+    /// better-auth's openAPI plugin.
+    pub open_api: open_api::OpenApiPolicy,
 }
 
 /// better-auth's Origin/CSRF checks, on unless `advanced.disableCSRFCheck`.

@@ -14,6 +14,7 @@ mod idp;
 mod jwt;
 mod layers;
 mod metrics;
+mod open_api;
 mod origin;
 mod rate_limit;
 mod routing;

@@ -1,0 +1,514 @@
+//! What each route takes and answers, as OpenAPI operations. One exhaustive match over
+//! `Route`: a new route does not compile until it is described here, and the document lists
+//! exactly the routes the router serves with the running configuration.
+
+use serde_json::{Value, json};
+
+use crate::http::router::Route;
+
+/// One route's operation, before it is placed in the document.
+pub(super) struct Operation {
+    pub method: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    /// Needs a session (cookie or bearer token).
+    pub session: bool,
+    /// The JSON body's schema; `None` for GET.
+    pub body: Option<Value>,
+    /// Whether the body must be sent (an empty POST is fine where it is optional).
+    pub body_required: bool,
+    /// Query parameters: name, required.
+    pub query: &'static [(&'static str, bool)],
+    /// Success answers: status → schema (`None`: a redirect, or HTML when `html` is set).
+    pub ok: Vec<(u16, Option<Value>)>,
+    pub html: bool,
+}
+
+fn s() -> Value {
+    json!({ "type": "string" })
+}
+fn b() -> Value {
+    json!({ "type": "boolean" })
+}
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+fn nullable(v: Value) -> Value {
+    json!({ "anyOf": [v, { "type": "null" }] })
+}
+/// An object with `props`, the first `required` of them required.
+fn obj(props: &[(&str, Value)], required: usize) -> Value {
+    let properties: serde_json::Map<String, Value> = props
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let req: Vec<&str> = props.iter().take(required).map(|(k, _)| *k).collect();
+    json!({ "type": "object", "properties": properties, "required": req })
+}
+fn status() -> Value {
+    obj(&[("status", b())], 1)
+}
+fn success() -> Value {
+    obj(&[("success", b())], 1)
+}
+fn token_and_user() -> Value {
+    obj(&[("token", nullable(s())), ("user", r("User"))], 2)
+}
+fn email() -> Value {
+    json!({ "type": "string", "format": "email" })
+}
+
+impl Route {
+    /// This route as an OpenAPI operation.
+    pub(super) fn operation(self) -> Operation {
+        let op = |method, tag, summary, session, body: Option<Value>, ok| Operation {
+            method,
+            tag,
+            summary,
+            session,
+            body_required: body.is_some(),
+            body,
+            query: &[],
+            ok,
+            html: false,
+        };
+        let post = |summary, session, body: Value, ok: Value| {
+            op(
+                "post",
+                "Default",
+                summary,
+                session,
+                Some(body),
+                vec![(200, Some(ok))],
+            )
+        };
+        let get = |summary, session, ok: Value| {
+            op(
+                "get",
+                "Default",
+                summary,
+                session,
+                None,
+                vec![(200, Some(ok))],
+            )
+        };
+        let callback = || ("callbackURL", s());
+        match self {
+            Route::SignUpEmail => post(
+                "Sign up with email and password",
+                false,
+                obj(
+                    &[
+                        ("name", s()),
+                        ("email", email()),
+                        ("password", s()),
+                        ("image", s()),
+                        callback(),
+                        ("rememberMe", b()),
+                    ],
+                    3,
+                ),
+                token_and_user(),
+            ),
+            Route::SignInEmail => post(
+                "Sign in with email and password",
+                false,
+                obj(
+                    &[
+                        ("email", s()),
+                        ("password", s()),
+                        callback(),
+                        ("rememberMe", b()),
+                    ],
+                    2,
+                ),
+                obj(
+                    &[
+                        ("redirect", b()),
+                        ("token", s()),
+                        ("user", r("User")),
+                        ("url", s()),
+                    ],
+                    3,
+                ),
+            ),
+            Route::SignOut => Operation {
+                body_required: false,
+                ..post(
+                    "Sign out",
+                    false,
+                    obj(&[callback(), ("disableRedirect", b()), ("state", s())], 0),
+                    obj(&[("success", b()), ("url", s()), ("redirect", b())], 1),
+                )
+            },
+            Route::GetSession => Operation {
+                query: &[("disableCookieCache", false), ("disableRefresh", false)],
+                ..get(
+                    "The current session and user, or null",
+                    false,
+                    nullable(obj(&[("session", r("Session")), ("user", r("User"))], 2)),
+                )
+            },
+            Route::ListSessions => get(
+                "Every active session of the user",
+                true,
+                json!({ "type": "array", "items": r("Session") }),
+            ),
+            Route::RevokeSession => post(
+                "Revoke one session by its token",
+                true,
+                obj(&[("token", s())], 1),
+                status(),
+            ),
+            Route::RevokeSessions | Route::RevokeOtherSessions => post(
+                if self == Route::RevokeSessions {
+                    "Revoke every session of the user"
+                } else {
+                    "Revoke every session but this one"
+                },
+                true,
+                obj(&[], 0),
+                status(),
+            ),
+            Route::UpdateUser => post(
+                "Update the user's name, image or additional fields",
+                true,
+                obj(&[("name", s()), ("image", nullable(s()))], 0),
+                status(),
+            ),
+            Route::UpdateSession => post(
+                "Update the session's additional fields",
+                true,
+                obj(&[], 0),
+                obj(&[("session", r("Session"))], 1),
+            ),
+            Route::ListAccounts => get(
+                "The user's linked accounts",
+                true,
+                json!({ "type": "array", "items": r("AccountInfo") }),
+            ),
+            Route::SignInSocial => post(
+                "Sign in with a social provider (a redirect URL, or an ID token)",
+                false,
+                obj(
+                    &[
+                        ("provider", s()),
+                        callback(),
+                        ("newUserCallbackURL", s()),
+                        ("errorCallbackURL", s()),
+                        ("disableRedirect", b()),
+                        ("scopes", json!({ "type": "array", "items": s() })),
+                        ("requestSignUp", b()),
+                        ("loginHint", s()),
+                    ],
+                    1,
+                ),
+                obj(
+                    &[
+                        ("redirect", b()),
+                        ("url", s()),
+                        ("token", s()),
+                        ("user", r("User")),
+                    ],
+                    1,
+                ),
+            ),
+            Route::Callback => Operation {
+                query: &[("code", false), ("state", false), ("error", false)],
+                ok: vec![(302, None)],
+                tag: "Social",
+                ..get(
+                    "A provider's redirect back after sign-in",
+                    false,
+                    obj(&[], 0),
+                )
+            },
+            Route::LinkSocial => post(
+                "Link a social account to the user",
+                true,
+                obj(
+                    &[
+                        ("provider", s()),
+                        callback(),
+                        ("errorCallbackURL", s()),
+                        ("disableRedirect", b()),
+                        ("scopes", json!({ "type": "array", "items": s() })),
+                    ],
+                    1,
+                ),
+                obj(&[("url", s()), ("redirect", b()), ("status", b())], 0),
+            ),
+            Route::UnlinkAccount => post(
+                "Unlink an account from the user",
+                true,
+                obj(&[("providerId", s()), ("accountId", s())], 1),
+                status(),
+            ),
+            Route::GetAccessToken | Route::RefreshToken => post(
+                if self == Route::GetAccessToken {
+                    "A valid access token for a linked provider (refreshed if needed)"
+                } else {
+                    "Refresh a linked provider's tokens"
+                },
+                true,
+                obj(
+                    &[("providerId", s()), ("accountId", s()), ("userId", s())],
+                    1,
+                ),
+                json!({ "type": "object" }),
+            ),
+            Route::AccountInfo => Operation {
+                query: &[("accountId", false)],
+                ..get(
+                    "The provider's view of a linked account",
+                    true,
+                    json!({ "type": "object" }),
+                )
+            },
+            Route::VerifyPassword => post(
+                "Check the user's password",
+                true,
+                obj(&[("password", s())], 1),
+                status(),
+            ),
+            Route::ChangePassword => post(
+                "Change the user's password",
+                true,
+                obj(
+                    &[
+                        ("newPassword", s()),
+                        ("currentPassword", s()),
+                        ("revokeOtherSessions", b()),
+                    ],
+                    2,
+                ),
+                token_and_user(),
+            ),
+            Route::DeleteUser => Operation {
+                body_required: false,
+                ..post(
+                    "Delete the user (or mail a confirmation link)",
+                    true,
+                    obj(&[callback(), ("password", s()), ("token", s())], 0),
+                    obj(&[("success", b()), ("message", s())], 1),
+                )
+            },
+            Route::Token => Operation {
+                tag: "Jwt",
+                ..get(
+                    "A JWT for the current session",
+                    true,
+                    obj(&[("token", s())], 1),
+                )
+            },
+            Route::Jwks => Operation {
+                tag: "Jwt",
+                ..get(
+                    "The public keys that verify the JWTs",
+                    false,
+                    obj(
+                        &[(
+                            "keys",
+                            json!({ "type": "array", "items": { "type": "object" } }),
+                        )],
+                        1,
+                    ),
+                )
+            },
+            Route::OtpSend | Route::OtpCheck => Operation {
+                tag: "Email-otp",
+                ..post(
+                    if self == Route::OtpSend {
+                        "Mail a one-time code"
+                    } else {
+                        "Check a one-time code without using it"
+                    },
+                    false,
+                    otp_body(self == Route::OtpCheck),
+                    success(),
+                )
+            },
+            Route::OtpVerifyEmail => Operation {
+                tag: "Email-otp",
+                ..post(
+                    "Verify the email address with a one-time code",
+                    false,
+                    obj(&[("email", email()), ("otp", s())], 2),
+                    obj(
+                        &[
+                            ("status", b()),
+                            ("token", nullable(s())),
+                            ("user", r("User")),
+                        ],
+                        3,
+                    ),
+                )
+            },
+            Route::OtpSignIn => Operation {
+                tag: "Email-otp",
+                ..post(
+                    "Sign in with a one-time code",
+                    false,
+                    obj(
+                        &[
+                            ("email", email()),
+                            ("otp", s()),
+                            ("name", s()),
+                            ("image", s()),
+                        ],
+                        2,
+                    ),
+                    obj(&[("token", s()), ("user", r("User"))], 2),
+                )
+            },
+            Route::OtpRequestReset => Operation {
+                tag: "Email-otp",
+                ..post(
+                    "Mail a password-reset code",
+                    false,
+                    obj(&[("email", email())], 1),
+                    success(),
+                )
+            },
+            Route::OtpResetPassword => Operation {
+                tag: "Email-otp",
+                ..post(
+                    "Reset the password with a one-time code",
+                    false,
+                    obj(&[("email", email()), ("otp", s()), ("password", s())], 3),
+                    success(),
+                )
+            },
+            Route::ChangeEmail => post(
+                "Change the user's email (by a verification link when verified)",
+                true,
+                obj(&[("newEmail", email()), callback()], 1),
+                status(),
+            ),
+            Route::DeleteUserCallback => Operation {
+                query: &[("token", true), ("callbackURL", false)],
+                ok: vec![
+                    (200, Some(obj(&[("success", b()), ("message", s())], 2))),
+                    (302, None),
+                ],
+                ..get("Follow a deletion link", false, obj(&[], 0))
+            },
+            Route::SignInMagicLink => Operation {
+                tag: "Magic-link",
+                ..post(
+                    "Mail a sign-in link",
+                    false,
+                    obj(
+                        &[
+                            ("email", email()),
+                            ("name", s()),
+                            callback(),
+                            ("newUserCallbackURL", s()),
+                            ("errorCallbackURL", s()),
+                        ],
+                        1,
+                    ),
+                    status(),
+                )
+            },
+            Route::MagicLinkVerify => Operation {
+                tag: "Magic-link",
+                query: &[
+                    ("token", true),
+                    ("callbackURL", false),
+                    ("errorCallbackURL", false),
+                    ("newUserCallbackURL", false),
+                ],
+                ok: vec![
+                    (
+                        200,
+                        Some(obj(
+                            &[
+                                ("token", s()),
+                                ("user", r("User")),
+                                ("session", r("Session")),
+                            ],
+                            3,
+                        )),
+                    ),
+                    (302, None),
+                ],
+                ..get("Follow a sign-in link", false, obj(&[], 0))
+            },
+            Route::SendVerificationEmail => post(
+                "Mail an email-verification link",
+                false,
+                obj(&[("email", email()), callback()], 1),
+                status(),
+            ),
+            Route::VerifyEmail => Operation {
+                query: &[("token", true), ("callbackURL", false)],
+                ok: vec![
+                    (
+                        200,
+                        Some(obj(&[("status", b()), ("user", nullable(r("User")))], 1)),
+                    ),
+                    (302, None),
+                ],
+                ..get("Follow an email-verification link", false, obj(&[], 0))
+            },
+            Route::RequestPasswordReset => post(
+                "Mail a password-reset link",
+                false,
+                obj(&[("email", email()), ("redirectTo", s())], 1),
+                obj(&[("status", b()), ("message", s())], 2),
+            ),
+            Route::ResetPasswordCallback => Operation {
+                query: &[("callbackURL", true)],
+                ok: vec![(302, None)],
+                ..get("Follow a password-reset link", false, obj(&[], 0))
+            },
+            Route::ResetPassword => post(
+                "Set a new password with a reset token",
+                false,
+                obj(&[("newPassword", s()), ("token", s())], 1),
+                status(),
+            ),
+            Route::Ok => get("The server is up", false, obj(&[("ok", b())], 1)),
+            Route::Error => Operation {
+                query: &[("error", false)],
+                ok: vec![(200, None)],
+                html: true,
+                ..get("An error page for failed redirects", false, obj(&[], 0))
+            },
+            Route::OpenApiSchema => Operation {
+                tag: "Open-api",
+                ..get("This OpenAPI document", false, json!({ "type": "object" }))
+            },
+            Route::OpenApiReference => Operation {
+                tag: "Open-api",
+                ok: vec![(200, None)],
+                html: true,
+                ..get("The HTML API reference", false, obj(&[], 0))
+            },
+        }
+    }
+}
+
+impl Route {
+    /// Error statuses this route may answer with an empty body (and a JSON content type), as
+    /// better-auth does: an unauthenticated call of the provider-token routes, and
+    /// `delete-user` while deletion is off.
+    pub(super) fn bare_errors(self) -> &'static [u16] {
+        match self {
+            Route::GetAccessToken | Route::RefreshToken | Route::AccountInfo => &[401],
+            Route::DeleteUser => &[404],
+            _ => &[],
+        }
+    }
+}
+
+/// The email-otp plugin's `type`: which flow a code belongs to.
+fn otp_body(with_code: bool) -> Value {
+    let kind = json!({ "type": "string", "enum": ["email-verification", "sign-in", "forget-password", "change-email"] });
+    if with_code {
+        obj(&[("email", email()), ("type", kind), ("otp", s())], 3)
+    } else {
+        obj(&[("email", email()), ("type", kind)], 2)
+    }
+}
