@@ -94,7 +94,7 @@ on_both_databases! {
         let size = value(&text, "authkeep_db_pool_connections");
         let idle = value(&text, "authkeep_db_pool_idle_connections");
         let in_use = value(&text, "authkeep_db_pool_in_use_connections");
-        assert!(size >= 1.0 && size <= 16.0, "{text}");
+        assert!((1.0..=16.0).contains(&size), "{text}");
         assert_eq!(size, idle + in_use);
         // The latency sum is a real duration: a sign-in hashes a password.
         assert!(value(&text, r#"authkeep_http_request_duration_seconds_sum{route="/sign-in/email",status="200"}"#) > 0.0);

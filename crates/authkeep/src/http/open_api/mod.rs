@@ -68,7 +68,7 @@ fn openapi_path(template: &str) -> String {
 impl Route {
     /// The method the document lists this route under (`get` or `post`).
     pub fn document_method(self) -> &'static str {
-        self.operation().method
+        self.operation(&operations::Constraints::default()).method
     }
 }
 
@@ -83,10 +83,18 @@ pub fn document_path(app: &App, route: Route) -> String {
 /// The document: every route available with this configuration.
 pub fn document(app: &App) -> Value {
     let bearer = !matches!(app.policy.bearer, super::BearerPolicy::Off);
+    let limits = &app.policy.limits;
+    let password = &app.auth.policy.password;
+    let constraints = operations::Constraints {
+        password_min: password.min_length,
+        password_max: password.max_length,
+        name_max: limits.max_name_length,
+        email_max: limits.max_email_length,
+    };
     let mut paths = Map::new();
     let mut tags: Vec<&str> = Vec::new();
     for route in Route::ALL.iter().copied().filter(|r| r.is_available(app)) {
-        let op = route.operation();
+        let op = route.operation(&constraints);
         if !tags.contains(&op.tag) {
             tags.push(op.tag);
         }

@@ -54,13 +54,42 @@ fn success() -> Value {
 fn token_and_user() -> Value {
     obj(&[("token", nullable(s())), ("user", r("User"))], 2)
 }
-fn email() -> Value {
-    json!({ "type": "string", "format": "email" })
+/// The lengths the server accepts, so that generated requests get past validation.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Constraints {
+    pub password_min: usize,
+    pub password_max: usize,
+    pub name_max: usize,
+    pub email_max: usize,
+}
+
+impl Default for Constraints {
+    /// better-auth's defaults (and authkeep's `[limits]`).
+    fn default() -> Self {
+        Constraints {
+            password_min: 8,
+            password_max: 128,
+            name_max: 256,
+            email_max: 254,
+        }
+    }
+}
+
+fn email_of(c: &Constraints) -> Value {
+    json!({ "type": "string", "format": "email", "maxLength": c.email_max })
+}
+fn password_of(c: &Constraints) -> Value {
+    json!({ "type": "string", "minLength": c.password_min, "maxLength": c.password_max })
+}
+fn name_of(c: &Constraints) -> Value {
+    json!({ "type": "string", "maxLength": c.name_max })
 }
 
 impl Route {
     /// This route as an OpenAPI operation.
-    pub(super) fn operation(self) -> Operation {
+    pub(super) fn operation(self, c: &Constraints) -> Operation {
+        let email = || email_of(c);
+        let password = || password_of(c);
         let op = |method, tag, summary, session, body: Option<Value>, ok| Operation {
             method,
             tag,
@@ -99,9 +128,9 @@ impl Route {
                 false,
                 obj(
                     &[
-                        ("name", s()),
+                        ("name", name_of(c)),
                         ("email", email()),
-                        ("password", s()),
+                        ("password", password()),
                         ("image", s()),
                         callback(),
                         ("rememberMe", b()),
@@ -276,7 +305,7 @@ impl Route {
                 true,
                 obj(
                     &[
-                        ("newPassword", s()),
+                        ("newPassword", password()),
                         ("currentPassword", s()),
                         ("revokeOtherSessions", b()),
                     ],
@@ -324,7 +353,7 @@ impl Route {
                         "Check a one-time code without using it"
                     },
                     false,
-                    otp_body(self == Route::OtpCheck),
+                    otp_body(self == Route::OtpCheck, email()),
                     success(),
                 )
             },
@@ -375,7 +404,10 @@ impl Route {
                 ..post(
                     "Reset the password with a one-time code",
                     false,
-                    obj(&[("email", email()), ("otp", s()), ("password", s())], 3),
+                    obj(
+                        &[("email", email()), ("otp", s()), ("password", password())],
+                        3,
+                    ),
                     success(),
                 )
             },
@@ -466,7 +498,7 @@ impl Route {
             Route::ResetPassword => post(
                 "Set a new password with a reset token",
                 false,
-                obj(&[("newPassword", s()), ("token", s())], 1),
+                obj(&[("newPassword", password()), ("token", s())], 1),
                 status(),
             ),
             Route::Ok => get("The server is up", false, obj(&[("ok", b())], 1)),
@@ -504,11 +536,11 @@ impl Route {
 }
 
 /// The email-otp plugin's `type`: which flow a code belongs to.
-fn otp_body(with_code: bool) -> Value {
+fn otp_body(with_code: bool, email: Value) -> Value {
     let kind = json!({ "type": "string", "enum": ["email-verification", "sign-in", "forget-password", "change-email"] });
     if with_code {
-        obj(&[("email", email()), ("type", kind), ("otp", s())], 3)
+        obj(&[("email", email.clone()), ("type", kind), ("otp", s())], 3)
     } else {
-        obj(&[("email", email()), ("type", kind)], 2)
+        obj(&[("email", email), ("type", kind)], 2)
     }
 }
