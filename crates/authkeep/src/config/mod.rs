@@ -652,6 +652,21 @@ mod tests {
     }
 
     #[test]
+    fn metrics_never_share_the_public_listener_and_the_reference_path_is_checked() {
+        let mut c = Config::default();
+        c.metrics.enabled = true;
+        c.metrics.listen = c.listen;
+        let e = c.normalize().unwrap_err().to_string();
+        assert!(e.contains("metrics.listen"), "{e}");
+        c.metrics.listen = "127.0.0.1:9464".parse().unwrap();
+        c.normalize().unwrap();
+        for bad in ["reference", "/", "/docs/"] {
+            c.open_api.path = bad.into();
+            assert!(c.normalize().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn secondary_storage_url_is_checked_and_never_printed() {
         let mut c = Config::default();
         c.secondary_storage.url = Some(Secret::new("http://:hunter2@redis:6379"));

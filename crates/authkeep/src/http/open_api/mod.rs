@@ -9,6 +9,8 @@
 //! precise enough to fuzz the server with (docs/operations.md).
 
 mod operations;
+mod plugins;
+mod shapes;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -68,7 +70,7 @@ fn openapi_path(template: &str) -> String {
 impl Route {
     /// The method the document lists this route under (`get` or `post`).
     pub fn document_method(self) -> &'static str {
-        self.operation(&operations::Constraints::default()).method
+        self.operation(&shapes::Constraints::default()).method
     }
 }
 
@@ -85,7 +87,7 @@ pub fn document(app: &App) -> Value {
     let bearer = !matches!(app.policy.bearer, super::BearerPolicy::Off);
     let limits = &app.policy.limits;
     let password = &app.auth.policy.password;
-    let constraints = operations::Constraints {
+    let constraints = shapes::Constraints {
         password_min: password.min_length,
         password_max: password.max_length,
         name_max: limits.max_name_length,
@@ -158,7 +160,7 @@ const ERROR_STATUSES: [(u16, &str); 13] = [
     (503, "Storage unavailable; retry"),
 ];
 
-fn operation(route: Route, path: &str, op: operations::Operation, bearer: bool) -> Value {
+fn operation(route: Route, path: &str, op: shapes::Operation, bearer: bool) -> Value {
     let mut parameters: Vec<Value> = path
         .split('/')
         .filter_map(|p| p.strip_prefix('{')?.strip_suffix('}'))

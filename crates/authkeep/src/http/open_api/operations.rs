@@ -2,125 +2,20 @@
 //! `Route`: a new route does not compile until it is described here, and the document lists
 //! exactly the routes the router serves with the running configuration.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::plugins;
+use super::shapes::{
+    Constraints, Operation, b, email_of, get, name_of, nullable, obj, password_of, post, r, s,
+    status, token_and_user,
+};
 use crate::http::router::Route;
-
-/// One route's operation, before it is placed in the document.
-pub(super) struct Operation {
-    pub method: &'static str,
-    pub tag: &'static str,
-    pub summary: &'static str,
-    /// Needs a session (cookie or bearer token).
-    pub session: bool,
-    /// The JSON body's schema; `None` for GET.
-    pub body: Option<Value>,
-    /// Whether the body must be sent (an empty POST is fine where it is optional).
-    pub body_required: bool,
-    /// Query parameters: name, required.
-    pub query: &'static [(&'static str, bool)],
-    /// Success answers: status → schema (`None`: a redirect, or HTML when `html` is set).
-    pub ok: Vec<(u16, Option<Value>)>,
-    pub html: bool,
-}
-
-fn s() -> Value {
-    json!({ "type": "string" })
-}
-fn b() -> Value {
-    json!({ "type": "boolean" })
-}
-fn r(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-fn nullable(v: Value) -> Value {
-    json!({ "anyOf": [v, { "type": "null" }] })
-}
-/// An object with `props`, the first `required` of them required.
-fn obj(props: &[(&str, Value)], required: usize) -> Value {
-    let properties: serde_json::Map<String, Value> = props
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    let req: Vec<&str> = props.iter().take(required).map(|(k, _)| *k).collect();
-    json!({ "type": "object", "properties": properties, "required": req })
-}
-fn status() -> Value {
-    obj(&[("status", b())], 1)
-}
-fn success() -> Value {
-    obj(&[("success", b())], 1)
-}
-fn token_and_user() -> Value {
-    obj(&[("token", nullable(s())), ("user", r("User"))], 2)
-}
-/// The lengths the server accepts, so that generated requests get past validation.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Constraints {
-    pub password_min: usize,
-    pub password_max: usize,
-    pub name_max: usize,
-    pub email_max: usize,
-}
-
-impl Default for Constraints {
-    /// better-auth's defaults (and authkeep's `[limits]`).
-    fn default() -> Self {
-        Constraints {
-            password_min: 8,
-            password_max: 128,
-            name_max: 256,
-            email_max: 254,
-        }
-    }
-}
-
-fn email_of(c: &Constraints) -> Value {
-    json!({ "type": "string", "format": "email", "maxLength": c.email_max })
-}
-fn password_of(c: &Constraints) -> Value {
-    json!({ "type": "string", "minLength": c.password_min, "maxLength": c.password_max })
-}
-fn name_of(c: &Constraints) -> Value {
-    json!({ "type": "string", "maxLength": c.name_max })
-}
 
 impl Route {
     /// This route as an OpenAPI operation.
     pub(super) fn operation(self, c: &Constraints) -> Operation {
         let email = || email_of(c);
         let password = || password_of(c);
-        let op = |method, tag, summary, session, body: Option<Value>, ok| Operation {
-            method,
-            tag,
-            summary,
-            session,
-            body_required: body.is_some(),
-            body,
-            query: &[],
-            ok,
-            html: false,
-        };
-        let post = |summary, session, body: Value, ok: Value| {
-            op(
-                "post",
-                "Default",
-                summary,
-                session,
-                Some(body),
-                vec![(200, Some(ok))],
-            )
-        };
-        let get = |summary, session, ok: Value| {
-            op(
-                "get",
-                "Default",
-                summary,
-                session,
-                None,
-                vec![(200, Some(ok))],
-            )
-        };
         let callback = || ("callbackURL", s());
         match self {
             Route::SignUpEmail => post(
@@ -344,73 +239,12 @@ impl Route {
                     ),
                 )
             },
-            Route::OtpSend | Route::OtpCheck => Operation {
-                tag: "Email-otp",
-                ..post(
-                    if self == Route::OtpSend {
-                        "Mail a one-time code"
-                    } else {
-                        "Check a one-time code without using it"
-                    },
-                    false,
-                    otp_body(self == Route::OtpCheck, email()),
-                    success(),
-                )
-            },
-            Route::OtpVerifyEmail => Operation {
-                tag: "Email-otp",
-                ..post(
-                    "Verify the email address with a one-time code",
-                    false,
-                    obj(&[("email", email()), ("otp", s())], 2),
-                    obj(
-                        &[
-                            ("status", b()),
-                            ("token", nullable(s())),
-                            ("user", r("User")),
-                        ],
-                        3,
-                    ),
-                )
-            },
-            Route::OtpSignIn => Operation {
-                tag: "Email-otp",
-                ..post(
-                    "Sign in with a one-time code",
-                    false,
-                    obj(
-                        &[
-                            ("email", email()),
-                            ("otp", s()),
-                            ("name", s()),
-                            ("image", s()),
-                        ],
-                        2,
-                    ),
-                    obj(&[("token", s()), ("user", r("User"))], 2),
-                )
-            },
-            Route::OtpRequestReset => Operation {
-                tag: "Email-otp",
-                ..post(
-                    "Mail a password-reset code",
-                    false,
-                    obj(&[("email", email())], 1),
-                    success(),
-                )
-            },
-            Route::OtpResetPassword => Operation {
-                tag: "Email-otp",
-                ..post(
-                    "Reset the password with a one-time code",
-                    false,
-                    obj(
-                        &[("email", email()), ("otp", s()), ("password", password())],
-                        3,
-                    ),
-                    success(),
-                )
-            },
+            Route::OtpSend => plugins::otp_send_or_check(false, c),
+            Route::OtpCheck => plugins::otp_send_or_check(true, c),
+            Route::OtpVerifyEmail => plugins::otp_verify_email(c),
+            Route::OtpSignIn => plugins::otp_sign_in(c),
+            Route::OtpRequestReset => plugins::otp_request_reset(c),
+            Route::OtpResetPassword => plugins::otp_reset_password(c),
             Route::ChangeEmail => post(
                 "Change the user's email (by a verification link when verified)",
                 true,
@@ -425,48 +259,8 @@ impl Route {
                 ],
                 ..get("Follow a deletion link", false, obj(&[], 0))
             },
-            Route::SignInMagicLink => Operation {
-                tag: "Magic-link",
-                ..post(
-                    "Mail a sign-in link",
-                    false,
-                    obj(
-                        &[
-                            ("email", email()),
-                            ("name", s()),
-                            callback(),
-                            ("newUserCallbackURL", s()),
-                            ("errorCallbackURL", s()),
-                        ],
-                        1,
-                    ),
-                    status(),
-                )
-            },
-            Route::MagicLinkVerify => Operation {
-                tag: "Magic-link",
-                query: &[
-                    ("token", true),
-                    ("callbackURL", false),
-                    ("errorCallbackURL", false),
-                    ("newUserCallbackURL", false),
-                ],
-                ok: vec![
-                    (
-                        200,
-                        Some(obj(
-                            &[
-                                ("token", s()),
-                                ("user", r("User")),
-                                ("session", r("Session")),
-                            ],
-                            3,
-                        )),
-                    ),
-                    (302, None),
-                ],
-                ..get("Follow a sign-in link", false, obj(&[], 0))
-            },
+            Route::SignInMagicLink => plugins::magic_link_send(c),
+            Route::MagicLinkVerify => plugins::magic_link_verify(),
             Route::SendVerificationEmail => post(
                 "Mail an email-verification link",
                 false,
@@ -532,15 +326,5 @@ impl Route {
             Route::DeleteUser => &[404],
             _ => &[],
         }
-    }
-}
-
-/// The email-otp plugin's `type`: which flow a code belongs to.
-fn otp_body(with_code: bool, email: Value) -> Value {
-    let kind = json!({ "type": "string", "enum": ["email-verification", "sign-in", "forget-password", "change-email"] });
-    if with_code {
-        obj(&[("email", email.clone()), ("type", kind), ("otp", s())], 3)
-    } else {
-        obj(&[("email", email), ("type", kind)], 2)
     }
 }
