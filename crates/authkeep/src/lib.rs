@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod email;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod secret;

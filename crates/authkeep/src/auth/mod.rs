@@ -46,12 +46,19 @@ pub struct Auth {
     pub social: Arc<oauth::Social>,
     /// Failed password sign-ins per account (on with rate limiting).
     pub account_limit: Option<rate_limit::account::AccountLimiter>,
+    /// The server's counters (`/metrics`), shared with the mailer and the HTTP layer.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Auth {
     /// Whether the database answers (for readiness probes).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
+    }
+
+    /// The database pool's connections, for `/metrics`.
+    pub fn pool_usage(&self) -> crate::metrics::PoolUsage {
+        self.store.pool_usage()
     }
 
     /// Whether the secondary storage answers (`Ok` when there is none).

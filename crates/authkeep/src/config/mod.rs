@@ -68,6 +68,10 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    /// Prometheus metrics on their own listener (off by default).
+    pub metrics: MetricsConfig,
+    /// better-auth's openAPI plugin (off by default).
+    pub open_api: OpenApiConfig,
     /// Problems found while loading that are not errors (unknown `AUTHKEEP_*` variables), to
     /// log once logging is set up.
     #[serde(skip)]
@@ -109,6 +113,8 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
+            open_api: OpenApiConfig::default(),
             warnings: Vec::new(),
             source_file: None,
         }
@@ -364,6 +370,18 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "env must be development, production or test, not {:?}",
                 self.env
+            )));
+        }
+        if self.metrics.enabled && self.metrics.listen == self.listen && self.listen.port() != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "metrics.listen must differ from listen ({}): metrics are never served on the public listener",
+                self.listen
+            )));
+        }
+        let reference = &self.open_api.path;
+        if !reference.starts_with('/') || reference.len() < 2 || reference.ends_with('/') {
+            return Err(ConfigError::Invalid(format!(
+                "open_api.path must start with / and not end with / (got {reference:?})"
             )));
         }
         if !self.base_path.starts_with('/') || self.base_path.ends_with('/') {
@@ -631,6 +649,21 @@ mod tests {
     fn bad_values_are_reported() {
         assert!(load(&[("DATABASE_URL", "mysql://x")], &Overrides::default()).is_err());
         assert!(load(&[("BETTER_AUTH_URL", "ftp://x")], &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn metrics_never_share_the_public_listener_and_the_reference_path_is_checked() {
+        let mut c = Config::default();
+        c.metrics.enabled = true;
+        c.metrics.listen = c.listen;
+        let e = c.normalize().unwrap_err().to_string();
+        assert!(e.contains("metrics.listen"), "{e}");
+        c.metrics.listen = "127.0.0.1:9464".parse().unwrap();
+        c.normalize().unwrap();
+        for bad in ["reference", "/", "/docs/"] {
+            c.open_api.path = bad.into();
+            assert!(c.normalize().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -542,6 +542,47 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `GET /metrics` (Prometheus text format) on a listener of its own, never the public one:
+/// the numbers are operational data for the operator's scraper, not for clients.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Where the metrics listener binds; keep it private (loopback or an internal network).
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+/// better-auth's openAPI plugin: the OpenAPI document at `/open-api/generate-schema` and an
+/// HTML reference page, both under the base path.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenApiConfig {
+    pub enabled: bool,
+    /// The reference page's path under the base path (the plugin's `path`).
+    pub path: String,
+    /// Serve no reference page, only the document (`disableDefaultReference`).
+    pub disable_default_reference: bool,
+}
+
+impl Default for OpenApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            path: "/reference".into(),
+            disable_default_reference: false,
+        }
+    }
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
         Self {

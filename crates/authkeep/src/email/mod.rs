@@ -15,6 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tracing::Instrument;
 
 use crate::crypto::Secret;
+use crate::metrics::{Metrics, Outcome};
 pub use templates::{Kind, Values};
 
 /// Whether the log transport prints message bodies. Links carry sign-in and reset tokens, so
@@ -115,6 +116,8 @@ pub struct Mailer {
     pub app_name: String,
     templates_dir: Option<PathBuf>,
     timeout: Duration,
+    /// Where sends and failures are counted (`/metrics`), once the server wires it in.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Mailer {
@@ -144,7 +147,16 @@ impl Mailer {
             app_name: settings.app_name.clone(),
             templates_dir: settings.templates_dir.clone(),
             timeout,
+            metrics: None,
         })
+    }
+
+    /// This mailer, counting what it sends and fails to send in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Mailer {
+        Mailer {
+            metrics: Some(metrics),
+            ..self
+        }
     }
 
     /// This mailer, delivering into `outbox` instead (tests read what a user would receive).
@@ -207,10 +219,22 @@ impl Mailer {
         let span = tracing::Span::current();
         tokio::spawn(
             async move {
-                match tokio::time::timeout(this.timeout, this.deliver(kind, &to, rendered)).await {
-                    Ok(Ok(())) => tracing::info!(kind = kind.file_stem(), "email sent"),
-                    Ok(Err(e)) => tracing::error!(kind = kind.file_stem(), error = %crate::report::Report(&e), "email could not be sent"),
-                    Err(_) => tracing::error!(kind = kind.file_stem(), "email timed out"),
+                let outcome = match tokio::time::timeout(this.timeout, this.deliver(kind, &to, rendered)).await {
+                    Ok(Ok(())) => {
+                        tracing::info!(kind = kind.file_stem(), "email sent");
+                        Outcome::Success
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(kind = kind.file_stem(), error = %crate::report::Report(&e), "email could not be sent");
+                        Outcome::Failure
+                    }
+                    Err(_) => {
+                        tracing::error!(kind = kind.file_stem(), "email timed out");
+                        Outcome::Failure
+                    }
+                };
+                if let Some(m) = &this.metrics {
+                    m.mail(kind.file_stem(), outcome);
                 }
             }
             .instrument(span),

@@ -11,9 +11,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply, ReplyBody};
+use super::middleware::{RouteLabel, UNMATCHED};
 use super::router::Route;
 use super::{App, body, json_response, origin, rate_limit};
 use crate::auth::ErrorCode;
+use crate::metrics::Outcome;
 use crate::report::Report;
 
 /// Routes a request under the base path to its better-auth endpoint.
@@ -30,20 +32,38 @@ pub(super) async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> 
         && let Some(path) = rate_limit::limited_path(parts.uri.path(), &app.policy.base_path)
         && let Err(refused) = limiter.check(client.for_limits(), path).await
     {
-        return finish(Err(refused), Vec::new(), Vec::new());
+        let label = Route::resolve(&app, &parts.method, path).map_or(UNMATCHED, Route::template);
+        app.auth.metrics.rate_limited(label);
+        return labelled(finish(Err(refused), Vec::new(), Vec::new()), label);
     }
     let route = parts
         .uri
         .path()
         .strip_prefix(app.policy.base_path.as_str())
         .filter(|p| p.starts_with('/'))
-        .and_then(|path| Some((path, Route::find(&parts.method, path)?)))
-        .filter(|(_, route)| route.is_available(&app));
+        .and_then(|path| Some((path, Route::resolve(&app, &parts.method, path)?)));
     let Some((path, route)) = route else {
-        tracing::Span::current().record("route", "unmatched");
-        return finish(Err(ApiError::NotFound), Vec::new(), Vec::new());
+        tracing::Span::current().record("route", UNMATCHED);
+        return labelled(
+            finish(Err(ApiError::NotFound), Vec::new(), Vec::new()),
+            UNMATCHED,
+        );
     };
-    tracing::Span::current().record("route", route.template());
+    let label = route.template();
+    tracing::Span::current().record("route", label);
+    let path = path.to_owned();
+    labelled(answer(&app, route, &path, parts, body, client).await, label)
+}
+
+/// A matched route's answer: the body read and parsed, the origin checked, the handler run.
+async fn answer(
+    app: &App,
+    route: Route,
+    path: &str,
+    parts: axum::http::request::Parts,
+    body: Body,
+    client: super::client_ip::ClientIp,
+) -> Response {
     let bytes = if parts.method == Method::GET {
         Default::default()
     } else {
@@ -76,10 +96,23 @@ pub(super) async fn auth_endpoint(State(app): State<Arc<App>>, req: Request) -> 
         origin::log_refusal(e, &ex.headers);
     }
     let result = match checked {
-        Ok(()) => route.call(&app, &mut ex).await,
+        Ok(()) => route.call(app, &mut ex).await,
         Err(e) => Err(e),
     };
+    if let Some(method) = route.sign_in_method() {
+        let outcome = match &result {
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Failure,
+        };
+        app.auth.metrics.sign_in(method, outcome);
+    }
     finish(result, ex.set_cookies, ex.response_headers)
+}
+
+/// Marks the response with its route template, for the request metrics.
+fn labelled(mut response: Response, label: &'static str) -> Response {
+    response.extensions_mut().insert(RouteLabel(label));
+    response
 }
 
 /// Past the limit, up to this much more is read and thrown away before answering 413, so a

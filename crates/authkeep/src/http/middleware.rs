@@ -1,4 +1,4 @@
-//! Middleware around every route: request ids and the access log, and CORS.
+//! Middleware around every route: request ids and the access log, request metrics, and CORS.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,6 +49,33 @@ pub(super) async fn request_context(req: Request, next: Next) -> Response {
     response
 }
 
+/// The route template a response answered, set by whoever answered it; the metrics label.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RouteLabel(pub &'static str);
+
+/// The one label every path that is no route shares, so a scan of random paths adds no series.
+pub(super) const UNMATCHED: &str = "unmatched";
+
+/// Counts each request and its latency under its route template and status.
+pub(super) async fn count(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let fixed = match req.uri().path() {
+        "/health" => Some("/health"),
+        "/ready" => Some("/ready"),
+        "/" => Some("/"),
+        _ => None,
+    };
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let label = match response.extensions().get::<RouteLabel>() {
+        Some(RouteLabel(label)) => label,
+        None => fixed.unwrap_or(UNMATCHED),
+    };
+    app.auth
+        .metrics
+        .request(label, response.status().as_u16(), start.elapsed());
+    response
+}
+
 /// CORS with credentials for exactly the trusted origins. better-auth itself sends no CORS
 /// headers, which is why a cross-origin frontend needs them from somewhere: here they are built in.
 pub(super) async fn cors(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -88,6 +115,7 @@ pub(super) async fn cors(State(app): State<Arc<App>>, req: Request, next: Next) 
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from_static("600"),
         );
+        r.extensions_mut().insert(RouteLabel("preflight"));
         return r;
     }
     let mut r = next.run(req).await;

@@ -1,6 +1,7 @@
 //! The better-auth-compatible HTTP surface: `router(app)` serves `/api/auth/*` plus `/health`,
-//! `/ready` and (when enabled) a small status page at `/`, with request ids, access logs and
-//! CORS for trusted origins.
+//! `/ready` and (when enabled) a small status page at `/`, with request ids, access logs,
+//! request metrics and CORS for trusted origins. `metrics_router(app)` serves `/metrics` for
+//! the separate metrics listener.
 
 pub mod body;
 pub mod client_ip;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod exchange;
 mod home;
 mod middleware;
+pub mod open_api;
 pub mod origin;
 pub mod rate_limit;
 pub mod router;
@@ -46,6 +48,8 @@ pub struct HttpPolicy {
     pub set_jwt_header: bool,
     /// Serve the status page at `/` (off when the base path is shared with an app).
     pub home_page: bool,
+    /// better-auth's openAPI plugin.
+    pub open_api: open_api::OpenApiPolicy,
 }
 
 /// better-auth's Origin/CSRF checks, on unless `advanced.disableCSRFCheck`.
@@ -104,8 +108,34 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             middleware::cors,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware::count,
+        ))
         .layer(axum::middleware::from_fn(middleware::request_context))
         .with_state(app)
+}
+
+/// The metrics listener's router: `GET /metrics` and nothing else (an empty 404).
+pub fn metrics_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(app)
+}
+
+/// `GET /metrics`: Prometheus' text exposition format.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let text = app.auth.metrics.render(app.auth.pool_usage());
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// `GET /health`: the process is up.

@@ -8,6 +8,7 @@ use super::App;
 use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
+use super::open_api;
 use super::routes::{
     account, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
     sign_out, sign_up, social, update_user,
@@ -55,9 +56,67 @@ pub enum Route {
     ResetPassword,
     Ok,
     Error,
+    OpenApiSchema,
+    OpenApiReference,
 }
 
 impl Route {
+    /// Every route, in the order the OpenAPI document lists them (`router_table_is_complete`
+    /// checks that none is missing).
+    pub const ALL: [Route; 42] = [
+        Route::SignUpEmail,
+        Route::SignInEmail,
+        Route::SignOut,
+        Route::GetSession,
+        Route::ListSessions,
+        Route::RevokeSession,
+        Route::RevokeSessions,
+        Route::RevokeOtherSessions,
+        Route::UpdateUser,
+        Route::UpdateSession,
+        Route::ListAccounts,
+        Route::SignInSocial,
+        Route::Callback,
+        Route::LinkSocial,
+        Route::UnlinkAccount,
+        Route::GetAccessToken,
+        Route::RefreshToken,
+        Route::AccountInfo,
+        Route::VerifyPassword,
+        Route::ChangePassword,
+        Route::DeleteUser,
+        Route::Token,
+        Route::Jwks,
+        Route::OtpSend,
+        Route::OtpCheck,
+        Route::OtpVerifyEmail,
+        Route::OtpSignIn,
+        Route::OtpRequestReset,
+        Route::OtpResetPassword,
+        Route::ChangeEmail,
+        Route::DeleteUserCallback,
+        Route::SignInMagicLink,
+        Route::MagicLinkVerify,
+        Route::SendVerificationEmail,
+        Route::VerifyEmail,
+        Route::RequestPasswordReset,
+        Route::ResetPasswordCallback,
+        Route::ResetPassword,
+        Route::Ok,
+        Route::Error,
+        Route::OpenApiSchema,
+        Route::OpenApiReference,
+    ];
+
+    /// The route a request is for, if this server serves it with its configuration.
+    pub fn resolve(app: &App, method: &Method, path: &str) -> Option<Route> {
+        let reference = app.policy.open_api.reference.as_deref();
+        let route = Route::find(method, path).or_else(|| {
+            (*method == Method::GET && reference == Some(path)).then_some(Route::OpenApiReference)
+        })?;
+        route.is_available(app).then_some(route)
+    }
+
     /// `path` is relative to the base path, e.g. `/sign-in/email`.
     pub fn find(method: &Method, path: &str) -> Option<Route> {
         let get = *method == Method::GET;
@@ -106,6 +165,7 @@ impl Route {
             "/jwks" if get => Route::Jwks,
             "/ok" if get => Route::Ok,
             "/error" if get => Route::Error,
+            "/open-api/generate-schema" if get => Route::OpenApiSchema,
             _ => return None,
         })
     }
@@ -154,6 +214,9 @@ impl Route {
             Route::ResetPassword => "/reset-password",
             Route::Ok => "/ok",
             Route::Error => "/error",
+            Route::OpenApiSchema => "/open-api/generate-schema",
+            // Its path is configurable; its label and log name are not.
+            Route::OpenApiReference => "/reference",
         }
     }
 
@@ -170,7 +233,20 @@ impl Route {
             | Route::OtpRequestReset
             | Route::OtpResetPassword => p.otp.enabled,
             Route::Token | Route::Jwks => app.auth.jwt.is_some(),
+            Route::OpenApiSchema => app.policy.open_api.enabled,
+            Route::OpenApiReference => app.policy.open_api.reference.is_some(),
             _ => true,
+        }
+    }
+
+    /// The sign-in method a route counts under in the metrics; `None`: not a sign-in. Only
+    /// routes whose outcome is their answer: a magic link or a provider's callback redirects
+    /// both ways.
+    pub fn sign_in_method(self) -> Option<&'static str> {
+        match self {
+            Route::SignInEmail => Some("email"),
+            Route::OtpSignIn => Some("email-otp"),
+            _ => None,
         }
     }
 
@@ -226,6 +302,8 @@ impl Route {
             Route::Jwks => jwt::jwks(app, ex).await,
             Route::Ok => ok::ok().await,
             Route::Error => ok::error_page(ex).await,
+            Route::OpenApiSchema => open_api::generate_schema(app).await,
+            Route::OpenApiReference => open_api::reference(app).await,
         }
     }
 }
@@ -240,4 +318,28 @@ fn is_callback(path: &str) -> bool {
 fn is_reset_link(path: &str) -> bool {
     path.strip_prefix("/reset-password/")
         .is_some_and(|t| !t.is_empty() && !t.contains('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Route::ALL` names every variant: the OpenAPI document and its completeness test
+    /// iterate it, so a route left out would be served undescribed.
+    #[test]
+    fn router_table_is_complete() {
+        let source = include_str!("router.rs");
+        let start = source.find("pub enum Route {").unwrap();
+        let body = &source[start..];
+        let body = &body[..body.find('}').unwrap()];
+        let variants = body
+            .lines()
+            .skip(1)
+            .filter(|l| l.trim().ends_with(','))
+            .count();
+        assert_eq!(variants, Route::ALL.len());
+        for (i, a) in Route::ALL.iter().enumerate() {
+            assert!(!Route::ALL[i + 1..].contains(a), "{a:?} twice");
+        }
+    }
 }

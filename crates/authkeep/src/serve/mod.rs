@@ -20,6 +20,7 @@ use crate::auth::{Auth, Hasher};
 use crate::config::{Config, redact_url};
 use crate::crypto::Keys;
 use crate::http::{self, App};
+use crate::metrics::Metrics;
 use crate::report::Report;
 use crate::store::{MigrateError, Plan, PoolSettings, Pooler, SecondaryStorage, Store};
 
@@ -222,6 +223,18 @@ pub struct Prepared {
     /// How often expired verification rows are swept; `None`: never.
     purge_every: Option<Duration>,
     pub connections: ConnectionLimits,
+    /// The metrics listener, bound at preparation so that a taken port stops start-up;
+    /// `None` while metrics are off.
+    metrics_listener: Option<TcpListener>,
+}
+
+impl Prepared {
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
 }
 
 /// Everything a request needs, built from a config. Fails when the secret is missing in production.
@@ -230,7 +243,9 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
     let keys = Keys::derive(&secret);
     let store = with_secondary(open_store(cfg).await?, cfg).await?;
     let hasher = Hasher::new(system_memory_bytes());
-    let mailer = crate::email::Mailer::new(&wiring::mail_settings(cfg))?;
+    let metrics = Arc::new(Metrics::new());
+    let mailer =
+        crate::email::Mailer::new(&wiring::mail_settings(cfg))?.with_metrics(metrics.clone());
     let policy = wiring::auth_policy(cfg, store.schema());
     let jwt = wiring::jwt_policy(cfg).map(|p| {
         Arc::new(crate::auth::jwt::Jwt::new(
@@ -249,6 +264,7 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
         token_key: keys.hmac.clone(),
         social: Arc::new(social::social(cfg, &keys)?),
         account_limit,
+        metrics,
     };
     let app = App {
         cookies: wiring::cookie_settings(cfg, &keys),
@@ -264,10 +280,21 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
         max_connections: cfg.limits.max_connections,
         drain_timeout: Duration::from_secs(30),
     };
+    let metrics_listener = if cfg.metrics.enabled {
+        let at = cfg.metrics.listen;
+        let listener = TcpListener::bind(at)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {at}"))?;
+        tracing::info!(listen = %listener.local_addr()?, "metrics: GET /metrics");
+        Some(listener)
+    } else {
+        None
+    };
     Ok(Prepared {
         app,
         purge_every,
         connections,
+        metrics_listener,
     })
 }
 
@@ -293,12 +320,30 @@ pub async fn serve(
         app,
         purge_every,
         connections,
+        metrics_listener,
     } = prepared;
     let app = Arc::new(app);
     let store = app.auth.store.clone();
     let sweeper =
         purge_every.map(|every| tokio::spawn(purge_expired_verifications(store.clone(), every)));
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = metrics_listener.map(|l| {
+        // A scraper needs few connections; the public listener's bounds apply otherwise.
+        let limits = ConnectionLimits {
+            max_connections: 16,
+            drain_timeout: Duration::from_secs(2),
+            ..connections
+        };
+        let router = http::metrics_router(app.clone());
+        tokio::spawn(listener::serve(l, router, limits, async move {
+            let _ = metrics_stopped.await;
+        }))
+    });
     listener::serve(listener, http::router(app), connections, shutdown).await;
+    let _ = stop_metrics.send(());
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }

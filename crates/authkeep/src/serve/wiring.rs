@@ -24,6 +24,7 @@ use crate::http::body::Limits;
 use crate::http::client_ip::IpPolicy;
 use crate::http::cookie_cache::{CookieCache, Strategy};
 use crate::http::cookies::{CookieAttributes, CookieSettings, SameSite};
+use crate::http::open_api::OpenApiPolicy;
 use crate::http::rate_limit::{CustomRule, RateLimiter};
 use crate::http::{App, BearerPolicy, CsrfCheck, HttpPolicy};
 use crate::model::Cidr;
@@ -239,6 +240,11 @@ pub(super) fn http_policy(cfg: &Config, auth: &Policy) -> HttpPolicy {
         },
         set_jwt_header: cfg.jwt.set_jwt_header,
         home_page: cfg.home_page,
+        open_api: OpenApiPolicy {
+            enabled: cfg.open_api.enabled,
+            reference: (cfg.open_api.enabled && !cfg.open_api.disable_default_reference)
+                .then(|| cfg.open_api.path.clone()),
+        },
     }
 }
 

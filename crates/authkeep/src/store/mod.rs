@@ -267,6 +267,21 @@ impl Store {
         &self.pool
     }
 
+    /// The pool's connections right now (for `/metrics`).
+    pub fn pool_usage(&self) -> crate::metrics::PoolUsage {
+        fn usage<DB: sqlx::Database>(p: &sqlx::Pool<DB>) -> crate::metrics::PoolUsage {
+            crate::metrics::PoolUsage {
+                size: p.size(),
+                idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+                max: p.options().get_max_connections(),
+            }
+        }
+        match &self.pool {
+            Pool::Postgres(p) => usage(p),
+            Pool::Sqlite(p) => usage(p),
+        }
+    }
+
     pub fn schema(&self) -> &Schema {
         &self.inner.schema
     }

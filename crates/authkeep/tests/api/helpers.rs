@@ -145,6 +145,8 @@ pub struct TestApp {
     pub db_url: String,
     pub api: String,
     pub store: Store,
+    /// `http://<addr>/metrics` when `[metrics]` is on.
+    pub metrics_url: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _test_db: TestDb,
@@ -191,6 +193,9 @@ impl TestApp {
             .expect("server start-up");
         // The server's own store: same pool, same table and column names.
         let store = prepared.app.auth.store.clone();
+        let metrics_url = prepared
+            .metrics_addr()
+            .map(|a| format!("http://{a}/metrics"));
         prepared.app.auth.mailer = prepared.app.auth.mailer.clone().into_outbox(outbox.clone());
         let handle = tokio::spawn(authkeep::serve::serve(prepared, listener, async move {
             let _ = rx.await;
@@ -201,6 +206,7 @@ impl TestApp {
             api: format!("{origin}/api/auth"),
             origin,
             store,
+            metrics_url,
             shutdown: Some(tx),
             handle: Some(handle),
             _test_db: test_db,

@@ -9,18 +9,26 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("crypto", &[][..]),
         ("report", &[][..]),
+        ("metrics", &[][..]),
         ("model", &["crypto"][..]),
-        ("store", &["model", "crypto", "report"][..]),
-        ("email", &["model", "crypto", "report"][..]),
-        ("auth", &["store", "email", "model", "crypto", "report"][..]),
-        ("http", &["auth", "model", "crypto", "report"][..]),
+        ("store", &["model", "crypto", "report", "metrics"][..]),
+        ("email", &["model", "crypto", "report", "metrics"][..]),
+        (
+            "auth",
+            &["store", "email", "model", "crypto", "report", "metrics"][..],
+        ),
+        (
+            "http",
+            &["auth", "model", "crypto", "report", "metrics"][..],
+        ),
         ("config", &["model", "crypto", "store"][..]),
         ("secret", &["config", "crypto"][..]),
         ("telemetry", &["config"][..]),
         (
             "serve",
             &[
-                "auth", "config", "crypto", "email", "http", "model", "report", "secret", "store",
+                "auth", "config", "crypto", "email", "http", "metrics", "model", "report",
+                "secret", "store",
             ][..],
         ),
         (

@@ -15,6 +15,8 @@ mod hosted;
 mod idp;
 mod jwt;
 mod layers;
+mod metrics;
+mod open_api;
 mod origin;
 mod rate_limit;
 mod routing;
