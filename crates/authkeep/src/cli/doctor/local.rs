@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use super::{Args, Finding, site};
+use super::{Args, Finding};
 use crate::config::{Config, Overrides, redact_url};
-use crate::http::cookies::SameSite;
 use crate::http::origin::TrustedOrigins;
 use crate::report::Report;
 use crate::store::diagnose::Severity;
@@ -199,95 +198,12 @@ fn cookies(cfg: &Config, origins: &[String]) -> Vec<Finding> {
         let Ok(front) = url::Url::parse(origin) else {
             continue;
         };
-        out.extend(frontend_cookies(
+        out.extend(super::cookies::judge(
             &base,
             &front,
             &attributes,
             trusted.is_trusted_origin(origin),
         ));
-    }
-    out
-}
-
-pub(super) fn frontend_cookies(
-    base: &url::Url,
-    front: &url::Url,
-    a: &crate::http::cookies::CookieAttributes,
-    trusted: bool,
-) -> Vec<Finding> {
-    let origin = front.origin().ascii_serialization();
-    let mut out = Vec::new();
-    if !trusted {
-        out.push(
-            Finding::error(
-                "cookies",
-                "not a trusted origin: sign-in and every other POST from it is refused (403 INVALID_ORIGIN)",
-            )
-            .about(&origin)
-            .fix(format!("trusted_origins = [\"{origin}\"] (or BETTER_AUTH_TRUSTED_ORIGINS)")),
-        );
-    }
-    if site::same_site(base, front) {
-        out.push(
-            Finding::ok(
-                "cookies",
-                format!(
-                    "same site as {}: first-party cookies, SameSite={:?} works",
-                    base.origin().ascii_serialization(),
-                    a.same_site
-                ),
-            )
-            .about(&origin),
-        );
-        return out;
-    }
-    let cross = format!(
-        "cross-site with {} (different scheme or registrable domain)",
-        base.origin().ascii_serialization()
-    );
-    if a.same_site != SameSite::None {
-        out.push(
-            Finding::error(
-                "cookies",
-                format!("{cross}: browsers do not send SameSite={:?} cookies on its fetch calls, so the session is lost after sign-in", a.same_site),
-            )
-            .about(&origin)
-            .fix(
-                "best: serve the frontend and /api/auth from one site (one reverse proxy, docs/deployment.md)\n\
-                 or: [advanced.default_cookie_attributes] same_site = \"none\" (Secure and Partitioned follow; https required)\n\
-                 or: sign in with the bearer plugin / JWTs instead of cookies",
-            ),
-        );
-    } else if !a.secure {
-        out.push(
-            Finding::error(
-                "cookies",
-                format!("{cross}: SameSite=None cookies without Secure are rejected by browsers"),
-            )
-            .about(&origin)
-            .fix("serve authkeep over https (base_url https://…), or [advanced.default_cookie_attributes] secure = true"),
-        );
-    } else {
-        out.push(
-            Finding::ok(
-                "cookies",
-                format!(
-                    "{cross}: SameSite=None; Secure{} cookies will be sent",
-                    if a.partitioned { "; Partitioned" } else { "" }
-                ),
-            )
-            .about(&origin),
-        );
-        if !a.partitioned {
-            out.push(
-                Finding::warning(
-                    "cookies",
-                    "third-party cookies that are not Partitioned are blocked by browsers that block third-party cookies (Safari, Firefox's strict mode, Chrome's opt-out)",
-                )
-                .about(&origin)
-                .fix("[advanced.default_cookie_attributes] partitioned = true"),
-            );
-        }
     }
     out
 }

@@ -4,6 +4,7 @@
 //! Checks are plain functions that return [`Finding`]s; this module runs them and prints the
 //! result as text or JSON. The exit code is 1 when any finding is an error, else 0.
 
+mod cookies;
 mod local;
 mod remote;
 mod site;

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap};
 
-use super::{Finding, local};
-use crate::http::cookies::{CookieAttributes, SameSite};
+use super::{Finding, cookies, local};
 
 /// Beyond this, JWTs minted by the server look not-yet-valid or expired to API servers.
 const MAX_SKEW_SECS: i64 = 60;
@@ -316,7 +315,7 @@ async fn session_cookie(
         )];
     };
     let mut out = Vec::new();
-    let attributes = parse_attributes(session);
+    let attributes = cookies::parse_attributes(session);
     if !session.to_ascii_lowercase().contains("httponly") {
         out.push(Finding::error(
             "remote",
@@ -330,12 +329,7 @@ async fn session_cookie(
         ));
     }
     for (front, allowed) in frontends.iter().zip(cors) {
-        out.extend(local::frontend_cookies(
-            server,
-            front,
-            &attributes,
-            *allowed,
-        ));
+        out.extend(cookies::judge(server, front, &attributes, *allowed));
     }
     if frontends.is_empty() {
         out.push(Finding::ok(
@@ -348,27 +342,6 @@ async fn session_cookie(
     }
     sign_out(client, base, &from, session).await;
     out
-}
-
-fn parse_attributes(set_cookie: &str) -> CookieAttributes {
-    let mut a = CookieAttributes::default();
-    for part in set_cookie.split(';').skip(1).map(str::trim) {
-        let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        match k.to_ascii_lowercase().as_str() {
-            "secure" => a.secure = true,
-            "partitioned" => a.partitioned = true,
-            "domain" => a.domain = Some(v.to_owned()),
-            "samesite" => {
-                a.same_site = match v.to_ascii_lowercase().as_str() {
-                    "none" => SameSite::None,
-                    "strict" => SameSite::Strict,
-                    _ => SameSite::Lax,
-                }
-            }
-            _ => {}
-        }
-    }
-    a
 }
 
 async fn sign_out(client: &reqwest::Client, base: &url::Url, origin: &str, session: &str) {
@@ -398,16 +371,6 @@ mod tests {
             "https://example.com/auth/api"
         );
         assert!(auth_base("ftp://x").is_err());
-    }
-
-    #[test]
-    fn set_cookie_attributes_are_read() {
-        let a = parse_attributes(
-            "__Secure-better-auth.session_token=x.y; Max-Age=604800; Path=/; HttpOnly; Secure; SameSite=None; Partitioned",
-        );
-        assert_eq!(a.same_site, SameSite::None);
-        assert!(a.secure && a.partitioned);
-        assert_eq!(parse_attributes("a=b; Path=/").same_site, SameSite::Lax);
     }
 
     #[test]
