@@ -147,21 +147,32 @@ impl PasswordInput {
         if let Some(p) = self.password {
             return Ok(p);
         }
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            Failure::Usage(format!("cannot read the password from standard input: {e}"))
-        })?;
-        let password = line
-            .strip_suffix('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .unwrap_or(&line);
-        if password.is_empty() {
-            return Err(Failure::Usage(
-                "--password-stdin: standard input held no password".into(),
-            ));
-        }
-        Ok(password.to_owned())
+        stdin_password().map_err(Failure::Usage)
     }
+}
+
+/// The first line of standard input, without its line ending: `--password-stdin` for every
+/// command. A terminal would show what is typed, so stdin must be a pipe or a file.
+pub(super) fn stdin_password() -> Result<String, String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return Err(
+            "--password-stdin: standard input is a terminal, which would show the password; pipe it in (printf '%s\\n' \"$PASSWORD\" | authkeep …)".into(),
+        );
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line
+        .strip_suffix('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .unwrap_or(&line);
+    if password.is_empty() {
+        return Err("--password-stdin: standard input held no password".into());
+    }
+    Ok(password.to_owned())
 }
 
 /// Prints `value` as pretty JSON.

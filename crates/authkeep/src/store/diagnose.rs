@@ -274,6 +274,11 @@ fn missing_index(subject: &str, table: &Table, column: &Ident, unique: bool) -> 
     }
 }
 
+/// A name from the catalog as a quoted SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// `user.id` and the columns that reference it (an ORM's `uuid` ids): they change type
 /// together, because PostgreSQL will not keep a foreign key between a `text` and a `uuid`.
 fn user_keys_finding(
@@ -287,11 +292,14 @@ fn user_keys_finding(
         .iter()
         .filter(|k| k.references == user.as_str())
         .collect();
+    // Names read from the catalog are quoted here (they are not checked identifiers), and
+    // each key is re-created exactly as it was defined.
     let mut fix = Vec::new();
     for k in &keys {
         fix.push(format!(
-            "alter table \"{}\" drop constraint \"{}\"",
-            k.table, k.name
+            "alter table {} drop constraint {}",
+            quoted(&k.table),
+            quoted(&k.name)
         ));
     }
     for (table, column, _) in broken {
@@ -299,8 +307,10 @@ fn user_keys_finding(
     }
     for k in &keys {
         fix.push(format!(
-            "alter table \"{}\" add constraint \"{}\" foreign key (\"{}\") references {user} (\"id\") on delete cascade",
-            k.table, k.name, k.column
+            "alter table {} add constraint {} {}",
+            quoted(&k.table),
+            quoted(&k.name),
+            k.definition
         ));
     }
     let list: Vec<String> = broken

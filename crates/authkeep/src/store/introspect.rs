@@ -53,13 +53,14 @@ pub(super) async fn postgres(conn: &mut PgConnection) -> StoreResult<Existing> {
             .entry((r.try_get(0)?, r.try_get(1)?))
             .or_default() |= unique;
     }
+    // Both ends in the current schema; the definition as PostgreSQL prints it (quoted).
     let keys = sqlx::query(
-        "select c.conname::text, t.relname::text, a.attname::text, r.relname::text \
+        "select c.conname::text, t.relname::text, r.relname::text, pg_get_constraintdef(c.oid) \
          from pg_constraint c join pg_class t on t.oid = c.conrelid \
          join pg_class r on r.oid = c.confrelid \
          join pg_namespace n on n.oid = t.relnamespace \
-         join pg_attribute a on a.attrelid = t.oid and a.attnum = c.conkey[1] \
-         where c.contype = 'f' and n.nspname = current_schema()",
+         join pg_namespace rn on rn.oid = r.relnamespace \
+         where c.contype = 'f' and n.nspname = current_schema() and rn.nspname = current_schema()",
     )
     .persistent(false)
     .fetch_all(&mut *conn)
@@ -68,8 +69,8 @@ pub(super) async fn postgres(conn: &mut PgConnection) -> StoreResult<Existing> {
         existing.foreign_keys.push(ExistingForeignKey {
             name: r.try_get(0)?,
             table: r.try_get(1)?,
-            column: r.try_get(2)?,
-            references: r.try_get(3)?,
+            references: r.try_get(2)?,
+            definition: r.try_get(3)?,
         });
     }
     Ok(existing)

@@ -30,8 +30,9 @@ pub(super) struct ExistingColumn {
 pub(super) struct ExistingForeignKey {
     pub name: String,
     pub table: String,
-    pub column: String,
     pub references: String,
+    /// `FOREIGN KEY (…) REFERENCES …`, as `pg_get_constraintdef` prints it.
+    pub definition: String,
 }
 
 /// What the database has: tables with their columns, and index names.

@@ -57,9 +57,11 @@ create table session (id text primary key, "expiresAt" timestamp not null, token
   "createdAt" timestamp not null default now(), "updatedAt" timestamp not null default now(),
   "ipAddress" inet, "userAgent" text, "userId" uuid not null references "user"(id) on delete cascade);
 create table account (id text primary key, "accountId" text not null, "providerId" text not null,
-  "userId" uuid not null references "user"(id) on delete cascade, "accessToken" text, "refreshToken" text,
+  "userId" uuid not null, "accessToken" text, "refreshToken" text,
   "idToken" text, "accessTokenExpiresAt" timestamptz, "refreshTokenExpiresAt" timestamptz, scope text,
-  password text, "createdAt" timestamptz not null default now(), "updatedAt" timestamptz not null default now());
+  password text, "createdAt" timestamptz not null default now(), "updatedAt" timestamptz not null default now(),
+  -- A hostile name: the printed fix must quote it, not run it.
+  constraint "acc""; drop table account; --" foreign key ("userId") references "user"(id) on delete cascade);
 create table verification (id text primary key, identifier text not null, value text not null,
   "expiresAt" date not null, "createdAt" timestamptz default now(), "updatedAt" timestamptz default now());
 "#;
@@ -100,7 +102,8 @@ async fn postgres_mismatches_are_named_with_fixes_that_work() {
         r#"alter table "session" drop constraint "session_userId_fkey""#,
         r#"alter table "user" alter column "id" type text"#,
         r#"alter table "account" alter column "userId" type text"#,
-        r#"add constraint "account_userId_fkey" foreign key ("userId") references "user" ("id") on delete cascade"#,
+        r#"alter table "account" drop constraint "acc""; drop table account; --""#,
+        r#"add constraint "session_userId_fkey" FOREIGN KEY ("userId") REFERENCES "user"(id) ON DELETE CASCADE"#,
     ] {
         assert!(fix.contains(part), "{part} missing from\n{fix}");
     }

@@ -134,13 +134,13 @@ pub(super) fn run(config: Option<&std::path::Path>, args: &Args) -> ExitCode {
         }
     };
     let account = match (&args.email, args.password_stdin) {
-        (Some(email), true) => match read_password() {
+        (Some(email), true) => match super::admin::stdin_password() {
             Ok(password) => Some(remote::Account {
                 email: email.clone(),
                 password,
             }),
             Err(e) => {
-                eprintln!("error: reading the password from stdin: {e}");
+                eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         },
@@ -160,19 +160,20 @@ pub(super) fn run(config: Option<&std::path::Path>, args: &Args) -> ExitCode {
     }
 }
 
-/// One line of stdin without its line ending (never echoed: stdin is a pipe or a prompt-less read).
-fn read_password() -> std::io::Result<String> {
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-}
-
 fn print(findings: &[Finding], format: Format) {
     use std::io::Write;
     // Written at once and errors ignored: `doctor | head` must not panic on a closed pipe.
     let _ = std::io::stdout()
         .lock()
         .write_all(render(findings, format).as_bytes());
+}
+
+/// Text for a terminal: names read from a database or a server cannot move the cursor,
+/// rewrite lines or reach the clipboard.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 fn render(findings: &[Finding], format: Format) -> String {
@@ -199,15 +200,16 @@ fn render(findings: &[Finding], format: Format) -> String {
                     .map(|s| format!("{s}: "))
                     .unwrap_or_default();
                 out.push_str(&format!(
-                    "{:<7} {:<8} {subject}{}\n",
+                    "{:<7} {:<8} {}{}\n",
                     f.level.label(),
                     f.check,
-                    f.message
+                    printable(&subject),
+                    printable(&f.message)
                 ));
                 if let Some(fix) = &f.fix {
                     for (i, line) in fix.lines().enumerate() {
                         let lead = if i == 0 { "fix:" } else { "" };
-                        out.push_str(&format!("{:17}{lead:<5}{line}\n", ""));
+                        out.push_str(&format!("{:17}{lead:<5}{}\n", "", printable(line)));
                     }
                 }
             }

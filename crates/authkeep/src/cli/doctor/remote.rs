@@ -59,6 +59,14 @@ pub(super) async fn check(
         out.push(cors_finding(front, allowed));
     }
     match account {
+        // A password is sent only where it cannot be read on the way.
+        Some(_) if base.scheme() != "https" && !local::is_loopback(&base) => out.push(
+            Finding::error(
+                "remote",
+                "the test account's password was not sent: the URL is plain http",
+            )
+            .fix("check the https:// URL"),
+        ),
         Some(account) => {
             out.extend(session_cookie(&client, &base, &server, &frontends, &cors, account).await)
         }
@@ -75,6 +83,13 @@ fn auth_base(url: &str) -> Result<url::Url, Finding> {
     })?;
     if !matches!(u.scheme(), "http" | "https") {
         return Err(Finding::error("remote", format!("{url}: not http(s)")));
+    }
+    // Credentials in the URL would be printed in every finding and sent as Basic auth.
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(Finding::error(
+            "remote",
+            "the URL carries a user name or password: give the server's address only",
+        ));
     }
     if matches!(u.path(), "" | "/") {
         u.set_path("/api/auth");
@@ -340,19 +355,26 @@ async fn session_cookie(
             ),
         ));
     }
-    sign_out(client, base, &from, session).await;
+    if !sign_out(client, base, &from, session).await {
+        out.push(
+            Finding::warning("remote", "the test session could not be signed out again")
+                .fix(format!("authkeep session revoke --email {}", account.email)),
+        );
+    }
     out
 }
 
-async fn sign_out(client: &reqwest::Client, base: &url::Url, origin: &str, session: &str) {
+/// Ends the test session; whether the server said it did.
+async fn sign_out(client: &reqwest::Client, base: &url::Url, origin: &str, session: &str) -> bool {
     let pair = session.split(';').next().unwrap_or_default();
-    let _ = client
+    client
         .post(endpoint(base, "/sign-out"))
         .header(header::ORIGIN, origin)
         .header(header::COOKIE, pair)
         .json(&serde_json::json!({}))
         .send()
-        .await;
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 #[cfg(test)]
@@ -371,6 +393,7 @@ mod tests {
             "https://example.com/auth/api"
         );
         assert!(auth_base("ftp://x").is_err());
+        assert!(auth_base("https://op:pw@auth.example.com").is_err());
     }
 
     #[test]
