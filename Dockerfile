@@ -2,7 +2,10 @@
 # without privileges. The embedded default (SQLite) keeps its file in /var/lib/authkeep.
 #
 #   docker build -t authkeep:latest .
-#   docker run -p 3000:3000 -e BETTER_AUTH_SECRET="$(openssl rand -base64 32)" authkeep:latest
+#   docker run -p 3000:3000 -e BETTER_AUTH_SECRET="$(openssl rand -base64 32)" \
+#     -e BETTER_AUTH_URL=https://auth.example.com authkeep:latest
+# It runs in production mode (JSON logs, no mail bodies in them, a strong secret required);
+# AUTHKEEP_ENV=development undoes that for a local try.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
@@ -20,7 +23,8 @@ RUN apt-get update \
 COPY --from=build /src/target/release/authkeep /usr/local/bin/authkeep
 USER authkeep
 WORKDIR /var/lib/authkeep
-ENV AUTHKEEP_LISTEN=0.0.0.0:3000
+ENV AUTHKEEP_LISTEN=0.0.0.0:3000 \
+    AUTHKEEP_ENV=production
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=4s --start-period=20s --retries=3 \
   CMD ["/usr/local/bin/authkeep", "healthcheck", "--url", "http://127.0.0.1:3000/ready"]

@@ -8,6 +8,7 @@ verify`, and the API's auth module is run against a real authkeep, in both of it
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import os
 import re
@@ -115,10 +116,12 @@ def test_the_compose_file_is_consistent(kit: Path):
     # The database URL points at the Compose service, with the password from .env.
     env = dotenv(kit)
     assert env["DATABASE_URL"] == f"postgres://authkeep:{env['POSTGRES_PASSWORD']}@postgres:5432/authkeep"
-    # authkeep believes X-Forwarded-For only from the network nginx is on.
-    subnet = compose["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    # authkeep believes X-Forwarded-For only from nginx's fixed address, inside the network.
+    subnet = ipaddress.ip_network(compose["networks"]["edge"]["ipam"]["config"][0]["subnet"])
+    nginx_address = services["nginx"]["networks"]["edge"]["ipv4_address"]
+    assert ipaddress.ip_address(nginx_address) in subnet
     config = tomllib.loads((kit / "authkeep.toml").read_text())
-    assert config["advanced"]["ip_address"]["trusted_proxies"] == [subnet]
+    assert config["advanced"]["ip_address"]["trusted_proxies"] == [f"{nginx_address}/32"]
     # The image's health check is a command the binary has, and it works.
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert '"healthcheck"' in dockerfile
@@ -150,6 +153,7 @@ def test_nginx_accepts_the_configuration(kit: Path):
     assert checked.returncode == 0, checked.stderr
     conf = (kit / "nginx.conf").read_text()
     assert f"server_name {DOMAIN};" in conf
+    assert f"return 301 https://{DOMAIN}$request_uri;" in conf and "ssl_reject_handshake on;" in conf
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
 
 
@@ -159,7 +163,11 @@ def test_systemd_accepts_the_unit(tmp_path: Path):
     assert init(tmp_path / "unit", "--binary", BIN).returncode == 0
     checked = subprocess.run([analyze, "verify", str(tmp_path / "unit" / "authkeep.service")], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    assert f"ExecStart={BIN} serve" in (tmp_path / "unit" / "authkeep.service").read_text()
+    unit = (tmp_path / "unit" / "authkeep.service").read_text()
+    assert f"ExecStart={BIN} serve" in unit
+    # Outside containers: loopback only, and the local nginx as the one trusted proxy.
+    assert "Environment=AUTHKEEP_LISTEN=127.0.0.1:3000" in unit
+    assert "Environment=AUTHKEEP_ADVANCED__IP_ADDRESS__TRUSTED_PROXIES=127.0.0.1,::1" in unit
 
 
 def load_api(kit: Path, monkeypatch, **env: str):

@@ -25,9 +25,10 @@ pub(super) struct Args {
     force: bool,
 }
 
-/// The Compose network nginx reaches authkeep from: its forwarded addresses are believed from
-/// there only.
+/// The Compose network in front of authkeep, and nginx's fixed address on it: forwarded
+/// client addresses are believed from that address only.
 const PROXY_NETWORK: &str = "172.30.0.0/24";
+const PROXY_ADDRESS: &str = "172.30.0.10";
 
 /// (path in the kit, template, private): private files are written mode 600.
 const FILES: &[(&str, &str, bool)] = &[
@@ -87,16 +88,20 @@ fn write_kit(args: &Args) -> Result<Vec<PathBuf>, String> {
             args.domain
         ));
     }
-    if args.binary.is_empty()
-        || !args.binary.starts_with('/')
-        || args.binary.contains(char::is_whitespace)
-    {
-        return Err("--binary must be an absolute path without spaces".into());
+    // systemd expands `%` and `$` in ExecStart; a plain path cannot surprise anyone.
+    let plain_path = args.binary.starts_with('/')
+        && args
+            .binary
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._+-".contains(&b));
+    if !plain_path {
+        return Err("--binary must be an absolute path of letters, digits and / . _ + -".into());
     }
+    // symlink_metadata: a dangling link "does not exist" for exists(), yet a write follows it.
     let existing: Vec<String> = FILES
         .iter()
         .map(|(p, _, _)| args.dir.join(p))
-        .filter(|p| p.exists())
+        .filter(|p| std::fs::symlink_metadata(p).is_ok())
         .map(|p| p.display().to_string())
         .collect();
     if !existing.is_empty() && !args.force {
@@ -111,6 +116,7 @@ fn write_kit(args: &Args) -> Result<Vec<PathBuf>, String> {
         // Hex: safe inside a URL without escaping.
         ("POSTGRES_PASSWORD", crate::crypto::random_hex(16)),
         ("PROXY_NETWORK", PROXY_NETWORK.to_owned()),
+        ("PROXY_ADDRESS", PROXY_ADDRESS.to_owned()),
         ("BINARY", args.binary.clone()),
     ];
     let mut written = Vec::new();
@@ -146,12 +152,21 @@ fn is_host_name(s: &str) -> bool {
         })
 }
 
+/// Writes a new file beside `path` with its final mode from the start, then renames it into
+/// place: a secret is never readable under an old file's mode, and a symlink at `path` is
+/// replaced, not followed.
 fn write(path: &Path, text: &str, private: bool) -> std::io::Result<()> {
+    use std::io::Write;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", crate::crypto::random_hex(4)));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -159,16 +174,16 @@ fn write(path: &Path, text: &str, private: bool) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = private;
-    use std::io::Write;
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    // A file that existed keeps its old mode under `open`: make a replaced .env private too.
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let written = options
+        .open(&temp)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    match written.and_then(|()| std::fs::rename(&temp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -182,6 +197,7 @@ mod tests {
             ("SECRET", "s".to_owned()),
             ("POSTGRES_PASSWORD", "p".to_owned()),
             ("PROXY_NETWORK", PROXY_NETWORK.to_owned()),
+            ("PROXY_ADDRESS", PROXY_ADDRESS.to_owned()),
             ("BINARY", "/usr/local/bin/authkeep".to_owned()),
         ];
         for (path, template, _) in FILES {
@@ -197,5 +213,39 @@ mod tests {
         assert!(!is_host_name("example.com; evil"));
         assert!(!is_host_name("a..b"));
         assert!(!is_host_name("-a.com"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::os::unix::fs::symlink(&target, dir.path().join(".env")).unwrap();
+        let args = Args {
+            dir: dir.path().to_owned(),
+            domain: "localhost".into(),
+            binary: "/usr/local/bin/authkeep".into(),
+            force: false,
+        };
+        // Without --force it counts as an existing file.
+        assert!(write_kit(&args).unwrap_err().contains(".env"));
+        let forced = Args {
+            force: true,
+            ..args
+        };
+        write_kit(&forced).unwrap();
+        assert!(!target.exists(), "the secrets went through the link");
+        let env = dir.path().join(".env");
+        assert!(!std::fs::symlink_metadata(&env).unwrap().is_symlink());
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&env).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let bad = Args {
+            binary: "/usr/bin/x%h$HOME".into(),
+            ..forced
+        };
+        assert!(write_kit(&bad).is_err());
     }
 }
