@@ -133,9 +133,8 @@ impl fmt::Debug for Config {
     }
 }
 
-/// A database URL with any password replaced, for logs.
-/// A database URL with any password replaced, for logs: the user-info password and a
-/// `password=` query parameter. A URL that does not parse is shown as its scheme only, since
+/// A database URL with any password replaced, for logs: the user-info password and any query
+/// parameter that names a secret (`password`, `sslpassword`, `…token`). A URL that does not parse is shown as its scheme only, since
 /// where its password is cannot be known.
 pub fn redact_url(url: &str) -> String {
     let Ok(mut u) = url::Url::parse(url) else {
@@ -149,13 +148,16 @@ pub fn redact_url(url: &str) -> String {
     if u.password().is_some() {
         let _ = u.set_password(Some("***"));
     }
-    if u.query_pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("password"))
-    {
+    // `password`, `sslpassword`, an API token…: any key that names a secret.
+    let sensitive = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        ["pass", "secret", "token"].iter().any(|s| k.contains(s))
+    };
+    if u.query_pairs().any(|(k, _)| sensitive(&k)) {
         let kept: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("password") {
+                let v = if sensitive(&k) {
                     "***".into()
                 } else {
                     v.into_owned()
@@ -196,6 +198,7 @@ fn describe(errors: figment::Error) -> String {
             let env_var = || format!("{}{}", env::PREFIX, e.path.join("__").to_ascii_uppercase());
             let place = match e.metadata.as_ref() {
                 Some(m) => match &m.source {
+                    Some(Source::File(file)) if key.is_empty() => file.display().to_string(),
                     Some(Source::File(file)) => format!("{}: `{key}`", file.display()),
                     _ if m.name.contains("environment") => env_var(),
                     _ => format!("`{key}`"),
@@ -217,8 +220,23 @@ fn describe(errors: figment::Error) -> String {
                         ),
                     }
                 }
+                // A string's value is not repeated: a misplaced URL or secret would be
+                // printed (and pasted into bug reports) along with the error.
+                Kind::InvalidType(figment::error::Actual::Str(_), expected) => {
+                    format!("expected {expected}, found a string")
+                }
                 Kind::InvalidType(actual, expected) => {
                     format!("expected {expected}, found {actual}")
+                }
+                // The parser quotes the offending line, which may be the secret's: keep where
+                // and what, not the text.
+                Kind::Message(m) if m.starts_with("TOML parse error") => {
+                    let mut lines = m.lines().map(str::trim).filter(|l| !l.is_empty());
+                    let at = lines.next().unwrap_or_default().to_owned();
+                    match lines.last() {
+                        Some(why) => format!("{at}: {why}"),
+                        None => at,
+                    }
                 }
                 other => other.to_string(),
             };
@@ -614,6 +632,7 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("super-secret"), "{shown}");
         assert!(redact_url("postgres://u:hunter2@h/db").contains("***"));
+        assert!(!redact_url("postgres://u@h/db?sslpassword=hunter2").contains("hunter2"));
         let q = redact_url("postgres://u@h/db?sslmode=require&password=hunter2");
         assert!(
             !q.contains("hunter2") && q.contains("sslmode=require"),
@@ -700,6 +719,21 @@ mod rate_limit_config {
         let file = dir.path().join("authkeep.toml");
         std::fs::write(&file, text).unwrap();
         Config::load_from(Some(&file), &Overrides::default(), |_| None)
+    }
+
+    #[test]
+    fn errors_do_not_repeat_the_values_they_refuse() {
+        let e = load_file("database = \"postgres://u:DBPASSWORD@h/db\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("found a string") && !e.contains("DBPASSWORD"),
+            "{e}"
+        );
+        let e = load_file("secret = \"SUPERSECRET0123456789abcdefghijklmnop\nenv = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1") && !e.contains("SUPERSECRET"), "{e}");
     }
 
     #[test]
