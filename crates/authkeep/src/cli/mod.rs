@@ -117,6 +117,15 @@ enum Command {
     },
 }
 
+/// Text for a terminal: values read from a database or a server (a user's name or image URL,
+/// a user agent, a constraint name) cannot move the cursor, rewrite lines or reach the
+/// clipboard through escape sequences.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = match &cli.command {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::admin::{self, Failure, date, print_json};
+use super::printable;
 use crate::auth::admin::{self as ops, UserRef};
 use crate::config::Config;
 
@@ -51,8 +52,8 @@ pub(super) fn run(cfg: &Config, command: SessionCommand) -> ExitCode {
                     s.token,
                     date(&s.created_at),
                     date(&s.expires_at),
-                    s.ip_address.as_deref().unwrap_or(""),
-                    s.user_agent.as_deref().unwrap_or("")
+                    printable(s.ip_address.as_deref().unwrap_or("")),
+                    printable(s.user_agent.as_deref().unwrap_or(""))
                 );
             }
             println!("{} live session(s) of {}", sessions.len(), user.email);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::admin::{self, Failure, Outcome, PasswordInput, date, print_json};
+use super::printable;
 use crate::auth::admin::{self as ops, Admin, NewUser, Sessions, UserRef};
 use crate::config::Config;
 use crate::model::User;
@@ -214,8 +215,8 @@ async fn list(a: Admin<'_>, cfg: &Config, limit: i64, offset: i64, json: bool) -
             "{:<32}  {verified:<8}  {:<24}  {:<24}  {}",
             u.id,
             date(&u.created_at),
-            u.email,
-            u.name
+            printable(&u.email),
+            printable(&u.name)
         );
     }
     let shown = i64::try_from(page.users.len()).unwrap_or(i64::MAX);
@@ -233,18 +234,18 @@ async fn list(a: Admin<'_>, cfg: &Config, limit: i64, offset: i64, json: bool) -
 
 fn print_user(u: &User) {
     println!("id:         {}", u.id);
-    println!("email:      {}", u.email);
-    println!("name:       {}", u.name);
+    println!("email:      {}", printable(&u.email));
+    println!("name:       {}", printable(&u.name));
     println!(
         "verified:   {}",
         if u.email_verified { "yes" } else { "no" }
     );
     if let Some(image) = &u.image {
-        println!("image:      {image}");
+        println!("image:      {}", printable(image));
     }
     println!("created:    {}", date(&u.created_at));
     println!("updated:    {}", date(&u.updated_at));
     for (k, v) in &u.additional {
-        println!("{:<11} {v}", format!("{k}:"));
+        println!("{:<11} {}", format!("{k}:"), printable(&v.to_string()));
     }
 }

@@ -168,14 +168,6 @@ fn print(findings: &[Finding], format: Format) {
         .write_all(render(findings, format).as_bytes());
 }
 
-/// Text for a terminal: names read from a database or a server cannot move the cursor,
-/// rewrite lines or reach the clipboard.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
-}
-
 fn render(findings: &[Finding], format: Format) -> String {
     let count = |level| findings.iter().filter(|f| f.level == level).count();
     let (errors, warnings) = (count(Level::Error), count(Level::Warning));
@@ -203,13 +195,13 @@ fn render(findings: &[Finding], format: Format) -> String {
                     "{:<7} {:<8} {}{}\n",
                     f.level.label(),
                     f.check,
-                    printable(&subject),
-                    printable(&f.message)
+                    super::printable(&subject),
+                    super::printable(&f.message)
                 ));
                 if let Some(fix) = &f.fix {
                     for (i, line) in fix.lines().enumerate() {
                         let lead = if i == 0 { "fix:" } else { "" };
-                        out.push_str(&format!("{:17}{lead:<5}{}\n", "", printable(line)));
+                        out.push_str(&format!("{:17}{lead:<5}{}\n", "", super::printable(line)));
                     }
                 }
             }
