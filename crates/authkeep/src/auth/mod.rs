@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod session;
 pub mod sign_in;
 pub mod sign_up;
+pub mod two_factor;
 pub mod user;
 pub mod user_fields;
 pub mod verify_link;
@@ -46,6 +47,8 @@ pub struct Auth {
     pub social: Arc<oauth::Social>,
     /// Failed password sign-ins per account (on with rate limiting).
     pub account_limit: Option<rate_limit::account::AccountLimiter>,
+    /// better-auth's two-factor plugin, when enabled.
+    pub two_factor: Option<Arc<two_factor::TwoFactor>>,
 }
 
 impl Auth {

@@ -249,6 +249,7 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
         token_key: keys.hmac.clone(),
         social: Arc::new(social::social(cfg, &keys)?),
         account_limit,
+        two_factor: wiring::two_factor(cfg, &keys),
     };
     let app = App {
         cookies: wiring::cookie_settings(cfg, &keys),

@@ -42,7 +42,12 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         fields: f.clone(),
     };
     let mut models = BTreeMap::new();
-    models.insert("user", names(&cfg.user.model_name, &cfg.user.fields));
+    let (user_fields, two_factor_column) = two_factor_user_column(cfg);
+    models.insert("user", names(&cfg.user.model_name, &user_fields));
+    models.insert(
+        "twoFactor",
+        names(&cfg.two_factor.model_name, &cfg.two_factor.fields),
+    );
     models.insert(
         "session",
         names(&cfg.session.model_name, &cfg.session.fields),
@@ -85,7 +90,11 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
                 returned: f.returned,
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut additional_user_fields = additional_user_fields;
+    if cfg.two_factor.enabled {
+        additional_user_fields.push(crate::auth::two_factor::enabled_field(two_factor_column));
+    }
     Schema::resolve(&Naming {
         casing: match cfg.database.casing {
             crate::config::Casing::CamelCase => NameCasing::Camel,
@@ -94,7 +103,21 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         models,
         additional_user_fields,
         rate_limit_table: cfg.rate_limit_storage() == RateLimitStorage::Database,
+        two_factor_table: cfg.two_factor.enabled,
     })
+}
+
+/// `[user.fields] twoFactorEnabled` names the two-factor plugin's user column, which is an
+/// additional field here: the user's other renames, and that column.
+fn two_factor_user_column(cfg: &Config) -> (BTreeMap<String, String>, Option<String>) {
+    let mut fields = cfg.user.fields.clone();
+    // With the plugin off the name stays, and is refused as an unknown field.
+    let column = cfg
+        .two_factor
+        .enabled
+        .then(|| fields.remove(crate::auth::two_factor::ENABLED_FIELD))
+        .flatten();
+    (fields, column)
 }
 
 /// The pool for `url` (the database URL or the direct URL for migrations).
@@ -478,4 +501,41 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
         plugins = %plugins.join(", "),
         "authkeep is serving better-auth's API"
     );
+}
+
+/// `[two_factor]` → the plugin, when it is on. The issuer defaults to `[email] app_name`
+/// (better-auth's `appName`).
+pub(super) fn two_factor(
+    cfg: &Config,
+    keys: &Keys,
+) -> Option<std::sync::Arc<crate::auth::two_factor::TwoFactor>> {
+    use crate::auth::two_factor::{Lockout, TwoFactor, TwoFactorPolicy};
+    let t = &cfg.two_factor;
+    if !t.enabled {
+        return None;
+    }
+    let policy = TwoFactorPolicy {
+        issuer: t
+            .issuer
+            .clone()
+            .unwrap_or_else(|| cfg.email.app_name.clone()),
+        skip_verification_on_enable: t.skip_verification_on_enable,
+        trust_device_max_age: Duration::seconds(t.trust_device_max_age.max(1)),
+        challenge_max_age: Duration::seconds(t.two_factor_cookie_max_age.max(1)),
+        otp_by_email: t.otp_by_email,
+        otp_expires_in: Duration::seconds(t.otp_expires_in.max(1)),
+        otp_allowed_attempts: t.otp_allowed_attempts.max(1),
+        backup_code_amount: t.backup_code_amount.clamp(1, 100),
+        backup_code_length: t.backup_code_length.clamp(6, 64),
+        lockout: t.lockout_enabled.then(|| Lockout {
+            max_failed_attempts: t.lockout_max_failed_attempts.max(1),
+            duration: Duration::seconds(t.lockout_duration.max(1)),
+        }),
+        reject_reused_totp: t.reject_reused_totp,
+    };
+    Some(TwoFactor::new(
+        policy,
+        keys.sealing.clone(),
+        keys.hmac.clone(),
+    ))
 }
