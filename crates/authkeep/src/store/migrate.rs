@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::diagnose::{Verdict, verdict};
-use super::schema::{ConstDefault, Field, FieldType, Ident, Model, Schema, Table, index_name, sql_type};
+use super::schema::{
+    ConstDefault, Field, FieldType, Ident, Model, Schema, Table, index_name, sql_type,
+};
 use super::{Backend, StoreError};
 
 /// A column as the database has it.
@@ -408,9 +410,20 @@ mod tests {
         let mut existing = names(&[
             (
                 "user",
-                &["id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt"],
+                &[
+                    "id",
+                    "name",
+                    "email",
+                    "emailVerified",
+                    "image",
+                    "createdAt",
+                    "updatedAt",
+                ],
             ),
-            ("twoFactor", &["id", "secret", "backupCodes", "userId", "verified"]),
+            (
+                "twoFactor",
+                &["id", "secret", "backupCodes", "userId", "verified"],
+            ),
         ]);
         existing.populated.insert("user".into());
         let p = plan(&s, &existing, Backend::Sqlite);

@@ -36,12 +36,7 @@ impl TwoFactorSql {
         let t = schema.two_factor();
         let name = &t.name;
         let c = |f: &str| t.col(f).clone();
-        let (id, secret, codes, user) = (
-            c("id"),
-            c("secret"),
-            c("backupCodes"),
-            c("userId"),
-        );
+        let (id, secret, codes, user) = (c("id"), c("secret"), c("backupCodes"), c("userId"));
         let (verified, failures, locked) = (
             c("verified"),
             c("failedVerificationCount"),

@@ -51,7 +51,10 @@ impl TwoFactorCode {
                 "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
             ),
             InvalidTwoFactorCookie => ("INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie"),
-            BackupCodeConflict => ("CONFLICT", "Failed to verify backup code. Please try again."),
+            BackupCodeConflict => (
+                "CONFLICT",
+                "Failed to verify backup code. Please try again.",
+            ),
         }
     }
 }

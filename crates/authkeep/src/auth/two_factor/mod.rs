@@ -101,8 +101,9 @@ impl TwoFactor {
             .open(&row.secret)
             .map_err(|_| AuthError::Message("Failed to decrypt the two-factor secret"))?;
         match plain.strip_prefix("base32:") {
-            Some(b32) => totp::base32_decode(b32)
-                .ok_or(AuthError::Message("The two-factor secret is not valid base32")),
+            Some(b32) => totp::base32_decode(b32).ok_or(AuthError::Message(
+                "The two-factor secret is not valid base32",
+            )),
             None => Ok(plain.into_bytes()),
         }
     }

@@ -107,7 +107,12 @@ impl Attempt {
 
     async fn put_back(self, auth: &Auth, failed: bool) -> Result<(), AuthError> {
         let count = self.attempts + u32::from(failed);
-        let mut row = Verification::new(self.identifier, count.to_string(), now_ms(), Default::default());
+        let mut row = Verification::new(
+            self.identifier,
+            count.to_string(),
+            now_ms(),
+            Default::default(),
+        );
         row.expires_at = self.expires_at;
         auth.store.replace_verification(&row).await?;
         Ok(())
@@ -122,7 +127,9 @@ async fn assert_not_locked(auth: &Auth, tf: &TwoFactor, row: &Row) -> Result<(),
     if until > now {
         return Err(TwoFactorCode::AccountTemporarilyLocked.into());
     }
-    auth.store.clear_expired_two_factor_lock(&row.id, now).await?;
+    auth.store
+        .clear_expired_two_factor_lock(&row.id, now)
+        .await?;
     Ok(())
 }
 
@@ -150,7 +157,10 @@ fn used_identifier(user_id: &str) -> String {
 
 /// Forgets the last used step (a new secret starts afresh).
 pub(super) async fn forget_used_totp(auth: &Auth, user_id: &str) -> Result<(), AuthError> {
-    Ok(auth.store.forget_totp_step(&used_identifier(user_id)).await?)
+    Ok(auth
+        .store
+        .forget_totp_step(&used_identifier(user_id))
+        .await?)
 }
 
 /// `verify-totp`.
@@ -189,7 +199,10 @@ pub async fn verify_totp(
     let now = now_ms();
     let right = match totp::matching_step(&key, code, now.timestamp_millis()) {
         Some(step) if tf.policy.reject_reused_totp => {
-            let keep = tf.policy.challenge_max_age.max(chrono::Duration::seconds(120));
+            let keep = tf
+                .policy
+                .challenge_max_age
+                .max(chrono::Duration::seconds(120));
             auth.store
                 .claim_totp_step(&used_identifier(&row.user_id), step, now, keep)
                 .await?
