@@ -347,6 +347,7 @@ pub(super) fn rate_limiting(
         global,
         magic_link: cfg.magic_link.enabled,
         email_otp: cfg.email_otp.enabled,
+        two_factor: cfg.two_factor.enabled,
         custom,
         counters,
     };
@@ -447,6 +448,9 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
     }
     if p.otp.enabled {
         plugins.push("email-otp");
+    }
+    if app.auth.two_factor.is_some() {
+        plugins.push("two-factor");
     }
     tracing::info!(transport = %app.auth.mailer.describe(), "email");
     let a = &app.cookies.attributes;

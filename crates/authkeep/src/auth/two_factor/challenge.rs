@@ -50,12 +50,12 @@ pub async fn after_sign_in(
     if !is_enabled(user) {
         return Ok(AfterSignIn::Proceed { trust: None });
     }
-    if let Some(value) = trust_cookie {
-        if let Some(identifier) = trusted(auth, tf, user, value).await? {
-            revoke_trust(auth, &identifier).await?;
-            let trust = trust_device(auth, &user.id).await?;
-            return Ok(AfterSignIn::Proceed { trust: Some(trust) });
-        }
+    if let Some(value) = trust_cookie
+        && let Some(identifier) = trusted(auth, tf, user, value).await?
+    {
+        revoke_trust(auth, &identifier).await?;
+        let trust = trust_device(auth, &user.id).await?;
+        return Ok(AfterSignIn::Proceed { trust: Some(trust) });
     }
     auth.store.delete_session(&session.token).await?;
     let key = format!("2fa-{}", crypto::random_string(20, ALPHANUMERIC));
