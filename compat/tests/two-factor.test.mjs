@@ -3,6 +3,7 @@
 // on one database and one secret: a factor enrolled on either verifies on the other.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import pg from "pg";
 import { createAuthClient } from "better-auth/client";
 import { twoFactorClient } from "better-auth/client/plugins";
 import { createOTP } from "@better-auth/utils/otp";
@@ -52,7 +53,7 @@ async function journey(server, email) {
   const auth = app(enabled.data.totpURI);
   seen.beforeVerify = (await b.client.getSession()).data.user.twoFactorEnabled;
   seen.wrongPassword = outcome(await b.client.twoFactor.enable({ password: "wrong-password" }));
-  const first = await b.client.twoFactor.verifyTotp({ code: auth.code(-1) });
+  const first = await b.client.twoFactor.verifyTotp({ code: await auth.code(-1) });
   seen.firstCode = outcome(first);
   seen.afterVerify = (await b.client.getSession()).data.user.twoFactorEnabled;
 
@@ -60,11 +61,15 @@ async function journey(server, email) {
   const c = browser(server);
   const held = await c.client.signIn.email({ email, password: PASSWORD });
   seen.held = held.data;
+  // The held sign-in's cookies: names and attributes (values differ).
+  seen.heldSetCookies = c.transcript.at(-1).setCookies
+    .map((x) => x.replace(/^([^=]+)=[^;]*/, (_, n) => `${n}=${x.includes("Max-Age=0") ? "" : "…"}`))
+    .sort();
   seen.heldCookies = [...c.jar.keys()].filter((k) => k.includes("session_token") || k.includes("two_factor")).sort();
   seen.noSession = (await c.client.getSession()).data;
-  const wrong = auth.code() === "000000" ? "111111" : "000000";
+  const wrong = (await auth.code()) === "000000" ? "111111" : "000000";
   seen.wrongCode = outcome(await c.client.twoFactor.verifyTotp({ code: wrong }));
-  const ok = await c.client.twoFactor.verifyTotp({ code: auth.code(), trustDevice: true });
+  const ok = await c.client.twoFactor.verifyTotp({ code: await auth.code(), trustDevice: true });
   seen.rightCode = outcome(ok);
   seen.verifiedKeys = Object.keys(ok.data ?? {}).sort();
   seen.signedIn = (await c.client.getSession()).data?.user.email;
@@ -106,11 +111,31 @@ describe("two-factor: authkeep and better-auth side by side", () => {
     await Promise.all([db1, db2].filter(Boolean).map((d) => d.drop()));
   });
 
+  /** The plugin's columns as each server's migrator created them. */
+  async function columns(url) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const { rows } = await c.query(
+      `select table_name, column_name, udt_name, is_nullable, column_default from information_schema.columns
+       where table_name = 'twoFactor' or (table_name = 'user' and column_name = 'twoFactorEnabled')
+       order by table_name, ordinal_position`);
+    const { rows: idx } = await c.query(
+      `select indexname from pg_indexes where tablename = 'twoFactor' order by indexname`);
+    await c.end();
+    return { rows, idx: idx.map((r) => r.indexname) };
+  }
+
+  test("both servers create the same schema for the plugin", async () => {
+    assert.deepEqual(await columns(db1.url), await columns(db2.url));
+  });
+
   test("the same journey gets the same answers", async () => {
     const [onAk, onBa] = [await journey(ak, "two@example.com"), await journey(ba, "two@example.com")];
     assert.deepEqual(onAk, onBa);
     assert.deepEqual(onAk.held, { twoFactorRedirect: true, twoFactorMethods: ["totp"] });
     assert.equal(onAk.issuer, ISSUER);
+    assert.ok(onAk.heldSetCookies.some((c) => c.startsWith("better-auth.two_factor=…; Max-Age=600")), onAk.heldSetCookies);
+    assert.ok(onAk.heldSetCookies.some((c) => c.startsWith("better-auth.session_token=; Max-Age=0")), onAk.heldSetCookies);
     assert.deepEqual(onAk.wrongCode, { status: 401, code: "INVALID_CODE" });
     assert.equal(onAk.trustedSignIn, true);
     assert.deepEqual(onAk.backupAgain, { status: 401, code: "INVALID_BACKUP_CODE" });
@@ -135,7 +160,7 @@ describe("two-factor: one database, one secret, two servers", () => {
     const enabled = await b.client.twoFactor.enable({ password: PASSWORD });
     assert.equal(enabled.error, null, JSON.stringify(enabled.error));
     const auth = app(enabled.data.totpURI);
-    const first = await b.client.twoFactor.verifyTotp({ code: auth.code(-1) });
+    const first = await b.client.twoFactor.verifyTotp({ code: await auth.code(-1) });
     assert.equal(first.error, null, JSON.stringify(first.error));
     return { auth, backupCodes: enabled.data.backupCodes };
   }
@@ -151,7 +176,7 @@ describe("two-factor: one database, one secret, two servers", () => {
 
   test("enrolled on better-auth, verified on authkeep", async () => {
     const { auth, backupCodes } = await enrol(ba, "from-ba@example.com");
-    const b = await signInWithCode(ak, "from-ba@example.com", auth.code());
+    const b = await signInWithCode(ak, "from-ba@example.com", await auth.code());
     assert.equal((await b.client.getSession()).data.user.twoFactorEnabled, true);
     // better-auth's encrypted backup codes work on authkeep, and the use is seen by better-auth.
     const c = browser(ak);
@@ -165,14 +190,14 @@ describe("two-factor: one database, one secret, two servers", () => {
 
   test("enrolled on authkeep, verified on better-auth; a held sign-in moves between them", async () => {
     const { auth } = await enrol(ak, "from-ak@example.com");
-    const b = await signInWithCode(ba, "from-ak@example.com", auth.code());
+    const b = await signInWithCode(ba, "from-ak@example.com", await auth.code());
     assert.equal((await b.client.getSession()).data.user.email, "from-ak@example.com");
     // Held by authkeep, finished on better-auth with the same cookies.
     const held = browser(ak);
     await held.client.signIn.email({ email: "from-ak@example.com", password: PASSWORD });
     const moved = browser(ba);
     moved.jar = new Map(held.jar);
-    const r = await moved.client.twoFactor.verifyTotp({ code: auth.code(1), trustDevice: true });
+    const r = await moved.client.twoFactor.verifyTotp({ code: await auth.code(1), trustDevice: true });
     assert.equal(r.error, null, JSON.stringify(r.error));
     // better-auth's trust cookie is honoured by authkeep.
     const back = browser(ak);
