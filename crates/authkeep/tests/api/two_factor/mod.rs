@@ -4,6 +4,7 @@
 mod backup_codes;
 mod enrol;
 mod otp;
+mod redis;
 mod schema;
 mod sign_in;
 
