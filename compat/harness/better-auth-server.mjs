@@ -25,7 +25,7 @@
 //     maxRetriesPerRequest (default 20); STORE_SESSION_IN_DATABASE=true|false -> session.storeSessionInDatabase;
 //     VERIFICATION_STORE_IN_DATABASE=true|false -> verification.storeInDatabase
 //   NODE_ENV is passed through by servers.mjs only when the caller sets it in `env`.
-// TWO_FACTOR=1 (TWO_FACTOR_ISSUER, TWO_FACTOR_OTP=1): better-auth's two-factor plugin (harness/two-factor.mjs).
+// TWO_FACTOR=1 (TWO_FACTOR_ISSUER, TWO_FACTOR_OTP_SMTP_PORT): better-auth's two-factor plugin (harness/two-factor.mjs).
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -97,7 +97,7 @@ const auth = betterAuth({
         emailOTP({ sendVerificationOTP: async ({ email, otp }) => mail(email, `Your code ${otp}`, otp) }),
       ]
     : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : []),
-    ...twoFactorPlugins(process.env, mail)],
+    ...twoFactorPlugins(process.env)],
   rateLimit: prod.rateLimit,
   telemetry: { enabled: false },
 });

@@ -9,6 +9,7 @@ import { twoFactorClient } from "better-auth/client/plugins";
 import { createOTP } from "@better-auth/utils/otp";
 import { base32 } from "@better-auth/utils/base32";
 import { Browser } from "../harness/browser.mjs";
+import { startMailbox } from "../harness/mailbox.mjs";
 import { createPgDatabase, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
 import { twoFactorEnv } from "../harness/two-factor.mjs";
 
@@ -204,5 +205,52 @@ describe("two-factor: one database, one secret, two servers", () => {
     back.jar = new Map([...moved.jar].filter(([k]) => k.endsWith("trust_device")));
     const trusted = await back.client.signIn.email({ email: "from-ak@example.com", password: PASSWORD });
     assert.ok(trusted.data?.token, JSON.stringify(trusted));
+  });
+});
+
+describe("two-factor: codes by email, authkeep and better-auth side by side", () => {
+  let mailbox, db1, db2, ak, ba;
+  before(async () => {
+    mailbox = await startMailbox();
+    [db1, db2] = await Promise.all([createPgDatabase(), createPgDatabase()]);
+    [ak, ba] = await Promise.all([
+      startAuthkeep({ databaseUrl: db1.url, env: twoFactorEnv({ otpSmtpPort: mailbox.port }) }),
+      startBetterAuth({ databaseUrl: db2.url, env: { TWO_FACTOR: "1", TWO_FACTOR_OTP_SMTP_PORT: String(mailbox.port) } }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([ak, ba].filter(Boolean).map((s) => s.stop()));
+    await Promise.all([db1, db2].filter(Boolean).map((d) => d.drop()));
+    await mailbox?.close();
+  });
+
+  async function otpJourney(server, email) {
+    const seen = {};
+    const b = browser(server);
+    await b.client.signUp.email({ email, password: PASSWORD, name: "Otp" });
+    const enabled = await b.client.twoFactor.enable({ password: PASSWORD, method: "otp" });
+    seen.enabled = [outcome(enabled), enabled.data];
+    seen.flag = (await b.client.getSession()).data.user.twoFactorEnabled;
+    const c = browser(server);
+    seen.held = (await c.client.signIn.email({ email, password: PASSWORD })).data;
+    seen.verifyBeforeSend = outcome(await c.client.twoFactor.verifyOtp({ code: "123456" }));
+    const sent = await c.client.twoFactor.sendOtp();
+    seen.sent = [outcome(sent), sent.data];
+    const code = await mailbox.code(email);
+    const wrong = code === "000000" ? "111111" : "000000";
+    seen.wrong = outcome(await c.client.twoFactor.verifyOtp({ code: wrong }));
+    const ok = await c.client.twoFactor.verifyOtp({ code });
+    seen.right = [outcome(ok), Object.keys(ok.data ?? {}).sort()];
+    seen.signedIn = (await c.client.getSession()).data?.user.email;
+    seen.again = outcome(await c.client.twoFactor.verifyOtp({ code }));
+    return seen;
+  }
+
+  test("send-otp and verify-otp answer alike", async () => {
+    const [onAk, onBa] = [await otpJourney(ak, "otp@example.com"), await otpJourney(ba, "otp@example.com")];
+    assert.deepEqual(onAk, onBa);
+    assert.deepEqual(onAk.held, { twoFactorRedirect: true, twoFactorMethods: ["otp"] });
+    assert.deepEqual(onAk.wrong, { status: 401, code: "INVALID_CODE" });
+    assert.equal(onAk.signedIn, "otp@example.com");
   });
 });
