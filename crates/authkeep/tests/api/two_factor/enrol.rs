@@ -130,4 +130,19 @@ on_both_databases! {
         assert_eq!((r.status, r.code()), (400, "TOTP_NOT_ENABLED"), "{}", r.text);
         app.stop().await;
     }
+
+    async fn deleting_the_user_deletes_the_factor(db: Db) {
+        let app = TestApp::spawn_with(db, |c| {
+            c.two_factor.enabled = true;
+            c.user.delete_user = true;
+        })
+        .await;
+        let (_, _, mut c) = enrolled(&app, "del@example.com").await;
+        assert_eq!(app.count("twoFactor").await, 1);
+        let r = c.post("/delete-user", json!({ "password": PASSWORD })).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(app.count("user").await, 0);
+        assert_eq!(app.count("twoFactor").await, 0, "the row goes with its user");
+        app.stop().await;
+    }
 }

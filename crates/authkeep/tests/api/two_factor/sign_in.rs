@@ -239,4 +239,42 @@ on_both_databases! {
         assert!(r.cookie("better-auth.trust_device").unwrap().contains("Max-Age=0"));
         app.stop().await;
     }
+
+    async fn a_dont_remember_sign_in_stays_a_browser_session(db: Db) {
+        let app = spawn(db).await;
+        let (key, _, _) = enrolled(&app, "hum@example.com").await;
+        let mut c = app.client();
+        let r = c
+            .post(
+                "/sign-in/email",
+                json!({ "email": "hum@example.com", "password": PASSWORD, "rememberMe": false }),
+            )
+            .await;
+        assert_eq!(r.json["twoFactorRedirect"], true, "{}", r.text);
+        assert!(c.cookies.contains_key("better-auth.dont_remember"), "{:?}", r.set_cookies);
+        let r = c.post("/two-factor/verify-totp", json!({ "code": totp(&key) })).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let cookie = r.cookie("better-auth.session_token").unwrap();
+        assert!(!cookie.contains("Max-Age"), "a browser-session cookie: {cookie}");
+        app.stop().await;
+    }
+
+    async fn disable_revokes_this_devices_trust(db: Db) {
+        let app = spawn(db).await;
+        let (key, _, _) = enrolled(&app, "ida@example.com").await;
+        let (mut c, _) = challenged(&app, "ida@example.com").await;
+        let r = c
+            .post("/two-factor/verify-totp", json!({ "code": totp(&key), "trustDevice": true }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let trust = c.cookies["better-auth.trust_device"].clone();
+        let r = c.post("/two-factor/disable", json!({ "password": PASSWORD })).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.cookie("better-auth.trust_device").unwrap().contains("Max-Age=0"));
+        let decoded = percent_encoding::percent_decode_str(&trust).decode_utf8().unwrap().into_owned();
+        let identifier = decoded.split('!').nth(1).unwrap().rsplit_once('.').unwrap().0.to_owned();
+        assert!(identifier.starts_with("trust-device-"), "{identifier}");
+        assert!(app.verification_value(&identifier).await.is_none(), "the trust row is gone");
+        app.stop().await;
+    }
 }

@@ -56,7 +56,10 @@ pub fn expire_trust(app: &App, ex: &mut Exchange) {
 }
 
 /// A trusted device's session no longer needs "don't remember" (better-auth expires it).
+/// Like better-auth's `expireCookie`, it replaces a marker set earlier in the same response.
 pub fn expire_dont_remember(app: &App, ex: &mut Exchange) {
+    let prefix = format!("{}=", app.cookies.name("dont_remember"));
+    ex.set_cookies.retain(|c| !c.starts_with(&prefix));
     ex.set_cookies
         .push(app.cookies.serialize("dont_remember", "", Some(0)));
 }
