@@ -93,7 +93,15 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         .collect::<Vec<_>>();
     let mut additional_user_fields = additional_user_fields;
     if cfg.two_factor.enabled {
-        additional_user_fields.push(crate::auth::two_factor::enabled_field(two_factor_column));
+        // The plugin's own definition wins over a declared one: a client-settable
+        // `twoFactorEnabled` (`input = true`) would let anyone switch their 2FA off.
+        let name = crate::auth::two_factor::ENABLED_FIELD;
+        let declared = additional_user_fields
+            .iter()
+            .position(|f: &AdditionalFieldSpec| f.name == name)
+            .map(|i| additional_user_fields.remove(i));
+        let column = two_factor_column.or_else(|| declared.and_then(|f| f.column));
+        additional_user_fields.push(crate::auth::two_factor::enabled_field(column));
     }
     Schema::resolve(&Naming {
         casing: match cfg.database.casing {

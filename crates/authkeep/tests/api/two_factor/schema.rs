@@ -48,4 +48,32 @@ on_both_databases! {
         assert_eq!(r.json["user"]["twoFactorEnabled"], true, "{}", r.text);
         app.stop().await;
     }
+
+    async fn a_declared_two_factor_enabled_field_cannot_be_set_by_clients(db: Db) {
+        // A deployment that mirrored better-auth's column as an ordinary (client-settable)
+        // additional field: with the plugin on, the plugin's definition wins.
+        let app = TestApp::spawn_with(db, |c| {
+            c.two_factor.enabled = true;
+            c.user.additional_fields.insert(
+                "twoFactorEnabled".into(),
+                authkeep::config::AdditionalFieldConfig {
+                    ty: authkeep::model::FieldType::Boolean,
+                    required: false,
+                    default_value: Some(json!(false)),
+                    input: true,
+                    returned: true,
+                    field_name: None,
+                },
+            );
+        })
+        .await;
+        let (_, _, mut c) = enrolled(&app, "sly@example.com").await;
+        let r = c.post("/update-user", json!({ "twoFactorEnabled": false })).await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        let s = c.get("/get-session").await;
+        assert_eq!(s.json["user"]["twoFactorEnabled"], true, "{}", s.text);
+        let (_, held) = challenged(&app, "sly@example.com").await;
+        assert_eq!(held["twoFactorRedirect"], true);
+        app.stop().await;
+    }
 }
