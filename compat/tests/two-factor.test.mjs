@@ -10,7 +10,7 @@ import { createOTP } from "@better-auth/utils/otp";
 import { base32 } from "@better-auth/utils/base32";
 import { Browser } from "../harness/browser.mjs";
 import { startMailbox } from "../harness/mailbox.mjs";
-import { createPgDatabase, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
+import { createPgDatabase, sqliteFile, startAuthkeep, startBetterAuth } from "../harness/servers.mjs";
 import { twoFactorEnv } from "../harness/two-factor.mjs";
 
 const PASSWORD = "password1234";
@@ -143,18 +143,14 @@ describe("two-factor: authkeep and better-auth side by side", () => {
   });
 });
 
-describe("two-factor: one database, one secret, two servers", () => {
-  let db, ba, ak;
+/** Both servers on one database and one secret: `open` starts them (better-auth first). */
+function sharedSuite(name, open) {
+describe(`two-factor: one ${name}, one secret, two servers`, () => {
+  let ba, ak, close;
   before(async () => {
-    db = await createPgDatabase();
-    ba = await startBetterAuth({ databaseUrl: db.url, env: { TWO_FACTOR: "1" } }); // creates the schema
-    ak = await startAuthkeep({ databaseUrl: db.url, env: twoFactorEnv() });
+    ({ ba, ak, close } = await open());
   });
-  after(async () => {
-    await Promise.all([ba, ak].filter(Boolean).map((s) => s.stop()));
-    await db?.drop();
-  });
-
+  after(async () => close?.());
   async function enrol(server, email) {
     const b = browser(server);
     await b.client.signUp.email({ email, password: PASSWORD, name: "Shared" });
@@ -206,6 +202,39 @@ describe("two-factor: one database, one secret, two servers", () => {
     const trusted = await back.client.signIn.email({ email: "from-ak@example.com", password: PASSWORD });
     assert.ok(trusted.data?.token, JSON.stringify(trusted));
   });
+
+  test("failures on one server lock the account on the other, both ways", async () => {
+    for (const [failOn, checkOn, email] of [[ak, ba, "locked-ak@example.com"], [ba, ak, "locked-ba@example.com"]]) {
+      const { auth } = await enrol(failOn, email);
+      for (let round = 0; round < 2; round++) {
+        const b = browser(failOn);
+        await b.client.signIn.email({ email, password: PASSWORD });
+        for (let i = 0; i < 5; i++) {
+          const r = await b.client.twoFactor.verifyTotp({ code: "000000" });
+          assert.equal(r.error?.code, "INVALID_CODE", JSON.stringify(r.error));
+        }
+      }
+      const other = browser(checkOn);
+      await other.client.signIn.email({ email, password: PASSWORD });
+      const r = await other.client.twoFactor.verifyTotp({ code: await auth.code() });
+      assert.deepEqual(outcome(r), { status: 429, code: "ACCOUNT_TEMPORARILY_LOCKED" }, email);
+    }
+  });
+});
+}
+
+sharedSuite("PostgreSQL database", async () => {
+  const db = await createPgDatabase();
+  const ba = await startBetterAuth({ databaseUrl: db.url, env: { TWO_FACTOR: "1" } }); // creates the schema
+  const ak = await startAuthkeep({ databaseUrl: db.url, env: twoFactorEnv() });
+  return { ba, ak, close: async () => { await Promise.all([ba, ak].map((s) => s.stop())); await db.drop(); } };
+});
+
+sharedSuite("SQLite file", async () => {
+  const file = sqliteFile();
+  const ba = await startBetterAuth({ env: { TWO_FACTOR: "1", SQLITE_PATH: file.url.replace(/^sqlite:\/\//, "") } });
+  const ak = await startAuthkeep({ databaseUrl: file.url, env: twoFactorEnv() });
+  return { ba, ak, close: async () => { await Promise.all([ba, ak].map((s) => s.stop())); await file.drop(); } };
 });
 
 describe("two-factor: codes by email, authkeep and better-auth side by side", () => {
