@@ -25,6 +25,7 @@
 //     maxRetriesPerRequest (default 20); STORE_SESSION_IN_DATABASE=true|false -> session.storeSessionInDatabase;
 //     VERIFICATION_STORE_IN_DATABASE=true|false -> verification.storeInDatabase
 //   NODE_ENV is passed through by servers.mjs only when the caller sets it in `env`.
+// TWO_FACTOR=1 (TWO_FACTOR_ISSUER, TWO_FACTOR_OTP_SMTP_PORT): better-auth's two-factor plugin (harness/two-factor.mjs).
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -39,6 +40,7 @@ import { installFetchRedirect } from "./fetch-redirect.mjs";
 import nodemailer from "nodemailer";
 import { betterAuthDatabase, variants } from "./seed-schema.mjs";
 import { productionOptions } from "./production-options.mjs";
+import { twoFactorPlugins } from "./two-factor.mjs";
 
 const port = Number(process.env.PORT);
 const social = process.env.SOCIAL ? JSON.parse(process.env.SOCIAL) : null;
@@ -94,7 +96,8 @@ const auth = betterAuth({
         magicLink({ sendMagicLink: async ({ email, url }) => mail(email, "Sign in", url) }),
         emailOTP({ sendVerificationOTP: async ({ email, otp }) => mail(email, `Your code ${otp}`, otp) }),
       ]
-    : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : [])],
+    : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : []),
+    ...twoFactorPlugins(process.env)],
   rateLimit: prod.rateLimit,
   telemetry: { enabled: false },
 });

@@ -29,6 +29,10 @@ model_name = "users"
 [user.fields]
 emailVerified = "is_verified"
 
+[two_factor]
+enabled = true
+model_name = "two_factors"
+
 [session]
 model_name = "user_sessions"
 

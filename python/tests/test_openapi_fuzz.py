@@ -27,6 +27,7 @@ PLUGINS = {
     "AUTHKEEP_OPEN_API__ENABLED": "true",
     "AUTHKEEP_MAGIC_LINK__ENABLED": "true",
     "AUTHKEEP_EMAIL_OTP__ENABLED": "true",
+    "AUTHKEEP_TWO_FACTOR__ENABLED": "true",
 }
 CHECKS = ",".join(
     [

@@ -209,6 +209,9 @@ pub enum AuthError {
     /// A required field was not given (better-auth's `MISSING_FIELD`).
     #[error("{0} is required")]
     MissingField(String),
+    /// A two-factor rule (better-auth's `TWO_FACTOR_ERROR_CODES`).
+    #[error("{0:?}")]
+    TwoFactor(super::two_factor::TwoFactorCode),
     /// Too many attempts (a rate limit); try again after `retry_after` seconds.
     #[error("too many requests; retry after {retry_after} s")]
     TooManyRequests { retry_after: u64 },
@@ -231,5 +234,11 @@ impl AuthError {
 impl From<ErrorCode> for AuthError {
     fn from(c: ErrorCode) -> Self {
         AuthError::Rule(c)
+    }
+}
+
+impl From<super::two_factor::TwoFactorCode> for AuthError {
+    fn from(c: super::two_factor::TwoFactorCode) -> Self {
+        AuthError::TwoFactor(c)
     }
 }

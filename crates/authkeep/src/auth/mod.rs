@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod session;
 pub mod sign_in;
 pub mod sign_up;
+pub mod two_factor;
 pub mod user;
 pub mod user_fields;
 pub mod verify_link;
@@ -48,6 +49,8 @@ pub struct Auth {
     pub account_limit: Option<rate_limit::account::AccountLimiter>,
     /// The server's counters (`/metrics`), shared with the mailer and the HTTP layer.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// better-auth's two-factor plugin, when enabled.
+    pub two_factor: Option<Arc<two_factor::TwoFactor>>,
 }
 
 impl Auth {

@@ -14,10 +14,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 mod env;
 mod sections;
 mod social;
+mod two_factor;
 
 pub use crate::crypto::Secret;
 pub use sections::*;
 pub use social::*;
+pub use two_factor::TwoFactorConfig;
 
 /// The embedded default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://authkeep.sqlite";
@@ -60,6 +62,8 @@ pub struct Config {
     pub password_reset: PasswordResetConfig,
     pub magic_link: MagicLinkConfig,
     pub email_otp: EmailOtpConfig,
+    /// better-auth's two-factor plugin.
+    pub two_factor: TwoFactorConfig,
     pub verification: VerificationConfig,
     /// Redis for sessions and verification values (better-auth's `secondaryStorage`).
     pub secondary_storage: SecondaryStorageConfig,
@@ -107,6 +111,7 @@ impl Default for Config {
             password_reset: PasswordResetConfig::default(),
             magic_link: MagicLinkConfig::default(),
             email_otp: EmailOtpConfig::default(),
+            two_factor: TwoFactorConfig::default(),
             verification: VerificationConfig::default(),
             secondary_storage: SecondaryStorageConfig::default(),
             advanced: AdvancedConfig::default(),

@@ -7,6 +7,7 @@ use std::error::Error;
 use axum::http::StatusCode;
 use serde_json::json;
 
+use crate::auth::two_factor::TwoFactorCode;
 use crate::auth::{AuthError, ErrorCode};
 
 #[derive(Debug)]
@@ -93,6 +94,24 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | FailedToRefreshAccessToken
         | FailedToGetAccessToken
         | AccessTokenNotFound => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// better-auth's HTTP status for each two-factor code.
+fn two_factor_status(code: TwoFactorCode) -> StatusCode {
+    use TwoFactorCode::*;
+    match code {
+        InvalidCode | InvalidBackupCode | InvalidTwoFactorCookie => StatusCode::UNAUTHORIZED,
+        AccountTemporarilyLocked => StatusCode::TOO_MANY_REQUESTS,
+        BackupCodeConflict => StatusCode::CONFLICT,
+        OtpNotConfigured
+        | OtpNotConfiguredSend
+        | OtpHasExpired
+        | TotpNotEnabled
+        | TotpAlreadyEnabled
+        | TwoFactorNotEnabled
+        | BackupCodesNotEnabled
+        | TooManyAttemptsRequestNewCode => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -232,6 +251,11 @@ impl From<AuthError> for ApiError {
                 message,
             },
             AuthError::TooManyRequests { retry_after } => ApiError::TooManyRequests { retry_after },
+            AuthError::TwoFactor(c) => ApiError::Coded {
+                status: two_factor_status(c),
+                code: c.as_str(),
+                message: c.message().to_owned(),
+            },
             AuthError::FieldNotAllowed(_) => ApiError::Coded {
                 status: StatusCode::BAD_REQUEST,
                 code: "FIELD_NOT_ALLOWED",

@@ -23,6 +23,8 @@ pub struct RateLimiter {
     pub magic_link: bool,
     /// The email-otp plugin's rules apply.
     pub email_otp: bool,
+    /// The two-factor plugin's rule applies (`/two-factor/*`: 10 s / 3).
+    pub two_factor: bool,
     /// Exact paths first, then patterns in the order given.
     pub custom: Vec<CustomRule>,
     pub counters: Counters,
@@ -66,6 +68,8 @@ impl RateLimiter {
             rule = Rule { window: 60, max: 5 };
         } else if self.email_otp && OTP_PATHS.contains(&path) {
             rule = Rule { window: 60, max: 3 };
+        } else if self.two_factor && path.starts_with("/two-factor/") {
+            rule = Rule { window: 10, max: 3 };
         }
         let custom = self
             .custom
@@ -151,6 +155,7 @@ mod tests {
             },
             magic_link: true,
             email_otp: true,
+            two_factor: true,
             custom: custom
                 .iter()
                 .map(|(p, r)| CustomRule {
@@ -181,13 +186,16 @@ mod tests {
         assert_eq!(rule(&l, "/magic-link/verify"), Some((60, 5)));
         assert_eq!(rule(&l, "/email-otp/verify-email"), Some((60, 3)));
         assert_eq!(rule(&l, "/sign-in/email-otp"), Some((60, 3)));
+        assert_eq!(rule(&l, "/two-factor/verify-totp"), Some((10, 3)));
         let off = RateLimiter {
             magic_link: false,
             email_otp: false,
+            two_factor: false,
             ..limiter(&[])
         };
         assert_eq!(rule(&off, "/sign-in/magic-link"), Some((10, 3)));
         assert_eq!(rule(&off, "/email-otp/verify-email"), Some((10, 100)));
+        assert_eq!(rule(&off, "/two-factor/verify-totp"), Some((10, 100)));
     }
 
     #[test]

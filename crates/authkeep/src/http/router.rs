@@ -11,7 +11,7 @@ use super::exchange::{Exchange, Reply};
 use super::open_api;
 use super::routes::{
     account, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
-    sign_out, sign_up, social, update_user,
+    sign_out, sign_up, social, two_factor, update_user,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,14 @@ pub enum Route {
     RequestPasswordReset,
     ResetPasswordCallback,
     ResetPassword,
+    TwoFactorEnable,
+    TwoFactorDisable,
+    TwoFactorGetTotpUri,
+    TwoFactorVerifyTotp,
+    TwoFactorSendOtp,
+    TwoFactorVerifyOtp,
+    TwoFactorVerifyBackupCode,
+    TwoFactorGenerateBackupCodes,
     Ok,
     Error,
     OpenApiSchema,
@@ -63,7 +71,7 @@ pub enum Route {
 impl Route {
     /// Every route, in the order the OpenAPI document lists them (`router_table_is_complete`
     /// checks that none is missing).
-    pub const ALL: [Route; 42] = [
+    pub const ALL: [Route; 50] = [
         Route::SignUpEmail,
         Route::SignInEmail,
         Route::SignOut,
@@ -106,6 +114,14 @@ impl Route {
         Route::Error,
         Route::OpenApiSchema,
         Route::OpenApiReference,
+        Route::TwoFactorEnable,
+        Route::TwoFactorDisable,
+        Route::TwoFactorGetTotpUri,
+        Route::TwoFactorVerifyTotp,
+        Route::TwoFactorSendOtp,
+        Route::TwoFactorVerifyOtp,
+        Route::TwoFactorVerifyBackupCode,
+        Route::TwoFactorGenerateBackupCodes,
     ];
 
     /// The route a request is for, if this server serves it with its configuration.
@@ -163,6 +179,14 @@ impl Route {
             p if get && is_reset_link(p) => Route::ResetPasswordCallback,
             "/token" if get => Route::Token,
             "/jwks" if get => Route::Jwks,
+            "/two-factor/enable" if post => Route::TwoFactorEnable,
+            "/two-factor/disable" if post => Route::TwoFactorDisable,
+            "/two-factor/get-totp-uri" if post => Route::TwoFactorGetTotpUri,
+            "/two-factor/verify-totp" if post => Route::TwoFactorVerifyTotp,
+            "/two-factor/send-otp" if post => Route::TwoFactorSendOtp,
+            "/two-factor/verify-otp" if post => Route::TwoFactorVerifyOtp,
+            "/two-factor/verify-backup-code" if post => Route::TwoFactorVerifyBackupCode,
+            "/two-factor/generate-backup-codes" if post => Route::TwoFactorGenerateBackupCodes,
             "/ok" if get => Route::Ok,
             "/error" if get => Route::Error,
             "/open-api/generate-schema" if get => Route::OpenApiSchema,
@@ -212,6 +236,14 @@ impl Route {
             Route::RequestPasswordReset => "/request-password-reset",
             Route::ResetPasswordCallback => "/reset-password/:token",
             Route::ResetPassword => "/reset-password",
+            Route::TwoFactorEnable => "/two-factor/enable",
+            Route::TwoFactorDisable => "/two-factor/disable",
+            Route::TwoFactorGetTotpUri => "/two-factor/get-totp-uri",
+            Route::TwoFactorVerifyTotp => "/two-factor/verify-totp",
+            Route::TwoFactorSendOtp => "/two-factor/send-otp",
+            Route::TwoFactorVerifyOtp => "/two-factor/verify-otp",
+            Route::TwoFactorVerifyBackupCode => "/two-factor/verify-backup-code",
+            Route::TwoFactorGenerateBackupCodes => "/two-factor/generate-backup-codes",
             Route::Ok => "/ok",
             Route::Error => "/error",
             Route::OpenApiSchema => "/open-api/generate-schema",
@@ -235,6 +267,14 @@ impl Route {
             Route::Token | Route::Jwks => app.auth.jwt.is_some(),
             Route::OpenApiSchema => app.policy.open_api.enabled,
             Route::OpenApiReference => app.policy.open_api.reference.is_some(),
+            Route::TwoFactorEnable
+            | Route::TwoFactorDisable
+            | Route::TwoFactorGetTotpUri
+            | Route::TwoFactorVerifyTotp
+            | Route::TwoFactorSendOtp
+            | Route::TwoFactorVerifyOtp
+            | Route::TwoFactorVerifyBackupCode
+            | Route::TwoFactorGenerateBackupCodes => app.auth.two_factor.is_some(),
             _ => true,
         }
     }
@@ -300,6 +340,14 @@ impl Route {
             Route::ResetPassword => password::reset_password(app, ex).await,
             Route::Token => jwt::token(app, ex).await,
             Route::Jwks => jwt::jwks(app, ex).await,
+            Route::TwoFactorEnable => two_factor::enable(app, ex).await,
+            Route::TwoFactorDisable => two_factor::disable(app, ex).await,
+            Route::TwoFactorGetTotpUri => two_factor::get_totp_uri(app, ex).await,
+            Route::TwoFactorVerifyTotp => two_factor::verify_totp(app, ex).await,
+            Route::TwoFactorSendOtp => two_factor::send_otp(app, ex).await,
+            Route::TwoFactorVerifyOtp => two_factor::verify_otp(app, ex).await,
+            Route::TwoFactorVerifyBackupCode => two_factor::verify_backup_code(app, ex).await,
+            Route::TwoFactorGenerateBackupCodes => two_factor::generate_backup_codes(app, ex).await,
             Route::Ok => ok::ok().await,
             Route::Error => ok::error_page(ex).await,
             Route::OpenApiSchema => open_api::generate_schema(app).await,

@@ -5,6 +5,7 @@
 mod email;
 mod fields;
 pub mod ip;
+mod two_factor;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use email::{Email, InvalidEmail};
 pub use fields::{AdditionalField, FieldType, parse_date};
 pub use ip::Cidr;
+pub use two_factor::TwoFactor;
 
 /// A user as better-auth returns it: its own fields, then the deployment's additional fields
 /// (those `returned`, by logical name, in declaration order), then `id`. Read back from the

@@ -265,6 +265,7 @@ pub async fn prepare(cfg: &Config) -> anyhow::Result<Prepared> {
         social: Arc::new(social::social(cfg, &keys)?),
         account_limit,
         metrics,
+        two_factor: wiring::two_factor(cfg, &keys),
     };
     let app = App {
         cookies: wiring::cookie_settings(cfg, &keys),

@@ -43,7 +43,12 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         fields: f.clone(),
     };
     let mut models = BTreeMap::new();
-    models.insert("user", names(&cfg.user.model_name, &cfg.user.fields));
+    let (user_fields, two_factor_column) = two_factor_user_column(cfg);
+    models.insert("user", names(&cfg.user.model_name, &user_fields));
+    models.insert(
+        "twoFactor",
+        names(&cfg.two_factor.model_name, &cfg.two_factor.fields),
+    );
     models.insert(
         "session",
         names(&cfg.session.model_name, &cfg.session.fields),
@@ -86,7 +91,19 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
                 returned: f.returned,
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut additional_user_fields = additional_user_fields;
+    if cfg.two_factor.enabled {
+        // The plugin's own definition wins over a declared one: a client-settable
+        // `twoFactorEnabled` (`input = true`) would let anyone switch their 2FA off.
+        let name = crate::auth::two_factor::ENABLED_FIELD;
+        let declared = additional_user_fields
+            .iter()
+            .position(|f: &AdditionalFieldSpec| f.name == name)
+            .map(|i| additional_user_fields.remove(i));
+        let column = two_factor_column.or_else(|| declared.and_then(|f| f.column));
+        additional_user_fields.push(crate::auth::two_factor::enabled_field(column));
+    }
     Schema::resolve(&Naming {
         casing: match cfg.database.casing {
             crate::config::Casing::CamelCase => NameCasing::Camel,
@@ -95,7 +112,21 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         models,
         additional_user_fields,
         rate_limit_table: cfg.rate_limit_storage() == RateLimitStorage::Database,
+        two_factor_table: cfg.two_factor.enabled,
     })
+}
+
+/// `[user.fields] twoFactorEnabled` names the two-factor plugin's user column, which is an
+/// additional field here: the user's other renames, and that column.
+fn two_factor_user_column(cfg: &Config) -> (BTreeMap<String, String>, Option<String>) {
+    let mut fields = cfg.user.fields.clone();
+    // With the plugin off the name stays, and is refused as an unknown field.
+    let column = cfg
+        .two_factor
+        .enabled
+        .then(|| fields.remove(crate::auth::two_factor::ENABLED_FIELD))
+        .flatten();
+    (fields, column)
 }
 
 /// The pool for `url` (the database URL or the direct URL for migrations).
@@ -330,6 +361,7 @@ pub(super) fn rate_limiting(
         global,
         magic_link: cfg.magic_link.enabled,
         email_otp: cfg.email_otp.enabled,
+        two_factor: cfg.two_factor.enabled,
         custom,
         counters,
     };
@@ -431,6 +463,9 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
     if p.otp.enabled {
         plugins.push("email-otp");
     }
+    if app.auth.two_factor.is_some() {
+        plugins.push("two-factor");
+    }
     tracing::info!(transport = %app.auth.mailer.describe(), "email");
     let a = &app.cookies.attributes;
     if a.same_site == crate::http::cookies::SameSite::None {
@@ -484,4 +519,41 @@ pub(super) fn log_start(cfg: &Config, app: &App, addr: SocketAddr) {
         plugins = %plugins.join(", "),
         "authkeep is serving better-auth's API"
     );
+}
+
+/// `[two_factor]` → the plugin, when it is on. The issuer defaults to `[email] app_name`
+/// (better-auth's `appName`).
+pub(super) fn two_factor(
+    cfg: &Config,
+    keys: &Keys,
+) -> Option<std::sync::Arc<crate::auth::two_factor::TwoFactor>> {
+    use crate::auth::two_factor::{Lockout, TwoFactor, TwoFactorPolicy};
+    let t = &cfg.two_factor;
+    if !t.enabled {
+        return None;
+    }
+    let policy = TwoFactorPolicy {
+        issuer: t
+            .issuer
+            .clone()
+            .unwrap_or_else(|| cfg.email.app_name.clone()),
+        skip_verification_on_enable: t.skip_verification_on_enable,
+        trust_device_max_age: Duration::seconds(t.trust_device_max_age.max(1)),
+        challenge_max_age: Duration::seconds(t.two_factor_cookie_max_age.max(1)),
+        otp_by_email: t.otp_by_email,
+        otp_expires_in: Duration::seconds(t.otp_expires_in.max(1)),
+        otp_allowed_attempts: t.otp_allowed_attempts.max(1),
+        backup_code_amount: t.backup_code_amount.clamp(1, 100),
+        backup_code_length: t.backup_code_length.clamp(6, 64),
+        lockout: t.lockout_enabled.then(|| Lockout {
+            max_failed_attempts: t.lockout_max_failed_attempts.max(1),
+            duration: Duration::seconds(t.lockout_duration.max(1)),
+        }),
+        reject_reused_totp: t.reject_reused_totp,
+    };
+    Some(TwoFactor::new(
+        policy,
+        keys.sealing.clone(),
+        keys.hmac.clone(),
+    ))
 }

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::diagnose::{Verdict, verdict};
-use super::schema::{Field, FieldType, Ident, Model, Schema, Table, index_name, sql_type};
+use super::schema::{
+    ConstDefault, Field, FieldType, Ident, Model, Schema, Table, index_name, sql_type,
+};
 use super::{Backend, StoreError};
 
 /// A column as the database has it.
@@ -118,7 +120,11 @@ pub(super) fn columns_of<'a>(
         references_user: f.references_user,
         default_now: f.default_now,
         bigint: f.bigint,
-        constant_default: f.default_false.then(|| sql_bool(false, backend)),
+        constant_default: match f.default_const {
+            Some(ConstDefault::True) => Some(sql_bool(true, backend)),
+            Some(ConstDefault::Zero) => Some("0".to_owned()),
+            None => f.default_false.then(|| sql_bool(false, backend)),
+        },
     });
     let mut out: Vec<ColumnSpec<'a>> = core.collect();
     if table.model == Model::User {
@@ -378,6 +384,64 @@ mod tests {
             sqlite[0],
             r#"create table "user" ("id" text not null primary key, "name" text not null, "email" text not null unique, "emailVerified" integer not null, "image" text, "createdAt" date not null, "updatedAt" date not null)"#
         );
+    }
+
+    #[test]
+    fn the_two_factor_ddl_is_better_auths() {
+        let n = Naming {
+            two_factor_table: true,
+            additional_user_fields: vec![crate::store::schema::AdditionalFieldSpec {
+                name: "twoFactorEnabled".into(),
+                column: None,
+                ty: FieldType::Boolean,
+                required: false,
+                default: Some(serde_json::json!(false)),
+                input: false,
+                returned: true,
+            }],
+            ..Default::default()
+        };
+        let s = Schema::resolve(&n).unwrap();
+        assert_eq!(
+            create_table(&s, s.two_factor(), Backend::Postgres),
+            vec![
+                r#"create table "twoFactor" ("id" text not null primary key, "secret" text not null, "backupCodes" text not null, "userId" text not null references "user" ("id") on delete cascade, "verified" boolean, "failedVerificationCount" integer, "lockedUntil" timestamptz)"#,
+                r#"create index "twoFactor_secret_idx" on "twoFactor" ("secret")"#,
+                r#"create index "twoFactor_userId_idx" on "twoFactor" ("userId")"#,
+            ]
+        );
+        // An existing database: the user column is added with its default, the table created,
+        // and a twoFactor table from before the lockout columns gets them with theirs.
+        let mut existing = names(&[
+            (
+                "user",
+                &[
+                    "id",
+                    "name",
+                    "email",
+                    "emailVerified",
+                    "image",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            (
+                "twoFactor",
+                &["id", "secret", "backupCodes", "userId", "verified"],
+            ),
+        ]);
+        existing.populated.insert("user".into());
+        let p = plan(&s, &existing, Backend::Sqlite);
+        for want in [
+            r#"alter table "user" add column "twoFactorEnabled" integer default 0"#,
+            r#"alter table "twoFactor" add column "failedVerificationCount" integer default 0"#,
+            r#"alter table "twoFactor" add column "lockedUntil" date"#,
+        ] {
+            assert!(p.sql().contains(&want), "{want}\n{:?}", p.sql());
+        }
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let off = Schema::default_names();
+        assert!(!off.models().contains(&Model::TwoFactor));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod schema;
 mod secondary;
 mod sql;
 mod sql_rate_limit;
+mod sql_two_factor;
 
 pub use error::{StoreError, explain};
 pub use migrate::{MigrateError, Plan};
@@ -726,3 +727,6 @@ impl Store {
         dispatch!(self.delete_user(user_id))
     }
 }
+
+// After `dispatch!`, which it uses.
+mod two_factor;

@@ -92,6 +92,8 @@ pub enum Model {
     Jwks,
     /// better-auth's `rateLimit`, present only with database rate-limit storage.
     RateLimit,
+    /// The two-factor plugin's `twoFactor`, present only while the plugin is on.
+    TwoFactor,
 }
 
 impl Model {
@@ -111,6 +113,7 @@ impl Model {
             Model::Verification => "verification",
             Model::Jwks => "jwks",
             Model::RateLimit => "rateLimit",
+            Model::TwoFactor => "twoFactor",
         }
     }
 
@@ -123,6 +126,7 @@ impl Model {
             Model::Verification => VERIFICATION,
             Model::Jwks => JWKS,
             Model::RateLimit => RATE_LIMIT,
+            Model::TwoFactor => TWO_FACTOR,
         }
     }
 }
@@ -145,6 +149,15 @@ pub struct Field {
     pub default_false: bool,
     /// A number stored as `bigint` (epoch milliseconds).
     pub bigint: bool,
+    /// Another constant default an added column gets (`true`, `0`), as better-auth declares it.
+    pub default_const: Option<ConstDefault>,
+}
+
+/// A constant default other than `false` (see [`Field::default_false`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstDefault {
+    True,
+    Zero,
 }
 
 const fn f(name: &'static str, ty: FieldType) -> Field {
@@ -158,6 +171,7 @@ const fn f(name: &'static str, ty: FieldType) -> Field {
         default_now: false,
         default_false: false,
         bigint: false,
+        default_const: None,
     }
 }
 
@@ -272,6 +286,22 @@ const RATE_LIMIT: &[Field] = &[
     },
 ];
 
+/// The two-factor plugin's table (`BA/plugins/two-factor/schema.ts`).
+const TWO_FACTOR: &[Field] = &[
+    indexed(f("secret", Text)),
+    f("backupCodes", Text),
+    user_ref(f("userId", Text)),
+    Field {
+        default_const: Some(ConstDefault::True),
+        ..optional(f("verified", Boolean))
+    },
+    Field {
+        default_const: Some(ConstDefault::Zero),
+        ..optional(f("failedVerificationCount", FieldType::Number))
+    },
+    optional(f("lockedUntil", Date)),
+];
+
 /// How a deployment named things: the input to [`Schema::resolve`].
 #[derive(Debug, Clone, Default)]
 pub struct Naming {
@@ -282,6 +312,8 @@ pub struct Naming {
     pub additional_user_fields: Vec<AdditionalFieldSpec>,
     /// Rate-limit counters are kept in the database (`rateLimit` table).
     pub rate_limit_table: bool,
+    /// The two-factor plugin is on (`twoFactor` table).
+    pub two_factor_table: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -334,6 +366,7 @@ impl Table {
 pub struct Schema {
     tables: BTreeMap<Model, Table>,
     rate_limit_table: bool,
+    two_factor_table: bool,
     pub additional_user_fields: Vec<AdditionalField>,
     /// The column of each additional user field, in the same order.
     additional_columns: Vec<Ident>,
@@ -365,7 +398,10 @@ impl Schema {
     pub fn resolve(naming: &Naming) -> Result<Schema, SchemaError> {
         let mut tables = BTreeMap::new();
         let mut table_names: BTreeMap<Ident, Model> = BTreeMap::new();
-        for model in Model::ALL.into_iter().chain([Model::RateLimit]) {
+        for model in Model::ALL
+            .into_iter()
+            .chain([Model::RateLimit, Model::TwoFactor])
+        {
             let given = naming.models.get(model.name()).cloned().unwrap_or_default();
             let name = Ident::new(
                 format!("{}.model_name", model.name()),
@@ -473,6 +509,7 @@ impl Schema {
             Model::Verification,
             Model::Jwks,
             Model::RateLimit,
+            Model::TwoFactor,
         ] {
             let mut seen: BTreeMap<&Ident, &str> = BTreeMap::new();
             for (name, column) in &tables[&model].columns {
@@ -489,6 +526,7 @@ impl Schema {
         Ok(Schema {
             tables,
             rate_limit_table: naming.rate_limit_table,
+            two_factor_table: naming.two_factor_table,
             additional_user_fields: additional,
             additional_columns,
         })
@@ -499,6 +537,9 @@ impl Schema {
         let mut m = Model::ALL.to_vec();
         if self.rate_limit_table {
             m.push(Model::RateLimit);
+        }
+        if self.two_factor_table {
+            m.push(Model::TwoFactor);
         }
         m
     }
@@ -535,6 +576,9 @@ impl Schema {
     }
     pub fn jwks(&self) -> &Table {
         self.table(Model::Jwks)
+    }
+    pub fn two_factor(&self) -> &Table {
+        self.table(Model::TwoFactor)
     }
 }
 
@@ -597,6 +641,7 @@ mod tests {
                 returned: true,
             }],
             rate_limit_table: false,
+            two_factor_table: false,
         }
     }
 

@@ -91,6 +91,7 @@ pub(super) struct Statements {
     pub jwks: Sql,
     pub insert_jwk: Sql,
     pub rate_limit: super::sql_rate_limit::RateLimitSql,
+    pub two_factor: super::sql_two_factor::TwoFactorSql,
 }
 
 /// How a column is read: aliased to its logical name; on PostgreSQL, dates as `timestamptz`
@@ -412,6 +413,7 @@ impl Statements {
                 c(j, "crv")
             )),
             rate_limit: super::sql_rate_limit::RateLimitSql::build(schema, persistent),
+            two_factor: super::sql_two_factor::TwoFactorSql::build(schema, backend, persistent),
         }
     }
 }

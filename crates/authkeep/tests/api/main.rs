@@ -28,5 +28,6 @@ mod session;
 mod sign_in;
 mod sign_up;
 mod social;
+mod two_factor;
 mod user;
 mod vectors;

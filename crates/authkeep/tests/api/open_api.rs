@@ -61,6 +61,7 @@ on_both_databases! {
                 c.magic_link.enabled = plugins;
                 c.email_otp.enabled = plugins;
                 c.jwt.enabled = plugins;
+                c.two_factor.enabled = plugins;
             })
             .await;
             let doc = schema(&app).await;

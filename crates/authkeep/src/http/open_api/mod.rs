@@ -11,6 +11,7 @@
 mod operations;
 mod plugins;
 mod shapes;
+mod two_factor;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};

@@ -46,15 +46,25 @@ impl Route {
                     ],
                     2,
                 ),
-                obj(
-                    &[
-                        ("redirect", b()),
-                        ("token", s()),
-                        ("user", r("User")),
-                        ("url", s()),
-                    ],
-                    3,
-                ),
+                json!({ "anyOf": [
+                    obj(
+                        &[
+                            ("redirect", b()),
+                            ("token", s()),
+                            ("user", r("User")),
+                            ("url", s()),
+                        ],
+                        3,
+                    ),
+                    // The two-factor plugin holds the sign-in until the second factor.
+                    obj(
+                        &[
+                            ("twoFactorRedirect", b()),
+                            ("twoFactorMethods", json!({ "type": "array", "items": s() })),
+                        ],
+                        2,
+                    ),
+                ] }),
             ),
             Route::SignOut => Operation {
                 body_required: false,
@@ -261,6 +271,17 @@ impl Route {
             },
             Route::SignInMagicLink => plugins::magic_link_send(c),
             Route::MagicLinkVerify => plugins::magic_link_verify(),
+            Route::TwoFactorEnable
+            | Route::TwoFactorDisable
+            | Route::TwoFactorGetTotpUri
+            | Route::TwoFactorVerifyTotp
+            | Route::TwoFactorSendOtp
+            | Route::TwoFactorVerifyOtp
+            | Route::TwoFactorVerifyBackupCode
+            | Route::TwoFactorGenerateBackupCodes => match super::two_factor::operation(self) {
+                Some(op) => op,
+                None => unreachable!("the two-factor routes are described in two_factor.rs"),
+            },
             Route::SendVerificationEmail => post(
                 "Mail an email-verification link",
                 false,

@@ -13,4 +13,5 @@ pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
 pub mod social;
+pub mod two_factor;
 pub mod update_user;

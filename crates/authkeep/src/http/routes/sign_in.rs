@@ -42,6 +42,9 @@ pub async fn sign_in_email(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
         callback: b.callback.clone(),
     };
     let (user, s) = sign_in_flow(&app.auth, input, &ex.client).await?;
+    if let Some(held) = super::two_factor::after_sign_in(app, ex, &user, &s, lifetime).await? {
+        return Ok(held);
+    }
     session::set_cookie(app, ex, &s, &user, lifetime);
     // The origin check has vetted the callback; send back its parsed form, as every redirect does.
     let body = match b

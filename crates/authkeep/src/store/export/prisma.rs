@@ -69,7 +69,11 @@ fn model_block(schema: &Schema, model: Model, backend: Backend) -> String {
     }
     if model == Model::User {
         // The other side of each relation to the user (no column).
-        for other in [Model::Session, Model::Account] {
+        let referring = schema
+            .models()
+            .into_iter()
+            .filter(|m| m.fields().iter().any(|f| f.references_user));
+        for other in referring {
             let name = pascal(other.name());
             lines.push(Line {
                 name: format!("{}s", other.name()),

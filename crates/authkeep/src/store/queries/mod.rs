@@ -6,6 +6,7 @@
 mod accounts;
 mod rate_limits;
 mod sessions;
+mod two_factor;
 mod users;
 mod verifications;
 
@@ -20,6 +21,7 @@ pub(super) mod pg {
     pub(in crate::store) use super::accounts::pg::*;
     pub(in crate::store) use super::rate_limits::pg::*;
     pub(in crate::store) use super::sessions::pg::*;
+    pub(in crate::store) use super::two_factor::pg::*;
     pub(in crate::store) use super::users::pg::*;
     pub(in crate::store) use super::verifications::pg::*;
 }
@@ -29,6 +31,7 @@ pub(super) mod sqlite {
     pub(in crate::store) use super::accounts::sqlite::*;
     pub(in crate::store) use super::rate_limits::sqlite::*;
     pub(in crate::store) use super::sessions::sqlite::*;
+    pub(in crate::store) use super::two_factor::sqlite::*;
     pub(in crate::store) use super::users::sqlite::*;
     pub(in crate::store) use super::verifications::sqlite::*;
 }
