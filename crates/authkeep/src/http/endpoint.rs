@@ -171,7 +171,16 @@ pub(super) fn finish(
             body: ReplyBody::Html(h),
         }) => (
             status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                // authkeep's pages are never framed (clickjacking on the auth origin), never
+                // sniffed as another type, and cannot change where relative URLs go.
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+                ),
+            ],
             h,
         )
             .into_response(),

@@ -301,6 +301,21 @@ fn secrets_urls_and_cross_site_cookies() {
     let now_ok = about(&report, "ok", "https://web.vercel.app");
     assert!(now_ok["message"].as_str().unwrap().contains("Partitioned"));
 
+    // The reference page's CDN script on the auth origin, in production.
+    let mut with_reference = env.clone();
+    with_reference.push(("AUTHKEEP_OPEN_API__ENABLED", "true"));
+    let (_, report) = doctor(
+        dir.path(),
+        &["--database-url", &url, "--skip-smtp"],
+        &with_reference,
+    );
+    assert!(
+        findings(&report, "warning", "config")
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("jsDelivr")),
+        "{report:#}"
+    );
+
     // Required verification with no mail server: nobody could ever sign in.
     let mut env = env.clone();
     env.push(("AUTHKEEP_EMAIL_VERIFICATION__REQUIRED", "true"));

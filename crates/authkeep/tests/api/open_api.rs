@@ -105,7 +105,12 @@ on_both_databases! {
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
         assert!(r.text.contains(r#"<script id="api-reference" type="application/json">"#));
-        assert!(r.text.contains("https://cdn.jsdelivr.net/npm/@scalar/api-reference"));
+        assert!(r.text.contains("https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.76.0"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert!(
+            r.header("content-security-policy")
+                .is_some_and(|p| p.contains("frame-ancestors 'none'"))
+        );
         assert!(r.text.contains(r#""/sign-in/email""#));
         assert!(!r.text.contains("</script>\n</script>"));
         app.stop().await;

@@ -45,6 +45,15 @@ pub(super) async fn check(config: Option<&Path>, args: &Args) -> Vec<Finding> {
         },
     )];
     out.extend(cfg.warnings.iter().map(|w| Finding::warning("config", w)));
+    if cfg.is_production() && cfg.open_api.enabled && !cfg.open_api.disable_default_reference {
+        out.push(
+            Finding::warning(
+                "config",
+                "the OpenAPI reference page runs a script from jsDelivr on the auth origin: a compromised CDN could act with your users' cookies",
+            )
+            .fix("[open_api] disable_default_reference = true (the JSON document stays)"),
+        );
+    }
     out.extend(secret(&cfg));
     out.extend(urls(&cfg));
     out.extend(cookies(&cfg, &args.origins));

@@ -34,7 +34,9 @@ pub async fn generate_schema(app: &App) -> Result<Reply, ApiError> {
     Ok(Reply::json(document(app)))
 }
 
-/// `GET /reference` (or the configured path): Scalar's page over the document.
+/// `GET /reference` (or the configured path): Scalar's page over the document, its script
+/// from jsDelivr as better-auth's (pinned to one version, so a new release is not run
+/// unannounced on this origin).
 pub async fn reference(app: &App) -> Result<Reply, ApiError> {
     // Inside a <script> element only `</` can end it early; JSON lets `<` be escaped.
     let doc = document(app).to_string().replace('<', "\\u003c");
@@ -47,7 +49,7 @@ pub async fn reference(app: &App) -> Result<Reply, ApiError> {
          <script>document.getElementById('api-reference').dataset.configuration = \
          JSON.stringify({{ theme: \"default\", metaData: {{ title: \"authkeep API\", \
          description: \"API reference for this authkeep server\" }} }});</script>\n\
-         <script src=\"https://cdn.jsdelivr.net/npm/@scalar/api-reference\"></script>\n\
+         <script src=\"https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.76.0\"></script>\n\
          </body>\n</html>\n"
     );
     Ok(Reply {

@@ -37,16 +37,15 @@ pub(super) fn operation(route: Route) -> Option<Operation> {
                 &[
                     ("password", s()),
                     ("issuer", s()),
-                    ("method", json!({ "type": "string", "enum": ["totp", "otp"] })),
+                    (
+                        "method",
+                        json!({ "type": "string", "enum": ["totp", "otp"] }),
+                    ),
                 ],
                 1,
             ),
             obj(
-                &[
-                    ("totpURI", s()),
-                    ("backupCodes", codes()),
-                    ("method", s()),
-                ],
+                &[("totpURI", s()), ("backupCodes", codes()), ("method", s())],
                 0,
             ),
         ),
@@ -72,12 +71,9 @@ pub(super) fn operation(route: Route) -> Option<Operation> {
                 status(),
             )
         },
-        Route::TwoFactorVerifyOtp => post(
-            "Check a mailed one-time code",
-            false,
-            code(&[]),
-            verified(),
-        ),
+        Route::TwoFactorVerifyOtp => {
+            post("Check a mailed one-time code", false, code(&[]), verified())
+        }
         Route::TwoFactorVerifyBackupCode => post(
             "Use a backup code (each works once)",
             false,
