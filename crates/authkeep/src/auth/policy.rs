@@ -24,6 +24,8 @@ pub struct Policy {
     pub api_url: String,
     /// The deployment's additional user fields (`user.additionalFields`), in declaration order.
     pub user_fields: Vec<AdditionalField>,
+    /// better-auth's admin plugin, when it is on.
+    pub admin: Option<super::admin_plugin::AdminPolicy>,
 }
 
 /// better-auth's `session.*` options.

@@ -92,6 +92,9 @@ pub async fn create(
     client: &ClientInfo,
     lifetime: Lifetime,
 ) -> Result<Session, AuthError> {
+    if let Some(p) = &auth.policy.admin {
+        super::admin_plugin::ban::check_before_session(auth.admin(), p, user_id).await?;
+    }
     let session = new_session(&auth.policy.session, user_id, client, lifetime, now_ms());
     auth.store.create_session(&session).await?;
     Ok(session)

@@ -55,6 +55,8 @@ pub struct Config {
     pub generic_oauth: Vec<GenericOAuthConfig>,
     pub bearer: BearerConfig,
     pub jwt: JwtConfig,
+    /// better-auth's admin plugin.
+    pub admin: AdminConfig,
     pub email: EmailConfig,
     pub email_verification: EmailVerificationConfig,
     pub password_reset: PasswordResetConfig,
@@ -98,6 +100,7 @@ impl Default for Config {
             generic_oauth: Vec::new(),
             bearer: BearerConfig::default(),
             jwt: JwtConfig::default(),
+            admin: AdminConfig::default(),
             email: EmailConfig::default(),
             email_verification: EmailVerificationConfig::default(),
             password_reset: PasswordResetConfig::default(),
@@ -358,6 +361,17 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "log.level {:?} is not a log filter (such as \"info\", \"debug\" or \"authkeep=debug,sqlx=warn\"): {e}",
                 self.log.level
+            )));
+        }
+        // better-auth refuses admin roles its access control does not define.
+        if let Some(bad) = self
+            .admin
+            .admin_roles
+            .iter()
+            .find(|r| !matches!(r.to_ascii_lowercase().as_str(), "admin" | "user"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "admin.admin_roles: {bad:?} is not one of better-auth's default roles (\"admin\", \"user\")"
             )));
         }
         if !matches!(self.env.as_str(), "development" | "production" | "test") {

@@ -9,7 +9,7 @@ use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
 use super::routes::{
-    account, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
+    account, admin, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
     sign_out, sign_up, social, update_user,
 };
 
@@ -55,6 +55,19 @@ pub enum Route {
     ResetPassword,
     Ok,
     Error,
+    // better-auth's admin plugin.
+    AdminSetRole,
+    AdminGetUser,
+    AdminCreateUser,
+    AdminListUsers,
+    AdminListUserSessions,
+    AdminBanUser,
+    AdminUnbanUser,
+    AdminRevokeUserSession,
+    AdminRevokeUserSessions,
+    AdminRemoveUser,
+    AdminSetUserPassword,
+    AdminHasPermission,
 }
 
 impl Route {
@@ -106,6 +119,18 @@ impl Route {
             "/jwks" if get => Route::Jwks,
             "/ok" if get => Route::Ok,
             "/error" if get => Route::Error,
+            "/admin/set-role" if post => Route::AdminSetRole,
+            "/admin/get-user" if get => Route::AdminGetUser,
+            "/admin/create-user" if post => Route::AdminCreateUser,
+            "/admin/list-users" if get => Route::AdminListUsers,
+            "/admin/list-user-sessions" if post => Route::AdminListUserSessions,
+            "/admin/ban-user" if post => Route::AdminBanUser,
+            "/admin/unban-user" if post => Route::AdminUnbanUser,
+            "/admin/revoke-user-session" if post => Route::AdminRevokeUserSession,
+            "/admin/revoke-user-sessions" if post => Route::AdminRevokeUserSessions,
+            "/admin/remove-user" if post => Route::AdminRemoveUser,
+            "/admin/set-user-password" if post => Route::AdminSetUserPassword,
+            "/admin/has-permission" if post => Route::AdminHasPermission,
             _ => return None,
         })
     }
@@ -154,6 +179,18 @@ impl Route {
             Route::ResetPassword => "/reset-password",
             Route::Ok => "/ok",
             Route::Error => "/error",
+            Route::AdminSetRole => "/admin/set-role",
+            Route::AdminGetUser => "/admin/get-user",
+            Route::AdminCreateUser => "/admin/create-user",
+            Route::AdminListUsers => "/admin/list-users",
+            Route::AdminListUserSessions => "/admin/list-user-sessions",
+            Route::AdminBanUser => "/admin/ban-user",
+            Route::AdminUnbanUser => "/admin/unban-user",
+            Route::AdminRevokeUserSession => "/admin/revoke-user-session",
+            Route::AdminRevokeUserSessions => "/admin/revoke-user-sessions",
+            Route::AdminRemoveUser => "/admin/remove-user",
+            Route::AdminSetUserPassword => "/admin/set-user-password",
+            Route::AdminHasPermission => "/admin/has-permission",
         }
     }
 
@@ -170,6 +207,18 @@ impl Route {
             | Route::OtpRequestReset
             | Route::OtpResetPassword => p.otp.enabled,
             Route::Token | Route::Jwks => app.auth.jwt.is_some(),
+            Route::AdminSetRole
+            | Route::AdminGetUser
+            | Route::AdminCreateUser
+            | Route::AdminListUsers
+            | Route::AdminListUserSessions
+            | Route::AdminBanUser
+            | Route::AdminUnbanUser
+            | Route::AdminRevokeUserSession
+            | Route::AdminRevokeUserSessions
+            | Route::AdminRemoveUser
+            | Route::AdminSetUserPassword
+            | Route::AdminHasPermission => p.admin.is_some(),
             _ => true,
         }
     }
@@ -226,6 +275,18 @@ impl Route {
             Route::Jwks => jwt::jwks(app, ex).await,
             Route::Ok => ok::ok().await,
             Route::Error => ok::error_page(ex).await,
+            Route::AdminSetRole => admin::set_role(app, ex).await,
+            Route::AdminGetUser => admin::get_user(app, ex).await,
+            Route::AdminCreateUser => admin::create_user(app, ex).await,
+            Route::AdminListUsers => admin::list_users(app, ex).await,
+            Route::AdminListUserSessions => admin::list_user_sessions(app, ex).await,
+            Route::AdminBanUser => admin::ban_user(app, ex).await,
+            Route::AdminUnbanUser => admin::unban_user(app, ex).await,
+            Route::AdminRevokeUserSession => admin::revoke_user_session(app, ex).await,
+            Route::AdminRevokeUserSessions => admin::revoke_user_sessions(app, ex).await,
+            Route::AdminRemoveUser => admin::remove_user(app, ex).await,
+            Route::AdminSetUserPassword => admin::set_user_password(app, ex).await,
+            Route::AdminHasPermission => admin::has_permission(app, ex).await,
         }
     }
 }

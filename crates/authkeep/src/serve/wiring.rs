@@ -94,6 +94,7 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         models,
         additional_user_fields,
         rate_limit_table: cfg.rate_limit_storage() == RateLimitStorage::Database,
+        admin: cfg.admin.enabled,
     })
 }
 
@@ -193,7 +194,23 @@ pub(super) fn auth_policy(cfg: &Config, schema: &Schema) -> Policy {
             .max(1),
         api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),
         user_fields: schema.additional_user_fields.clone(),
+        admin: admin_policy(cfg),
     }
+}
+
+/// The admin plugin's options, when it is on.
+fn admin_policy(cfg: &Config) -> Option<crate::auth::admin_plugin::AdminPolicy> {
+    let a = &cfg.admin;
+    a.enabled.then(|| crate::auth::admin_plugin::AdminPolicy {
+        default_role: a.default_role.clone(),
+        admin_roles: a.admin_roles.clone(),
+        admin_user_ids: a.admin_user_ids.clone(),
+        impersonation_session_duration: Duration::seconds(a.impersonation_session_duration),
+        default_ban_reason: a.default_ban_reason.clone(),
+        default_ban_expires_in: (a.default_ban_expires_in > 0)
+            .then(|| Duration::seconds(a.default_ban_expires_in)),
+        banned_user_message: a.banned_user_message.clone(),
+    })
 }
 
 /// The jwt plugin's options, when it is on.

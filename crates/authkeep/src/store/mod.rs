@@ -19,11 +19,13 @@ pub mod schema;
 mod secondary;
 mod sql;
 mod sql_rate_limit;
+mod user_search;
 
 pub use error::{StoreError, explain};
 pub use migrate::{MigrateError, Plan};
 pub use pool::{PoolSettings, Pooler};
 pub use secondary::{SecondarySettings, SecondaryStorage};
+pub use user_search::{Condition, Operator, UserQuery};
 
 use std::str::FromStr;
 use std::sync::Arc;

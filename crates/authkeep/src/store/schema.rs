@@ -272,6 +272,21 @@ const RATE_LIMIT: &[Field] = &[
     },
 ];
 
+/// better-auth's admin plugin's session field (`impersonatedBy`), present when the plugin is on.
+const ADMIN_SESSION: &[Field] = &[optional(f("impersonatedBy", Text))];
+
+/// The admin plugin's user fields: `input: false` (clients never set them), stored as the
+/// deployment's additional fields are, before them. `role` has no default value: better-auth
+/// sets the default role in a create hook, so a client that sends one is refused.
+fn admin_user_fields() -> [(&'static str, FieldType, Option<Value>); 4] {
+    [
+        ("role", Text, None),
+        ("banned", Boolean, Some(Value::Bool(false))),
+        ("banReason", Text, None),
+        ("banExpires", Date, None),
+    ]
+}
+
 /// How a deployment named things: the input to [`Schema::resolve`].
 #[derive(Debug, Clone, Default)]
 pub struct Naming {
@@ -282,6 +297,8 @@ pub struct Naming {
     pub additional_user_fields: Vec<AdditionalFieldSpec>,
     /// Rate-limit counters are kept in the database (`rateLimit` table).
     pub rate_limit_table: bool,
+    /// better-auth's admin plugin is on: its columns are part of the schema.
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -315,9 +332,16 @@ pub struct Table {
     pub model: Model,
     pub name: Ident,
     columns: BTreeMap<&'static str, Ident>,
+    /// Fields an enabled plugin adds to the model (after better-auth's own).
+    plugin: &'static [Field],
 }
 
 impl Table {
+    /// better-auth's fields of this table, then those of enabled plugins, in column order.
+    pub fn fields(&self) -> impl Iterator<Item = &'static Field> + use<> {
+        self.model.fields().iter().chain(self.plugin.iter())
+    }
+
     /// The column of a logical field (`id` included). Every logical field has one.
     pub fn col(&self, field: &str) -> &Ident {
         match self.columns.get(field) {
@@ -374,7 +398,20 @@ impl Schema {
             if table_names.insert(name.clone(), model).is_some() {
                 return Err(SchemaError::DuplicateTable(name.as_str().to_owned()));
             }
-            let known: Vec<&str> = model.fields().iter().map(|f| f.name).collect();
+            let plugin: &'static [Field] = match model {
+                Model::Session if naming.admin => ADMIN_SESSION,
+                _ => &[],
+            };
+            let admin_user = model == Model::User && naming.admin;
+            let mut known: Vec<&str> = model
+                .fields()
+                .iter()
+                .chain(plugin)
+                .map(|f| f.name)
+                .collect();
+            if admin_user {
+                known.extend(admin_user_fields().map(|(n, _, _)| n));
+            }
             for key in given.fields.keys() {
                 if key == "id" {
                     return Err(SchemaError::IdRenamed {
@@ -391,7 +428,7 @@ impl Schema {
             }
             let mut columns = BTreeMap::new();
             columns.insert("id", Ident::new("id", "id")?);
-            for field in model.fields() {
+            for field in model.fields().iter().chain(plugin) {
                 let column = match given.fields.get(field.name) {
                     Some(c) => c.clone(),
                     None if naming.casing == Casing::Snake => snake_case(field.name),
@@ -404,6 +441,7 @@ impl Schema {
                 model,
                 name,
                 columns,
+                plugin,
             };
             tables.insert(model, table);
         }
@@ -414,7 +452,29 @@ impl Schema {
             .collect();
         let mut additional = Vec::new();
         let mut additional_columns = Vec::new();
+        let admin_specs: Vec<AdditionalFieldSpec> = if naming.admin {
+            let renamed = naming.models.get("user").map(|m| &m.fields);
+            admin_user_fields()
+                .into_iter()
+                .map(|(name, ty, default)| AdditionalFieldSpec {
+                    name: name.to_owned(),
+                    column: renamed.and_then(|r| r.get(name)).cloned(),
+                    ty,
+                    required: false,
+                    default,
+                    input: false,
+                    returned: true,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for spec in &naming.additional_user_fields {
+            if admin_specs.iter().any(|a| a.name == spec.name) {
+                return Err(SchemaError::AdditionalShadowsCore(spec.name.clone()));
+            }
+        }
+        for spec in admin_specs.iter().chain(&naming.additional_user_fields) {
             if USER.iter().any(|f| f.name == spec.name) || spec.name == "id" {
                 return Err(SchemaError::AdditionalShadowsCore(spec.name.clone()));
             }
@@ -597,6 +657,7 @@ mod tests {
                 returned: true,
             }],
             rate_limit_table: false,
+            admin: false,
         }
     }
 

@@ -112,7 +112,7 @@ fn read(
 }
 
 /// The select list of a model's own fields (plus `id`), each aliased `<alias_prefix><field>`.
-fn select_list(
+pub(super) fn select_list(
     backend: Backend,
     schema: &Schema,
     model: Model,

@@ -2,6 +2,7 @@
 //! from `crate::auth`, and shape better-auth's response.
 
 pub mod account;
+pub mod admin;
 pub mod email_otp;
 pub mod email_verification;
 pub mod jwt;
