@@ -28,6 +28,7 @@ pub fn new_session(
         expires_at: now + lifetime,
         ip_address: Some(client.ip_address.clone()),
         user_agent: Some(client.user_agent.clone()),
+        impersonated_by: None,
         created_at: now,
         updated_at: now,
     }

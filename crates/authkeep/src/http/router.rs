@@ -68,6 +68,9 @@ pub enum Route {
     AdminRemoveUser,
     AdminSetUserPassword,
     AdminHasPermission,
+    AdminUpdateUser,
+    AdminImpersonateUser,
+    AdminStopImpersonating,
 }
 
 impl Route {
@@ -131,6 +134,9 @@ impl Route {
             "/admin/remove-user" if post => Route::AdminRemoveUser,
             "/admin/set-user-password" if post => Route::AdminSetUserPassword,
             "/admin/has-permission" if post => Route::AdminHasPermission,
+            "/admin/update-user" if post => Route::AdminUpdateUser,
+            "/admin/impersonate-user" if post => Route::AdminImpersonateUser,
+            "/admin/stop-impersonating" if post => Route::AdminStopImpersonating,
             _ => return None,
         })
     }
@@ -191,6 +197,9 @@ impl Route {
             Route::AdminRemoveUser => "/admin/remove-user",
             Route::AdminSetUserPassword => "/admin/set-user-password",
             Route::AdminHasPermission => "/admin/has-permission",
+            Route::AdminUpdateUser => "/admin/update-user",
+            Route::AdminImpersonateUser => "/admin/impersonate-user",
+            Route::AdminStopImpersonating => "/admin/stop-impersonating",
         }
     }
 
@@ -218,7 +227,10 @@ impl Route {
             | Route::AdminRevokeUserSessions
             | Route::AdminRemoveUser
             | Route::AdminSetUserPassword
-            | Route::AdminHasPermission => p.admin.is_some(),
+            | Route::AdminHasPermission
+            | Route::AdminUpdateUser
+            | Route::AdminImpersonateUser
+            | Route::AdminStopImpersonating => p.admin.is_some(),
             _ => true,
         }
     }
@@ -287,6 +299,9 @@ impl Route {
             Route::AdminRemoveUser => admin::remove_user(app, ex).await,
             Route::AdminSetUserPassword => admin::set_user_password(app, ex).await,
             Route::AdminHasPermission => admin::has_permission(app, ex).await,
+            Route::AdminUpdateUser => admin::update_user(app, ex).await,
+            Route::AdminImpersonateUser => admin::impersonate_user(app, ex).await,
+            Route::AdminStopImpersonating => admin::stop_impersonating(app, ex).await,
         }
     }
 }

@@ -69,6 +69,11 @@ pub struct Session {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub user_id: String,
+    /// The admin plugin's `impersonatedBy`: the admin who opened this session as the user.
+    /// Read only while the plugin is on (its column exists then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[sqlx(default)]
+    pub impersonated_by: Option<String>,
     pub id: String,
 }
 

@@ -10,6 +10,7 @@
 pub mod diagnose;
 mod error;
 pub mod export;
+mod impersonation;
 mod introspect;
 pub mod migrate;
 mod pool;

@@ -128,7 +128,7 @@ pub(super) fn select_list(
         FieldType::String,
         &format!("{alias_prefix}id"),
     )];
-    parts.extend(model.fields().iter().map(|f| {
+    parts.extend(table.fields().map(|f| {
         read(
             backend,
             prefix,

@@ -5,6 +5,8 @@
 
 pub mod access;
 pub mod ban;
+pub mod impersonate;
+pub mod update;
 pub mod users;
 
 use chrono::Duration;

@@ -22,7 +22,7 @@ pub fn default_role(policy: &Policy, values: &mut UserFields) {
 }
 
 /// 403 with `code` unless the caller may do `action` on `resource`.
-fn require(
+pub(super) fn require(
     policy: &AdminPolicy,
     caller: &User,
     resource: &str,
@@ -37,16 +37,16 @@ fn require(
     }
 }
 
-const CHANGE_ROLE: (&str, &str) = (
+pub(super) const CHANGE_ROLE: (&str, &str) = (
     "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
     "You are not allowed to change users role",
 );
-const BAN: (&str, &str) = (
+pub(super) const BAN: (&str, &str) = (
     "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
     "You are not allowed to ban users",
 );
 
-async fn existing(admin: Admin<'_>, user_id: &str) -> Result<User, AuthError> {
+pub(super) async fn existing(admin: Admin<'_>, user_id: &str) -> Result<User, AuthError> {
     admin
         .store
         .find_user_by_id(user_id)
@@ -161,11 +161,11 @@ pub async fn create_user(
     }
 }
 
-fn invalid_role_type() -> AuthError {
+pub(super) fn invalid_role_type() -> AuthError {
     AdminError::bad_request("INVALID_ROLE_TYPE", "Invalid role type")
 }
 
-fn already_exists() -> AuthError {
+pub(super) fn already_exists() -> AuthError {
     AdminError::bad_request(
         "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
         "User already exists. Use another email.",
