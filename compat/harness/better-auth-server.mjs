@@ -25,6 +25,7 @@
 //     maxRetriesPerRequest (default 20); STORE_SESSION_IN_DATABASE=true|false -> session.storeSessionInDatabase;
 //     VERIFICATION_STORE_IN_DATABASE=true|false -> verification.storeInDatabase
 //   NODE_ENV is passed through by servers.mjs only when the caller sets it in `env`.
+// ADMIN=1 adds the admin plugin (admin(ADMIN_OPTIONS), ADMIN_OPTIONS optional JSON of its options).
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -35,6 +36,7 @@ import { jwt } from "better-auth/plugins/jwt";
 import { magicLink } from "better-auth/plugins/magic-link";
 import { emailOTP } from "better-auth/plugins/email-otp";
 import { genericOAuth } from "better-auth/plugins/generic-oauth";
+import { admin } from "better-auth/plugins/admin";
 import { installFetchRedirect } from "./fetch-redirect.mjs";
 import nodemailer from "nodemailer";
 import { betterAuthDatabase, variants } from "./seed-schema.mjs";
@@ -94,7 +96,8 @@ const auth = betterAuth({
         magicLink({ sendMagicLink: async ({ email, url }) => mail(email, "Sign in", url) }),
         emailOTP({ sendVerificationOTP: async ({ email, otp }) => mail(email, `Your code ${otp}`, otp) }),
       ]
-    : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : [])],
+    : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : []),
+    ...(process.env.ADMIN === "1" ? [admin(process.env.ADMIN_OPTIONS ? JSON.parse(process.env.ADMIN_OPTIONS) : {})] : [])],
   rateLimit: prod.rateLimit,
   telemetry: { enabled: false },
 });

@@ -31,6 +31,8 @@ pub struct Policy {
 /// better-auth's `session.*` options.
 #[derive(Debug, Clone)]
 pub struct SessionPolicy {
+    /// The admin plugin is on: sessions carry `impersonatedBy`.
+    pub admin_plugin: bool,
     pub expires_in: Duration,
     pub update_age: Duration,
     /// `None` when freshness checks are disabled (`freshAge: 0`).

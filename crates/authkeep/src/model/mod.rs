@@ -4,6 +4,7 @@
 
 mod email;
 mod fields;
+mod impersonation;
 pub mod ip;
 
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use email::{Email, InvalidEmail};
 pub use fields::{AdditionalField, FieldType, parse_date};
+pub use impersonation::ImpersonatedBy;
 pub use ip::Cidr;
 
 /// A user as better-auth returns it: its own fields, then the deployment's additional fields
@@ -71,9 +73,9 @@ pub struct Session {
     pub user_id: String,
     /// The admin plugin's `impersonatedBy`: the admin who opened this session as the user.
     /// Read only while the plugin is on (its column exists then).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "ImpersonatedBy::is_off")]
     #[sqlx(default)]
-    pub impersonated_by: Option<String>,
+    pub impersonated_by: ImpersonatedBy,
     pub id: String,
 }
 

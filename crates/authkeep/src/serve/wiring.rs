@@ -137,6 +137,7 @@ pub(super) fn auth_policy(cfg: &Config, schema: &Schema) -> Policy {
     let v = &cfg.email_verification;
     Policy {
         session: SessionPolicy {
+            admin_plugin: cfg.admin.enabled,
             expires_in: Duration::seconds(s.expires_in),
             update_age: Duration::seconds(s.update_age),
             fresh_age: (s.fresh_age > 0).then(|| Duration::seconds(s.fresh_age)),

@@ -186,7 +186,7 @@ pub(super) fn findings(
     if !broken_keys.is_empty() {
         out.push(user_keys_finding(schema, existing, &broken_keys));
     }
-    out.sort_by(|a, b| a.severity.cmp(&b.severity));
+    out.sort_by_key(|a| a.severity);
     out
 }
 

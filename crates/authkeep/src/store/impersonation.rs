@@ -15,7 +15,7 @@ impl Store {
             t.col("impersonatedBy"),
             t.col("token")
         );
-        let admin = s.impersonated_by.clone();
+        let admin = s.impersonated_by.admin().map(str::to_owned);
         let sql = &self.inner.sql;
         match &self.pool {
             Pool::Postgres(p) => {

@@ -7,7 +7,7 @@ use super::users::{existing, require};
 use super::{AdminError, AdminPolicy, is_admin};
 use crate::auth::session::new_session;
 use crate::auth::{Auth, AuthError, ClientInfo, Lifetime};
-use crate::model::{Session, User, now_ms};
+use crate::model::{ImpersonatedBy, Session, User, now_ms};
 
 /// Opens a session as `target_id` for `caller`; returns it with the target user.
 pub async fn impersonate(
@@ -49,7 +49,7 @@ pub async fn impersonate(
         now,
     );
     session.expires_at = now + p.impersonation_session_duration;
-    session.impersonated_by = Some(caller.id.clone());
+    session.impersonated_by = ImpersonatedBy::Admin(caller.id.clone());
     auth.store.create_impersonation_session(&session).await?;
     Ok((session, target))
 }
@@ -69,7 +69,7 @@ pub async fn stop(
     current: &Session,
     admin_token: Option<&str>,
 ) -> Result<Result<(Session, User), StopError>, AuthError> {
-    let Some(admin_id) = &current.impersonated_by else {
+    let Some(admin_id) = current.impersonated_by.admin() else {
         return Ok(Err(StopError::NotImpersonating));
     };
     if auth.store.find_user_by_id(admin_id).await?.is_none() {
@@ -79,7 +79,7 @@ pub async fn stop(
         return Ok(Err(StopError::AdminSessionGone));
     };
     let found = auth.store.find_session_with_user(token).await?;
-    let Some((session, user)) = found.filter(|(s, _)| &s.user_id == admin_id) else {
+    let Some((session, user)) = found.filter(|(s, _)| s.user_id == admin_id) else {
         return Ok(Err(StopError::AdminSessionGone));
     };
     auth.store.delete_session(&current.token).await?;

@@ -46,7 +46,7 @@ pub struct AdminError {
 }
 
 impl AdminError {
-    fn new(refusal: Refusal, code: &'static str, message: &str) -> AuthError {
+    fn refuse(refusal: Refusal, code: &'static str, message: &str) -> AuthError {
         AuthError::Admin(AdminError {
             refusal,
             code,
@@ -55,16 +55,16 @@ impl AdminError {
     }
 
     pub(crate) fn forbidden(code: &'static str, message: &str) -> AuthError {
-        Self::new(Refusal::Forbidden, code, message)
+        Self::refuse(Refusal::Forbidden, code, message)
     }
 
     pub(crate) fn bad_request(code: &'static str, message: &str) -> AuthError {
-        Self::new(Refusal::BadRequest, code, message)
+        Self::refuse(Refusal::BadRequest, code, message)
     }
 
     /// The admin routes answer a missing user with 404 (the core routes say 400).
     pub(crate) fn user_not_found() -> AuthError {
-        Self::new(Refusal::NotFound, "USER_NOT_FOUND", "User not found")
+        Self::refuse(Refusal::NotFound, "USER_NOT_FOUND", "User not found")
     }
 }
 

@@ -15,7 +15,7 @@ use crate::store::UserQuery;
 /// better-auth's create hook: a new user without a role gets the default role.
 pub fn default_role(policy: &Policy, values: &mut UserFields) {
     if let Some(a) = &policy.admin
-        && !values.get("role").is_some_and(|r| !r.is_null())
+        && values.get("role").is_none_or(|r| r.is_null())
     {
         values.insert("role".into(), Value::String(a.default_role.clone()));
     }

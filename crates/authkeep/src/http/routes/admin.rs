@@ -406,14 +406,11 @@ pub async fn impersonate_user(app: &App, ex: &mut Exchange) -> Result<Reply, Api
     } else {
         ""
     };
-    // better-auth expires the session cookies first; the cookies set below replace them, so
-    // one Set-Cookie per name is sent.
+    // better-auth expires the session cookies, saves the admin's, then sets the new ones.
+    session::clear_cookies(app, ex);
     let saved = format!("{}:{remembered}", c.session.token);
     ex.set_cookies.push(app.cookies.set_admin_session(&saved));
-    // The impersonation cookie is a browser-session one whatever the request carried.
-    ex.set_cookies
-        .extend(app.cookies.set_session(&s.token, Lifetime::BrowserSession));
-    session::cache(app, ex, &s, &user, Lifetime::BrowserSession);
+    session::set_cookie(app, ex, &s, &user, Lifetime::BrowserSession);
     Ok(Reply::json(
         json!({ "session": s, "user": user_json(&user) }),
     ))
@@ -451,12 +448,7 @@ pub async fn stop_impersonating(app: &App, ex: &mut Exchange) -> Result<Reply, A
     } else {
         Lifetime::Remembered
     };
-    ex.set_cookies
-        .extend(app.cookies.set_session(&s.token, lifetime));
-    if !dont_remember && app.cookies.dont_remember(&ex.headers) {
-        ex.set_cookies.push(app.cookies.clear_dont_remember());
-    }
-    session::cache(app, ex, &s, &user, lifetime);
+    session::set_cookie_for(app, ex, &s, &user, lifetime);
     ex.set_cookies.push(app.cookies.clear_admin_session());
     Ok(Reply::json(
         json!({ "session": s, "user": user_json(&user) }),

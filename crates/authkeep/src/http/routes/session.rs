@@ -73,7 +73,7 @@ pub async fn list_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiErr
     let c = session::require_fresh(app, ex).await?;
     let mut list = sessions::list_active(&app.auth, &c.user.id).await?;
     // The admin plugin hides impersonation sessions from the user's own list.
-    list.retain(|s| s.impersonated_by.is_none());
+    list.retain(|s| s.impersonated_by.admin().is_none());
     Ok(Reply::json(json!(list)))
 }
 

@@ -118,7 +118,7 @@ fn parse_session(m: &Map<String, Value>) -> Option<Session> {
         updated_at: date_of(m, "updatedAt")?,
         ip_address: str_of(m, "ipAddress"),
         user_agent: str_of(m, "userAgent"),
-        impersonated_by: str_of(m, "impersonatedBy"),
+        impersonated_by: crate::model::ImpersonatedBy::from_json(m.get("impersonatedBy")),
     })
 }
 
