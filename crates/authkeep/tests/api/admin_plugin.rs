@@ -223,3 +223,26 @@ on_both_databases! {
         assert_eq!(app.count_where("session", "impersonatedBy", "x").await, 0, "session.impersonatedBy exists");
     }
 }
+
+on_both_databases! {
+    async fn a_banned_user_is_refused_at_the_social_callback(db: Db) {
+        let idp = crate::idp::Idp::start().await;
+        let app = crate::social::spawn(db, &idp, |c| c.admin.enabled = true).await;
+        let mut browser = app.client();
+        let body = json!({"callbackURL": "/dashboard", "errorCallbackURL": "/err"});
+        let r = crate::social::sign_in(&mut browser, &idp, "google", body.clone()).await;
+        assert_eq!(r.status, 302, "{}", r.text);
+        let email = browser.get("/get-session").await.json["user"]["email"].as_str().unwrap().to_owned();
+        app.sql(
+            &format!(r#"update "user" set "banned" = 1 where "email" = '{email}'"#),
+            &format!(r#"update "user" set "banned" = true where "email" = '{email}'"#),
+        )
+        .await;
+        let mut again = app.client();
+        let r = crate::social::sign_in(&mut again, &idp, "google", body).await;
+        assert_eq!(r.status, 302, "{}", r.text);
+        let location = r.header("location").unwrap();
+        assert!(location.starts_with("/err?error=BANNED_USER&error_description=You+have+been+banned"), "{location}");
+        assert!(!again.cookies.contains_key("better-auth.session_token"));
+    }
+}
