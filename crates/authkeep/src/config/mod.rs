@@ -684,6 +684,16 @@ mod rate_limit_config {
     }
 
     #[test]
+    fn admin_lists_take_a_comma_string_and_roles_are_checked() {
+        let c = load_file("[admin]\nenabled = true\nadmin_user_ids = \"u1, u2\"\n").unwrap();
+        assert!(c.admin.enabled);
+        assert_eq!(c.admin.admin_user_ids, ["u1", "u2"]);
+        assert_eq!(c.admin.admin_roles, ["admin"]);
+        let e = load_file("[admin]\nadmin_roles = [\"superuser\"]\n").unwrap_err();
+        assert!(e.to_string().contains("admin.admin_roles"), "{e}");
+    }
+
+    #[test]
     fn on_in_production_only_unless_set() {
         let dev = load_file("").unwrap();
         assert!(!dev.rate_limit_enabled());

@@ -700,8 +700,10 @@ pub struct AdminConfig {
     /// The role a new user gets (`defaultRole`).
     pub default_role: String,
     /// Roles that count as admin (`adminRoles`): `admin` or `user`, better-auth's default roles.
+    #[serde(deserialize_with = "super::string_list")]
     pub admin_roles: Vec<String>,
     /// Users who are admins whatever their role (`adminUserIds`).
+    #[serde(deserialize_with = "super::string_list")]
     pub admin_user_ids: Vec<String>,
     /// Seconds an impersonation session lasts (`impersonationSessionDuration`).
     pub impersonation_session_duration: i64,

@@ -39,7 +39,9 @@ pub enum SchemaError {
         second: String,
         column: String,
     },
-    #[error("user.additional_fields.{0}: that name is one of better-auth's own user fields")]
+    #[error(
+        "user.additional_fields.{0}: that name is one of better-auth's own user fields (or, with [admin] on, the admin plugin's)"
+    )]
     AdditionalShadowsCore(String),
     #[error("user.additional_fields.{name}: default_value {value} is not a {ty}")]
     BadDefault {
@@ -791,6 +793,56 @@ mod tests {
         let name = index_name(&long, &Ident::new("c", &"b".repeat(30)).unwrap(), false);
         assert_eq!(name.len(), 63);
         assert!(name.ends_with("_idx"));
+    }
+
+    #[test]
+    fn the_admin_plugin_adds_its_fields_under_the_configured_names() {
+        let mut n = seed();
+        assert!(
+            matches!(
+                Schema::resolve(&n.clone()).map(|s| s.session().fields().count()),
+                Ok(7)
+            ),
+            "no plugin field while the plugin is off"
+        );
+        n.admin = true;
+        n.casing = Casing::Snake;
+        n.models
+            .get_mut("user")
+            .unwrap()
+            .fields
+            .insert("role".into(), "user_role".into());
+        let s = Schema::resolve(&n).unwrap();
+        let admin: Vec<(&str, &str)> = s
+            .additional()
+            .map(|(f, c)| (f.name.as_str(), c.as_str()))
+            .collect();
+        assert_eq!(
+            admin,
+            [
+                ("role", "user_role"),
+                ("banned", "banned"),
+                ("banReason", "ban_reason"),
+                ("banExpires", "ban_expires"),
+                ("status", "status"),
+            ],
+            "plugin fields first, renames and casing honoured"
+        );
+        assert!(s.additional().all(|(f, _)| f.name == "status" || !f.input));
+        assert_eq!(
+            s.session().col("impersonatedBy").as_str(),
+            "impersonated_by"
+        );
+        assert_eq!(
+            s.session().fields().last().map(|f| f.name),
+            Some("impersonatedBy")
+        );
+        // A deployment that declared `role` itself must drop it: the plugin owns the field.
+        n.additional_user_fields[0].name = "role".into();
+        assert!(matches!(
+            Schema::resolve(&n),
+            Err(SchemaError::AdditionalShadowsCore(f)) if f == "role"
+        ));
     }
 
     #[test]
