@@ -40,6 +40,8 @@ const scenarios = [
       const user = new AdminBrowser(server);
       const up = await user.client.signUp.email({ email: "mallory@example.com", password: PASSWORD, name: "Mallory" });
       assert.equal(up.data.user.role, "user");
+      const me = await user.client.getSession();
+      assert.equal(me.data.session.impersonatedBy, null, "the plugin's session field, null");
       const r2 = await user.client.admin.listUsers({ query: {} });
       assert.equal(r2.error.code, "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS");
       const r3 = await user.client.admin.setRole({ userId: up.data.user.id, role: "admin" });
@@ -70,6 +72,9 @@ const scenarios = [
       await admin.client.admin.listUsers({ query: { searchValue: "car", searchField: "email", searchOperator: "contains", limit: 10, offset: 0 } });
       await admin.client.admin.listUsers({ query: { sortBy: "email", sortDirection: "desc", limit: 2, offset: 1 } });
       await admin.client.admin.listUsers({ query: { filterField: "role", filterValue: "admin", filterOperator: "eq" } });
+      await admin.client.admin.listUsers({ query: { filterField: "banned", filterValue: false } });
+      await admin.client.admin.listUsers({ query: { filterField: "name", filterValue: "Dav", filterOperator: "starts_with" } });
+      await admin.client.admin.listUsers({ query: { sortBy: "nope" } });
       const got = await admin.client.admin.getUser({ query: { id: carol.id } });
       assert.equal(got.data.email, "carol@example.com");
       await admin.client.admin.getUser({ query: { id: "nobody" } });
