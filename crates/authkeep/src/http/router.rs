@@ -9,8 +9,8 @@ use super::body::Media;
 use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
 use super::routes::{
-    account, admin, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
-    sign_out, sign_up, social, update_user,
+    account, admin, email_otp, email_verification, impersonation, jwt, magic_link, ok, password,
+    session, sign_in, sign_out, sign_up, social, update_user,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,8 +300,8 @@ impl Route {
             Route::AdminSetUserPassword => admin::set_user_password(app, ex).await,
             Route::AdminHasPermission => admin::has_permission(app, ex).await,
             Route::AdminUpdateUser => admin::update_user(app, ex).await,
-            Route::AdminImpersonateUser => admin::impersonate_user(app, ex).await,
-            Route::AdminStopImpersonating => admin::stop_impersonating(app, ex).await,
+            Route::AdminImpersonateUser => impersonation::impersonate_user(app, ex).await,
+            Route::AdminStopImpersonating => impersonation::stop_impersonating(app, ex).await,
         }
     }
 }

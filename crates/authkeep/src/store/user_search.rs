@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::queries::{Bound, bound};
 use super::schema::{FieldType, Schema};
 use super::sql::select_list;
-use super::{Backend, Pool, Store, StoreResult, escape_like};
+use super::{Pool, Store, StoreResult, escape_like};
 use crate::model::User;
 
 /// How a value is compared (better-auth's `whereOperators` this query supports).
@@ -180,8 +180,8 @@ impl Store {
             n + 2
         );
         let count = format!("select count(*) from {}{filter}", t.name);
-        match (&self.pool, backend) {
-            (Pool::Postgres(p), _) => run!(
+        match &self.pool {
+            Pool::Postgres(p) => run!(
                 p,
                 sqlx::Postgres,
                 super::queries::pg_ts,
@@ -193,7 +193,7 @@ impl Store {
                 q.limit,
                 q.offset
             ),
-            (Pool::Sqlite(p), Backend::Sqlite | Backend::Postgres) => run!(
+            Pool::Sqlite(p) => run!(
                 p,
                 sqlx::Sqlite,
                 super::queries::sqlite_ts,

@@ -5,8 +5,6 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::auth::Lifetime;
-use crate::auth::admin_plugin::impersonate::{self, StopError};
 use crate::auth::admin_plugin::{AdminPolicy, access, role_of, update, users};
 use crate::auth::policy::Refresh;
 use crate::http::body::{self, Body, Fields, Shape};
@@ -31,7 +29,7 @@ fn user_json(u: &User) -> Value {
 }
 
 /// `{userId}`, the body of most admin routes.
-struct UserId(String);
+pub(super) struct UserId(pub(super) String);
 
 impl Body for UserId {
     const SHAPE: Shape = Shape::Object;
@@ -390,67 +388,4 @@ pub async fn update_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError
     let (p, me) = caller(app, ex).await?;
     let user = update::update_user(app.auth.admin(), p, &me, &b.user_id, b.data).await?;
     Ok(Reply::json(user_json(&user)))
-}
-
-/// `POST /admin/impersonate-user` `{userId}` → `{session, user}`. The admin's session is kept
-/// in the `admin_session` cookie; the new one is a browser-session cookie.
-pub async fn impersonate_user(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    let UserId(id) = body::parse(ex.body.as_ref(), &app.policy.limits)?;
-    let p = app.auth.policy.admin.as_ref().ok_or(ApiError::NotFound)?;
-    let c = session::current(app, ex, Refresh::Allowed)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let (s, user) = impersonate::impersonate(&app.auth, p, &c.user, &id, &ex.client).await?;
-    let remembered = if app.cookies.dont_remember(&ex.headers) {
-        "true"
-    } else {
-        ""
-    };
-    // better-auth expires the session cookies, saves the admin's, then sets the new ones.
-    session::clear_cookies(app, ex);
-    let saved = format!("{}:{remembered}", c.session.token);
-    ex.set_cookies.push(app.cookies.set_admin_session(&saved));
-    session::set_cookie(app, ex, &s, &user, Lifetime::BrowserSession);
-    Ok(Reply::json(
-        json!({ "session": s, "user": user_json(&user) }),
-    ))
-}
-
-/// `POST /admin/stop-impersonating` → the admin's `{session, user}`, back on the admin's own
-/// session cookie.
-pub async fn stop_impersonating(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
-    app.auth.policy.admin.as_ref().ok_or(ApiError::NotFound)?;
-    let c = session::current(app, ex, Refresh::Allowed)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let saved = app.cookies.admin_session(&ex.headers);
-    let (token, dont_remember) = match saved
-        .as_deref()
-        .map(|v| v.split_once(':').unwrap_or((v, "")))
-    {
-        Some((t, r)) => (Some(t.to_owned()), !r.is_empty()),
-        None => (None, false),
-    };
-    let server = |m: &str| ApiError::MessageOnly {
-        status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        message: m.to_owned(),
-    };
-    let (s, user) = match impersonate::stop(&app.auth, &c.session, token.as_deref()).await? {
-        Ok(found) => found,
-        Err(StopError::NotImpersonating) => {
-            return Err(ApiError::message("You are not impersonating anyone"));
-        }
-        Err(StopError::AdminGone) => return Err(server("Failed to find user")),
-        Err(StopError::AdminSessionGone) => return Err(server("Failed to find admin session")),
-    };
-    let lifetime = if dont_remember {
-        Lifetime::BrowserSession
-    } else {
-        Lifetime::Remembered
-    };
-    session::set_cookie_for(app, ex, &s, &user, lifetime);
-    ex.set_cookies.push(app.cookies.clear_admin_session());
-    Ok(Reply::json(
-        json!({ "session": s, "user": user_json(&user) }),
-    ))
 }
