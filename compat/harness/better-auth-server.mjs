@@ -26,6 +26,7 @@
 //     VERIFICATION_STORE_IN_DATABASE=true|false -> verification.storeInDatabase
 //   NODE_ENV is passed through by servers.mjs only when the caller sets it in `env`.
 // TWO_FACTOR=1 (TWO_FACTOR_ISSUER, TWO_FACTOR_OTP_SMTP_PORT): better-auth's two-factor plugin (harness/two-factor.mjs).
+// ADMIN=1 adds the admin plugin (admin(ADMIN_OPTIONS), ADMIN_OPTIONS optional JSON of its options).
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -36,6 +37,7 @@ import { jwt } from "better-auth/plugins/jwt";
 import { magicLink } from "better-auth/plugins/magic-link";
 import { emailOTP } from "better-auth/plugins/email-otp";
 import { genericOAuth } from "better-auth/plugins/generic-oauth";
+import { admin } from "better-auth/plugins/admin";
 import { installFetchRedirect } from "./fetch-redirect.mjs";
 import nodemailer from "nodemailer";
 import { betterAuthDatabase, variants } from "./seed-schema.mjs";
@@ -97,7 +99,8 @@ const auth = betterAuth({
         emailOTP({ sendVerificationOTP: async ({ email, otp }) => mail(email, `Your code ${otp}`, otp) }),
       ]
     : []), ...(social?.genericOAuth?.length ? [genericOAuth({ config: social.genericOAuth })] : []),
-    ...twoFactorPlugins(process.env)],
+    ...twoFactorPlugins(process.env),
+    ...(process.env.ADMIN === "1" ? [admin(process.env.ADMIN_OPTIONS ? JSON.parse(process.env.ADMIN_OPTIONS) : {})] : [])],
   rateLimit: prod.rateLimit,
   telemetry: { enabled: false },
 });

@@ -28,6 +28,7 @@ PLUGINS = {
     "AUTHKEEP_MAGIC_LINK__ENABLED": "true",
     "AUTHKEEP_EMAIL_OTP__ENABLED": "true",
     "AUTHKEEP_TWO_FACTOR__ENABLED": "true",
+    "AUTHKEEP_ADMIN__ENABLED": "true",
 }
 CHECKS = ",".join(
     [

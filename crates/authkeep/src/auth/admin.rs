@@ -36,17 +36,30 @@ impl super::Auth {
 pub struct NewUser {
     pub name: String,
     pub email: Email,
-    pub password: String,
+    /// `None`: no credential account (the user signs in by link or provider).
+    pub password: Option<String>,
     pub email_verified: bool,
+    /// Additional-field values the operator sets (the admin plugin's `role` and `data`),
+    /// whatever their `input` rule says; unknown names are ignored.
+    pub fields: UserFields,
 }
 
-/// Creates a user with a credential account, as sign-up would (better-auth's scrypt hash, the
-/// password length rules, the additional fields at their defaults), but whatever
-/// `disable_sign_up` says, with no session and no verification mail.
+/// Creates a user, with a credential account when a password is given, as sign-up would
+/// (better-auth's scrypt hash, the password length rules, the additional fields at their
+/// defaults, the admin plugin's default role), but whatever `disable_sign_up` says, with no
+/// session and no verification mail.
 pub async fn create_user(admin: Admin<'_>, input: NewUser) -> Result<User, AuthError> {
-    admin.policy.password.check(&input.password)?;
+    if let Some(password) = &input.password {
+        admin.policy.password.check(password)?;
+    }
     let fields = &admin.policy.user_fields;
-    let values = user_fields::for_new_user(fields, &UserFields::new())?;
+    let mut values = user_fields::for_new_user(fields, &UserFields::new())?;
+    for (name, value) in input.fields {
+        if fields.iter().any(|f| f.name == name) {
+            values.insert(name, value);
+        }
+    }
+    super::admin_plugin::users::default_role(admin.policy, &mut values);
     if admin
         .store
         .find_user_by_email(input.email.as_str())
@@ -55,7 +68,10 @@ pub async fn create_user(admin: Admin<'_>, input: NewUser) -> Result<User, AuthE
     {
         return Err(ErrorCode::UserAlreadyExistsUseAnotherEmail.into());
     }
-    let hash = admin.hasher.hash(&input.password).await?;
+    let hash = match &input.password {
+        Some(p) => Some(admin.hasher.hash(p).await?),
+        None => None,
+    };
     let now = now_ms();
     let mut user = User::new(
         input.name,
@@ -65,12 +81,17 @@ pub async fn create_user(admin: Admin<'_>, input: NewUser) -> Result<User, AuthE
         now,
     );
     user.additional = user_fields::returned(fields, &values);
-    let account = Account::credential(crypto::generate_id(), &user.id, hash, now);
-    match admin
-        .store
-        .create_user_with_account(&user, &values, &account, None)
-        .await
-    {
+    let created = match hash {
+        Some(hash) => {
+            let account = Account::credential(crypto::generate_id(), &user.id, hash, now);
+            admin
+                .store
+                .create_user_with_account(&user, &values, &account, None)
+                .await
+        }
+        None => admin.store.create_user(&user, &values).await,
+    };
+    match created {
         Ok(()) => Ok(user),
         // Created concurrently (a sign-up, say) since the check above: nothing was written.
         Err(e) if e.is_unique_violation() => {

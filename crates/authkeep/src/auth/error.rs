@@ -222,6 +222,9 @@ pub enum AuthError {
     Password(#[from] super::password::PasswordError),
     #[error(transparent)]
     Jwt(#[from] super::jwt::JwtError),
+    /// A refusal of better-auth's admin plugin (its own codes and statuses).
+    #[error(transparent)]
+    Admin(#[from] super::admin_plugin::AdminError),
 }
 
 impl AuthError {

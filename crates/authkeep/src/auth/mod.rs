@@ -3,6 +3,7 @@
 //! in a [`Policy`] and the services (store, hashing pool, mailer, keys).
 
 pub mod admin;
+pub mod admin_plugin;
 pub mod change_email;
 pub mod email_otp;
 pub mod email_token;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use crate::crypto::HmacKey;
 use crate::email::Mailer;
 use crate::store::{Store, StoreError};
+pub use admin::Admin;
 pub use error::{AuthError, ErrorCode};
 pub use password::Hasher;
 pub use policy::Policy;

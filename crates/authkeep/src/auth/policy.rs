@@ -24,11 +24,15 @@ pub struct Policy {
     pub api_url: String,
     /// The deployment's additional user fields (`user.additionalFields`), in declaration order.
     pub user_fields: Vec<AdditionalField>,
+    /// better-auth's admin plugin, when it is on.
+    pub admin: Option<super::admin_plugin::AdminPolicy>,
 }
 
 /// better-auth's `session.*` options.
 #[derive(Debug, Clone)]
 pub struct SessionPolicy {
+    /// The admin plugin is on: sessions carry `impersonatedBy`.
+    pub admin_plugin: bool,
     pub expires_in: Duration,
     pub update_age: Duration,
     /// `None` when freshness checks are disabled (`freshAge: 0`).

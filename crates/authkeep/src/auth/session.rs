@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::policy::{Refresh, SessionPolicy};
 use super::{Auth, AuthError, ClientInfo, ErrorCode, Lifetime};
 use crate::crypto;
-use crate::model::{Session, User, now_ms};
+use crate::model::{ImpersonatedBy, Session, User, now_ms};
 
 /// A session created with `rememberMe: false` lives one day, whatever `expiresIn` says.
 const BROWSER_SESSION_LIFETIME: Duration = Duration::days(1);
@@ -28,6 +28,11 @@ pub fn new_session(
         expires_at: now + lifetime,
         ip_address: Some(client.ip_address.clone()),
         user_agent: Some(client.user_agent.clone()),
+        impersonated_by: if policy.admin_plugin {
+            ImpersonatedBy::Nobody
+        } else {
+            ImpersonatedBy::Off
+        },
         created_at: now,
         updated_at: now,
     }
@@ -92,6 +97,9 @@ pub async fn create(
     client: &ClientInfo,
     lifetime: Lifetime,
 ) -> Result<Session, AuthError> {
+    if let Some(p) = &auth.policy.admin {
+        super::admin_plugin::ban::check_before_session(auth.admin(), p, user_id).await?;
+    }
     let session = new_session(&auth.policy.session, user_id, client, lifetime, now_ms());
     auth.store.create_session(&session).await?;
     Ok(session)

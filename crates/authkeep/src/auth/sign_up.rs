@@ -28,7 +28,8 @@ pub async fn sign_up_email(
         return Err(ErrorCode::EmailPasswordSignUpDisabled.into());
     }
     p.password.check(&input.password)?;
-    let values = user_fields::for_new_user(&p.user_fields, &input.fields)?;
+    let mut values = user_fields::for_new_user(&p.user_fields, &input.fields)?;
+    super::admin_plugin::users::default_role(p, &mut values);
     let now = now_ms();
     let new_user = |name: String, image: Option<String>| {
         let mut user = User::new(name, input.email.as_str().to_owned(), image, false, now);
@@ -84,7 +85,8 @@ pub async fn create_passwordless(
     image: Option<&str>,
 ) -> Result<(User, bool), AuthError> {
     let fields = &auth.policy.user_fields;
-    let values = user_fields::for_new_user(fields, &UserFields::new())?;
+    let mut values = user_fields::for_new_user(fields, &UserFields::new())?;
+    super::admin_plugin::users::default_role(&auth.policy, &mut values);
     let mut user = User::new(
         name.to_owned(),
         email.as_str().to_owned(),

@@ -90,8 +90,9 @@ pub(super) fn run(cfg: &Config, command: UserCommand) -> ExitCode {
             let input = NewUser {
                 name,
                 email: admin::email(&email)?,
-                password: password.read()?,
+                password: Some(password.read()?),
                 email_verified: verified,
+                fields: Default::default(),
             };
             let user = ops::create_user(a, input)
                 .await

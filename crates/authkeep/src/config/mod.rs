@@ -57,6 +57,8 @@ pub struct Config {
     pub generic_oauth: Vec<GenericOAuthConfig>,
     pub bearer: BearerConfig,
     pub jwt: JwtConfig,
+    /// better-auth's admin plugin.
+    pub admin: AdminConfig,
     pub email: EmailConfig,
     pub email_verification: EmailVerificationConfig,
     pub password_reset: PasswordResetConfig,
@@ -106,6 +108,7 @@ impl Default for Config {
             generic_oauth: Vec::new(),
             bearer: BearerConfig::default(),
             jwt: JwtConfig::default(),
+            admin: AdminConfig::default(),
             email: EmailConfig::default(),
             email_verification: EmailVerificationConfig::default(),
             password_reset: PasswordResetConfig::default(),
@@ -387,6 +390,17 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "log.level {:?} is not a log filter (such as \"info\", \"debug\" or \"authkeep=debug,sqlx=warn\"): {e}",
                 self.log.level
+            )));
+        }
+        // better-auth refuses admin roles its access control does not define.
+        if let Some(bad) = self
+            .admin
+            .admin_roles
+            .iter()
+            .find(|r| !matches!(r.to_ascii_lowercase().as_str(), "admin" | "user"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "admin.admin_roles: {bad:?} is not one of better-auth's default roles (\"admin\", \"user\")"
             )));
         }
         if !matches!(self.env.as_str(), "development" | "production" | "test") {
@@ -739,6 +753,16 @@ mod rate_limit_config {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 1") && !e.contains("SUPERSECRET"), "{e}");
+    }
+
+    #[test]
+    fn admin_lists_take_a_comma_string_and_roles_are_checked() {
+        let c = load_file("[admin]\nenabled = true\nadmin_user_ids = \"u1, u2\"\n").unwrap();
+        assert!(c.admin.enabled);
+        assert_eq!(c.admin.admin_user_ids, ["u1", "u2"]);
+        assert_eq!(c.admin.admin_roles, ["admin"]);
+        let e = load_file("[admin]\nadmin_roles = [\"superuser\"]\n").unwrap_err();
+        assert!(e.to_string().contains("admin.admin_roles"), "{e}");
     }
 
     #[test]

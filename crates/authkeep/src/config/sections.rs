@@ -731,3 +731,42 @@ impl Default for AccountLimitConfig {
         }
     }
 }
+
+/// better-auth's admin plugin (`admin({...})`): the `/admin/*` routes, the ban check at
+/// sign-in, and the `role`, `banned`, `banReason`, `banExpires` and `impersonatedBy` columns.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    pub enabled: bool,
+    /// The role a new user gets (`defaultRole`).
+    pub default_role: String,
+    /// Roles that count as admin (`adminRoles`): `admin` or `user`, better-auth's default roles.
+    #[serde(deserialize_with = "super::string_list")]
+    pub admin_roles: Vec<String>,
+    /// Users who are admins whatever their role (`adminUserIds`).
+    #[serde(deserialize_with = "super::string_list")]
+    pub admin_user_ids: Vec<String>,
+    /// Seconds an impersonation session lasts (`impersonationSessionDuration`).
+    pub impersonation_session_duration: i64,
+    /// The reason a ban gets when none is given (`defaultBanReason`).
+    pub default_ban_reason: String,
+    /// Seconds a ban lasts when the request gives none; 0: until lifted (`defaultBanExpiresIn`).
+    pub default_ban_expires_in: i64,
+    /// The message a banned user gets at sign-in (`bannedUserMessage`).
+    pub banned_user_message: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            default_role: "user".into(),
+            admin_roles: vec!["admin".into()],
+            admin_user_ids: Vec::new(),
+            impersonation_session_duration: 3600,
+            default_ban_reason: "No reason".into(),
+            default_ban_expires_in: 0,
+            banned_user_message: "You have been banned from this application. Please contact support if you believe this is an error.".into(),
+        }
+    }
+}

@@ -407,6 +407,7 @@ mod tests {
             ip_address: s["ipAddress"].as_str().map(Into::into),
             user_agent: s["userAgent"].as_str().map(Into::into),
             user_id: s["userId"].as_str().unwrap().into(),
+            impersonated_by: crate::model::ImpersonatedBy::Off,
             id: s["id"].as_str().unwrap().into(),
         };
         let user: User = serde_json::from_value(p["user"].clone()).unwrap();

@@ -23,6 +23,8 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 const SESSION_TOKEN: &str = "session_token";
 const SESSION_DATA: &str = "session_data";
 const DONT_REMEMBER: &str = "dont_remember";
+/// The admin plugin's saved admin session while impersonating.
+const ADMIN_SESSION: &str = "admin_session";
 /// The OAuth flow's `state`, signed, for 5 minutes (better-auth's `state` cookie).
 const OAUTH_STATE: &str = "state";
 const OAUTH_STATE_MAX_AGE: i64 = 300;
@@ -126,6 +128,31 @@ impl CookieSettings {
         } else {
             vec![self.serialize(SESSION_TOKEN, &signed, Some(self.session_max_age))]
         }
+    }
+
+    /// The admin plugin's `admin_session` cookie: the admin's own session token and the
+    /// "don't remember" marker it had (`<token>:<"true" or "">`), signed, with the session
+    /// cookie's lifetime.
+    pub fn set_admin_session(&self, value: &str) -> String {
+        self.serialize(
+            ADMIN_SESSION,
+            &self.key.signed(value),
+            Some(self.session_max_age),
+        )
+    }
+
+    pub fn clear_dont_remember(&self) -> String {
+        self.serialize(DONT_REMEMBER, "", Some(0))
+    }
+
+    pub fn clear_admin_session(&self) -> String {
+        self.serialize(ADMIN_SESSION, "", Some(0))
+    }
+
+    /// The value of a correctly signed `admin_session` cookie.
+    pub fn admin_session(&self, headers: &HeaderMap) -> Option<String> {
+        let raw = read_cookie(headers, &self.name(ADMIN_SESSION))?;
+        self.key.verify_signed(&raw).map(str::to_owned)
     }
 
     /// Expires every session cookie, in better-auth's order.

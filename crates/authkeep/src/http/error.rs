@@ -256,6 +256,15 @@ impl From<AuthError> for ApiError {
                 code: c.as_str(),
                 message: c.message().to_owned(),
             },
+            AuthError::Admin(a) => ApiError::Coded {
+                status: match a.refusal {
+                    crate::auth::admin_plugin::Refusal::Forbidden => StatusCode::FORBIDDEN,
+                    crate::auth::admin_plugin::Refusal::BadRequest => StatusCode::BAD_REQUEST,
+                    crate::auth::admin_plugin::Refusal::NotFound => StatusCode::NOT_FOUND,
+                },
+                code: a.code,
+                message: a.message,
+            },
             AuthError::FieldNotAllowed(_) => ApiError::Coded {
                 status: StatusCode::BAD_REQUEST,
                 code: "FIELD_NOT_ALLOWED",

@@ -10,8 +10,8 @@ use super::error::ApiError;
 use super::exchange::{Exchange, Reply};
 use super::open_api;
 use super::routes::{
-    account, email_otp, email_verification, jwt, magic_link, ok, password, session, sign_in,
-    sign_out, sign_up, social, two_factor, update_user,
+    account, admin, email_otp, email_verification, impersonation, jwt, magic_link, ok, password,
+    session, sign_in, sign_out, sign_up, social, two_factor, update_user,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +66,28 @@ pub enum Route {
     Error,
     OpenApiSchema,
     OpenApiReference,
+    // better-auth's admin plugin.
+    AdminSetRole,
+    AdminGetUser,
+    AdminCreateUser,
+    AdminListUsers,
+    AdminListUserSessions,
+    AdminBanUser,
+    AdminUnbanUser,
+    AdminRevokeUserSession,
+    AdminRevokeUserSessions,
+    AdminRemoveUser,
+    AdminSetUserPassword,
+    AdminHasPermission,
+    AdminUpdateUser,
+    AdminImpersonateUser,
+    AdminStopImpersonating,
 }
 
 impl Route {
     /// Every route, in the order the OpenAPI document lists them (`router_table_is_complete`
     /// checks that none is missing).
-    pub const ALL: [Route; 50] = [
+    pub const ALL: [Route; 65] = [
         Route::SignUpEmail,
         Route::SignInEmail,
         Route::SignOut,
@@ -122,6 +138,21 @@ impl Route {
         Route::TwoFactorVerifyOtp,
         Route::TwoFactorVerifyBackupCode,
         Route::TwoFactorGenerateBackupCodes,
+        Route::AdminSetRole,
+        Route::AdminGetUser,
+        Route::AdminCreateUser,
+        Route::AdminListUsers,
+        Route::AdminListUserSessions,
+        Route::AdminBanUser,
+        Route::AdminUnbanUser,
+        Route::AdminRevokeUserSession,
+        Route::AdminRevokeUserSessions,
+        Route::AdminRemoveUser,
+        Route::AdminSetUserPassword,
+        Route::AdminHasPermission,
+        Route::AdminUpdateUser,
+        Route::AdminImpersonateUser,
+        Route::AdminStopImpersonating,
     ];
 
     /// The route a request is for, if this server serves it with its configuration.
@@ -190,6 +221,21 @@ impl Route {
             "/ok" if get => Route::Ok,
             "/error" if get => Route::Error,
             "/open-api/generate-schema" if get => Route::OpenApiSchema,
+            "/admin/set-role" if post => Route::AdminSetRole,
+            "/admin/get-user" if get => Route::AdminGetUser,
+            "/admin/create-user" if post => Route::AdminCreateUser,
+            "/admin/list-users" if get => Route::AdminListUsers,
+            "/admin/list-user-sessions" if post => Route::AdminListUserSessions,
+            "/admin/ban-user" if post => Route::AdminBanUser,
+            "/admin/unban-user" if post => Route::AdminUnbanUser,
+            "/admin/revoke-user-session" if post => Route::AdminRevokeUserSession,
+            "/admin/revoke-user-sessions" if post => Route::AdminRevokeUserSessions,
+            "/admin/remove-user" if post => Route::AdminRemoveUser,
+            "/admin/set-user-password" if post => Route::AdminSetUserPassword,
+            "/admin/has-permission" if post => Route::AdminHasPermission,
+            "/admin/update-user" if post => Route::AdminUpdateUser,
+            "/admin/impersonate-user" if post => Route::AdminImpersonateUser,
+            "/admin/stop-impersonating" if post => Route::AdminStopImpersonating,
             _ => return None,
         })
     }
@@ -249,6 +295,21 @@ impl Route {
             Route::OpenApiSchema => "/open-api/generate-schema",
             // Its path is configurable; its label and log name are not.
             Route::OpenApiReference => "/reference",
+            Route::AdminSetRole => "/admin/set-role",
+            Route::AdminGetUser => "/admin/get-user",
+            Route::AdminCreateUser => "/admin/create-user",
+            Route::AdminListUsers => "/admin/list-users",
+            Route::AdminListUserSessions => "/admin/list-user-sessions",
+            Route::AdminBanUser => "/admin/ban-user",
+            Route::AdminUnbanUser => "/admin/unban-user",
+            Route::AdminRevokeUserSession => "/admin/revoke-user-session",
+            Route::AdminRevokeUserSessions => "/admin/revoke-user-sessions",
+            Route::AdminRemoveUser => "/admin/remove-user",
+            Route::AdminSetUserPassword => "/admin/set-user-password",
+            Route::AdminHasPermission => "/admin/has-permission",
+            Route::AdminUpdateUser => "/admin/update-user",
+            Route::AdminImpersonateUser => "/admin/impersonate-user",
+            Route::AdminStopImpersonating => "/admin/stop-impersonating",
         }
     }
 
@@ -275,6 +336,21 @@ impl Route {
             | Route::TwoFactorVerifyOtp
             | Route::TwoFactorVerifyBackupCode
             | Route::TwoFactorGenerateBackupCodes => app.auth.two_factor.is_some(),
+            Route::AdminSetRole
+            | Route::AdminGetUser
+            | Route::AdminCreateUser
+            | Route::AdminListUsers
+            | Route::AdminListUserSessions
+            | Route::AdminBanUser
+            | Route::AdminUnbanUser
+            | Route::AdminRevokeUserSession
+            | Route::AdminRevokeUserSessions
+            | Route::AdminRemoveUser
+            | Route::AdminSetUserPassword
+            | Route::AdminHasPermission
+            | Route::AdminUpdateUser
+            | Route::AdminImpersonateUser
+            | Route::AdminStopImpersonating => p.admin.is_some(),
             _ => true,
         }
     }
@@ -352,6 +428,21 @@ impl Route {
             Route::Error => ok::error_page(ex).await,
             Route::OpenApiSchema => open_api::generate_schema(app).await,
             Route::OpenApiReference => open_api::reference(app).await,
+            Route::AdminSetRole => admin::set_role(app, ex).await,
+            Route::AdminGetUser => admin::get_user(app, ex).await,
+            Route::AdminCreateUser => admin::create_user(app, ex).await,
+            Route::AdminListUsers => admin::list_users(app, ex).await,
+            Route::AdminListUserSessions => admin::list_user_sessions(app, ex).await,
+            Route::AdminBanUser => admin::ban_user(app, ex).await,
+            Route::AdminUnbanUser => admin::unban_user(app, ex).await,
+            Route::AdminRevokeUserSession => admin::revoke_user_session(app, ex).await,
+            Route::AdminRevokeUserSessions => admin::revoke_user_sessions(app, ex).await,
+            Route::AdminRemoveUser => admin::remove_user(app, ex).await,
+            Route::AdminSetUserPassword => admin::set_user_password(app, ex).await,
+            Route::AdminHasPermission => admin::has_permission(app, ex).await,
+            Route::AdminUpdateUser => admin::update_user(app, ex).await,
+            Route::AdminImpersonateUser => impersonation::impersonate_user(app, ex).await,
+            Route::AdminStopImpersonating => impersonation::stop_impersonating(app, ex).await,
         }
     }
 }

@@ -103,9 +103,26 @@ pub fn set_cookie(
         Lifetime::BrowserSession => Lifetime::BrowserSession,
         Lifetime::Remembered => lifetime,
     };
+    set_cookie_for(app, ex, session, user, lifetime);
+}
+
+/// [`set_cookie`] with exactly `lifetime`, whatever marker the request carries (the admin
+/// plugin switching between an impersonation session and the admin's own).
+pub fn set_cookie_for(
+    app: &App,
+    ex: &mut Exchange,
+    session: &Session,
+    user: &User,
+    lifetime: Lifetime,
+) {
     let token = &session.token;
     ex.set_cookies
         .extend(app.cookies.set_session(token, lifetime));
+    // A remembered session replaces a "don't remember" one: its marker goes (only reachable
+    // through `set_cookie_for`; `set_cookie` keeps the marker's lifetime).
+    if lifetime == Lifetime::Remembered && app.cookies.dont_remember(&ex.headers) {
+        ex.set_cookies.push(app.cookies.clear_dont_remember());
+    }
     cache(app, ex, session, user, lifetime);
     if matches!(app.policy.bearer, BearerPolicy::On { .. }) {
         // better-auth's bearer plugin hands the signed token to clients that cannot read cookies.

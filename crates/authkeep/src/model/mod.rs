@@ -4,6 +4,7 @@
 
 mod email;
 mod fields;
+mod impersonation;
 pub mod ip;
 mod two_factor;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use email::{Email, InvalidEmail};
 pub use fields::{AdditionalField, FieldType, parse_date};
+pub use impersonation::ImpersonatedBy;
 pub use ip::Cidr;
 pub use two_factor::TwoFactor;
 
@@ -71,6 +73,11 @@ pub struct Session {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub user_id: String,
+    /// The admin plugin's `impersonatedBy`: the admin who opened this session as the user.
+    /// Read only while the plugin is on (its column exists then).
+    #[serde(skip_serializing_if = "ImpersonatedBy::is_off")]
+    #[sqlx(default)]
+    pub impersonated_by: ImpersonatedBy,
     pub id: String,
 }
 

@@ -113,6 +113,7 @@ pub(super) fn schema(cfg: &Config) -> Result<Schema, SchemaError> {
         additional_user_fields,
         rate_limit_table: cfg.rate_limit_storage() == RateLimitStorage::Database,
         two_factor_table: cfg.two_factor.enabled,
+        admin: cfg.admin.enabled,
     })
 }
 
@@ -168,6 +169,7 @@ pub(super) fn auth_policy(cfg: &Config, schema: &Schema) -> Policy {
     let v = &cfg.email_verification;
     Policy {
         session: SessionPolicy {
+            admin_plugin: cfg.admin.enabled,
             expires_in: Duration::seconds(s.expires_in),
             update_age: Duration::seconds(s.update_age),
             fresh_age: (s.fresh_age > 0).then(|| Duration::seconds(s.fresh_age)),
@@ -225,7 +227,23 @@ pub(super) fn auth_policy(cfg: &Config, schema: &Schema) -> Policy {
             .max(1),
         api_url: format!("{}{}", cfg.base_origin(), cfg.base_path),
         user_fields: schema.additional_user_fields.clone(),
+        admin: admin_policy(cfg),
     }
+}
+
+/// The admin plugin's options, when it is on.
+fn admin_policy(cfg: &Config) -> Option<crate::auth::admin_plugin::AdminPolicy> {
+    let a = &cfg.admin;
+    a.enabled.then(|| crate::auth::admin_plugin::AdminPolicy {
+        default_role: a.default_role.clone(),
+        admin_roles: a.admin_roles.clone(),
+        admin_user_ids: a.admin_user_ids.clone(),
+        impersonation_session_duration: Duration::seconds(a.impersonation_session_duration),
+        default_ban_reason: a.default_ban_reason.clone(),
+        default_ban_expires_in: (a.default_ban_expires_in > 0)
+            .then(|| Duration::seconds(a.default_ban_expires_in)),
+        banned_user_message: a.banned_user_message.clone(),
+    })
 }
 
 /// The jwt plugin's options, when it is on.

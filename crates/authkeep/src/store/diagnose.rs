@@ -111,7 +111,7 @@ fn expected<'a>(schema: &'a Schema, table: &'a Table) -> Vec<Expected<'a>> {
         user_key: table.model == Model::User,
         lookup: None,
     }];
-    out.extend(table.model.fields().iter().map(|f| Expected {
+    out.extend(table.fields().map(|f| Expected {
         column: table.col(f.name),
         ty: f.ty,
         required: f.required,

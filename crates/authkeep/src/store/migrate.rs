@@ -110,7 +110,7 @@ pub(super) fn columns_of<'a>(
     table: &'a Table,
     backend: Backend,
 ) -> Vec<ColumnSpec<'a>> {
-    let core = table.model.fields().iter().map(|f: &Field| ColumnSpec {
+    let core = table.fields().map(|f: &Field| ColumnSpec {
         name: f.name,
         column: table.col(f.name),
         ty: f.ty,

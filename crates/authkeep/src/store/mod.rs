@@ -10,6 +10,7 @@
 pub mod diagnose;
 mod error;
 pub mod export;
+mod impersonation;
 mod introspect;
 pub mod migrate;
 mod pool;
@@ -20,11 +21,13 @@ mod secondary;
 mod sql;
 mod sql_rate_limit;
 mod sql_two_factor;
+mod user_search;
 
 pub use error::{StoreError, explain};
 pub use migrate::{MigrateError, Plan};
 pub use pool::{PoolSettings, Pooler};
 pub use secondary::{SecondarySettings, SecondaryStorage};
+pub use user_search::{Condition, Operator, UserQuery};
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -39,7 +39,9 @@ pub enum SchemaError {
         second: String,
         column: String,
     },
-    #[error("user.additional_fields.{0}: that name is one of better-auth's own user fields")]
+    #[error(
+        "user.additional_fields.{0}: that name is one of better-auth's own user fields (or, with [admin] on, the admin plugin's)"
+    )]
     AdditionalShadowsCore(String),
     #[error("user.additional_fields.{name}: default_value {value} is not a {ty}")]
     BadDefault {
@@ -301,6 +303,20 @@ const TWO_FACTOR: &[Field] = &[
     },
     optional(f("lockedUntil", Date)),
 ];
+/// better-auth's admin plugin's session field (`impersonatedBy`), present when the plugin is on.
+const ADMIN_SESSION: &[Field] = &[optional(f("impersonatedBy", Text))];
+
+/// The admin plugin's user fields: `input: false` (clients never set them), stored as the
+/// deployment's additional fields are, before them. `role` has no default value: better-auth
+/// sets the default role in a create hook, so a client that sends one is refused.
+fn admin_user_fields() -> [(&'static str, FieldType, Option<Value>); 4] {
+    [
+        ("role", Text, None),
+        ("banned", Boolean, Some(Value::Bool(false))),
+        ("banReason", Text, None),
+        ("banExpires", Date, None),
+    ]
+}
 
 /// How a deployment named things: the input to [`Schema::resolve`].
 #[derive(Debug, Clone, Default)]
@@ -314,6 +330,8 @@ pub struct Naming {
     pub rate_limit_table: bool,
     /// The two-factor plugin is on (`twoFactor` table).
     pub two_factor_table: bool,
+    /// better-auth's admin plugin is on: its columns are part of the schema.
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -347,9 +365,16 @@ pub struct Table {
     pub model: Model,
     pub name: Ident,
     columns: BTreeMap<&'static str, Ident>,
+    /// Fields an enabled plugin adds to the model (after better-auth's own).
+    plugin: &'static [Field],
 }
 
 impl Table {
+    /// better-auth's fields of this table, then those of enabled plugins, in column order.
+    pub fn fields(&self) -> impl Iterator<Item = &'static Field> + use<> {
+        self.model.fields().iter().chain(self.plugin.iter())
+    }
+
     /// The column of a logical field (`id` included). Every logical field has one.
     pub fn col(&self, field: &str) -> &Ident {
         match self.columns.get(field) {
@@ -410,7 +435,20 @@ impl Schema {
             if table_names.insert(name.clone(), model).is_some() {
                 return Err(SchemaError::DuplicateTable(name.as_str().to_owned()));
             }
-            let known: Vec<&str> = model.fields().iter().map(|f| f.name).collect();
+            let plugin: &'static [Field] = match model {
+                Model::Session if naming.admin => ADMIN_SESSION,
+                _ => &[],
+            };
+            let admin_user = model == Model::User && naming.admin;
+            let mut known: Vec<&str> = model
+                .fields()
+                .iter()
+                .chain(plugin)
+                .map(|f| f.name)
+                .collect();
+            if admin_user {
+                known.extend(admin_user_fields().map(|(n, _, _)| n));
+            }
             for key in given.fields.keys() {
                 if key == "id" {
                     return Err(SchemaError::IdRenamed {
@@ -427,7 +465,7 @@ impl Schema {
             }
             let mut columns = BTreeMap::new();
             columns.insert("id", Ident::new("id", "id")?);
-            for field in model.fields() {
+            for field in model.fields().iter().chain(plugin) {
                 let column = match given.fields.get(field.name) {
                     Some(c) => c.clone(),
                     None if naming.casing == Casing::Snake => snake_case(field.name),
@@ -440,6 +478,7 @@ impl Schema {
                 model,
                 name,
                 columns,
+                plugin,
             };
             tables.insert(model, table);
         }
@@ -450,7 +489,29 @@ impl Schema {
             .collect();
         let mut additional = Vec::new();
         let mut additional_columns = Vec::new();
+        let admin_specs: Vec<AdditionalFieldSpec> = if naming.admin {
+            let renamed = naming.models.get("user").map(|m| &m.fields);
+            admin_user_fields()
+                .into_iter()
+                .map(|(name, ty, default)| AdditionalFieldSpec {
+                    name: name.to_owned(),
+                    column: renamed.and_then(|r| r.get(name)).cloned(),
+                    ty,
+                    required: false,
+                    default,
+                    input: false,
+                    returned: true,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for spec in &naming.additional_user_fields {
+            if admin_specs.iter().any(|a| a.name == spec.name) {
+                return Err(SchemaError::AdditionalShadowsCore(spec.name.clone()));
+            }
+        }
+        for spec in admin_specs.iter().chain(&naming.additional_user_fields) {
             if USER.iter().any(|f| f.name == spec.name) || spec.name == "id" {
                 return Err(SchemaError::AdditionalShadowsCore(spec.name.clone()));
             }
@@ -642,6 +703,7 @@ mod tests {
             }],
             rate_limit_table: false,
             two_factor_table: false,
+            admin: false,
         }
     }
 
@@ -775,6 +837,56 @@ mod tests {
         let name = index_name(&long, &Ident::new("c", &"b".repeat(30)).unwrap(), false);
         assert_eq!(name.len(), 63);
         assert!(name.ends_with("_idx"));
+    }
+
+    #[test]
+    fn the_admin_plugin_adds_its_fields_under_the_configured_names() {
+        let mut n = seed();
+        assert!(
+            matches!(
+                Schema::resolve(&n.clone()).map(|s| s.session().fields().count()),
+                Ok(7)
+            ),
+            "no plugin field while the plugin is off"
+        );
+        n.admin = true;
+        n.casing = Casing::Snake;
+        n.models
+            .get_mut("user")
+            .unwrap()
+            .fields
+            .insert("role".into(), "user_role".into());
+        let s = Schema::resolve(&n).unwrap();
+        let admin: Vec<(&str, &str)> = s
+            .additional()
+            .map(|(f, c)| (f.name.as_str(), c.as_str()))
+            .collect();
+        assert_eq!(
+            admin,
+            [
+                ("role", "user_role"),
+                ("banned", "banned"),
+                ("banReason", "ban_reason"),
+                ("banExpires", "ban_expires"),
+                ("status", "status"),
+            ],
+            "plugin fields first, renames and casing honoured"
+        );
+        assert!(s.additional().all(|(f, _)| f.name == "status" || !f.input));
+        assert_eq!(
+            s.session().col("impersonatedBy").as_str(),
+            "impersonated_by"
+        );
+        assert_eq!(
+            s.session().fields().last().map(|f| f.name),
+            Some("impersonatedBy")
+        );
+        // A deployment that declared `role` itself must drop it: the plugin owns the field.
+        n.additional_user_fields[0].name = "role".into();
+        assert!(matches!(
+            Schema::resolve(&n),
+            Err(SchemaError::AdditionalShadowsCore(f)) if f == "role"
+        ));
     }
 
     #[test]

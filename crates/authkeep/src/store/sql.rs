@@ -113,7 +113,7 @@ fn read(
 }
 
 /// The select list of a model's own fields (plus `id`), each aliased `<alias_prefix><field>`.
-fn select_list(
+pub(super) fn select_list(
     backend: Backend,
     schema: &Schema,
     model: Model,
@@ -129,7 +129,7 @@ fn select_list(
         FieldType::String,
         &format!("{alias_prefix}id"),
     )];
-    parts.extend(model.fields().iter().map(|f| {
+    parts.extend(table.fields().map(|f| {
         read(
             backend,
             prefix,

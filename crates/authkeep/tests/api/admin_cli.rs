@@ -302,3 +302,20 @@ async fn an_unmigrated_database_says_to_migrate() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("authkeep migrate"), "{stderr}");
 }
+
+on_both_databases! {
+    async fn the_cli_and_the_admin_plugin_create_users_alike(db: Db) {
+        let app = TestApp::spawn_with(db, |c| c.admin.enabled = true).await;
+        let out = authkeep_with(
+            &app,
+            &["user", "create", "--email", "cli@example.com", "--name", "Cli", "--password", PASSWORD],
+            None,
+            &[("AUTHKEEP_ADMIN__ENABLED", "true")],
+        )
+        .await;
+        ok(&out);
+        let mut c = signed_in(&app, "cli@example.com", PASSWORD).await;
+        let user = c.get("/get-session").await.json["user"].clone();
+        assert_eq!((user["role"].clone(), user["banned"].clone()), (json!("user"), json!(false)), "the plugin's default role: {user}");
+    }
+}

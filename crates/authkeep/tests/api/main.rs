@@ -4,6 +4,8 @@
 mod helpers;
 
 mod admin_cli;
+mod admin_impersonation;
+mod admin_plugin;
 mod cli;
 mod cookie_cache;
 mod cookies;

@@ -62,6 +62,7 @@ on_both_databases! {
                 c.email_otp.enabled = plugins;
                 c.jwt.enabled = plugins;
                 c.two_factor.enabled = plugins;
+                c.admin.enabled = plugins;
             })
             .await;
             let doc = schema(&app).await;

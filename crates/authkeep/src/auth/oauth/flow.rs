@@ -290,7 +290,7 @@ pub async fn callback(
     let s = &provider.settings;
     let disable_sign_up =
         (s.disable_implicit_sign_up && data.request_sign_up != Some(true)) || s.disable_sign_up;
-    match link::sign_in(
+    let signed = link::sign_in(
         auth,
         &provider,
         &profile,
@@ -299,8 +299,16 @@ pub async fn callback(
         Some(&data.callback_url),
         client,
     )
-    .await?
-    {
+    .await;
+    // The admin plugin's ban check refuses the session: better-auth redirects with its code
+    // and the banned-user message.
+    let signed = match signed {
+        Err(AuthError::Admin(a)) if a.code == "BANNED_USER" => {
+            return Ok(fail(a.code, Some(&a.message)));
+        }
+        other => other?,
+    };
+    match signed {
         Err(f) => {
             tracing::info!(provider = provider_id, error = %f.code(), "social sign-in refused");
             Ok(fail(&f.code(), None))

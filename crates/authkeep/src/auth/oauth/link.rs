@@ -299,7 +299,8 @@ async fn create_user(
     email: &str,
 ) -> Result<User, AuthError> {
     let fields = &auth.policy.user_fields;
-    let values = user_fields::for_new_user(fields, &UserFields::new())?;
+    let mut values = user_fields::for_new_user(fields, &UserFields::new())?;
+    crate::auth::admin_plugin::users::default_role(&auth.policy, &mut values);
     let mut user = User::new(
         clean_name(&profile.name),
         email.to_owned(),

@@ -8,6 +8,7 @@
 //! relative to it, `:param` as `{param}`, one tag per plugin); the schemas are authkeep's own,
 //! precise enough to fuzz the server with (docs/operations.md).
 
+mod admin;
 mod operations;
 mod plugins;
 mod shapes;

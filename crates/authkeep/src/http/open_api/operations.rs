@@ -271,6 +271,24 @@ impl Route {
             },
             Route::SignInMagicLink => plugins::magic_link_send(c),
             Route::MagicLinkVerify => plugins::magic_link_verify(),
+            Route::AdminSetRole
+            | Route::AdminGetUser
+            | Route::AdminCreateUser
+            | Route::AdminListUsers
+            | Route::AdminListUserSessions
+            | Route::AdminBanUser
+            | Route::AdminUnbanUser
+            | Route::AdminRevokeUserSession
+            | Route::AdminRevokeUserSessions
+            | Route::AdminRemoveUser
+            | Route::AdminSetUserPassword
+            | Route::AdminHasPermission
+            | Route::AdminUpdateUser
+            | Route::AdminImpersonateUser
+            | Route::AdminStopImpersonating => match super::admin::operation(self, c) {
+                Some(op) => op,
+                None => unreachable!("the admin routes are described in admin.rs"),
+            },
             Route::TwoFactorEnable
             | Route::TwoFactorDisable
             | Route::TwoFactorGetTotpUri
@@ -339,11 +357,27 @@ impl Route {
 
 impl Route {
     /// Error statuses this route may answer with an empty body (and a JSON content type), as
-    /// better-auth does: an unauthenticated call of the provider-token routes, and
+    /// better-auth does: an unauthenticated call of the provider-token and admin routes, and
     /// `delete-user` while deletion is off.
     pub(super) fn bare_errors(self) -> &'static [u16] {
         match self {
             Route::GetAccessToken | Route::RefreshToken | Route::AccountInfo => &[401],
+            // The admin plugin's guard answers a call without a session this way.
+            Route::AdminSetRole
+            | Route::AdminGetUser
+            | Route::AdminCreateUser
+            | Route::AdminListUsers
+            | Route::AdminListUserSessions
+            | Route::AdminBanUser
+            | Route::AdminUnbanUser
+            | Route::AdminRevokeUserSession
+            | Route::AdminRevokeUserSessions
+            | Route::AdminRemoveUser
+            | Route::AdminSetUserPassword
+            | Route::AdminHasPermission
+            | Route::AdminUpdateUser
+            | Route::AdminImpersonateUser
+            | Route::AdminStopImpersonating => &[401],
             Route::DeleteUser => &[404],
             _ => &[],
         }

@@ -2,8 +2,10 @@
 //! from `crate::auth`, and shape better-auth's response.
 
 pub mod account;
+pub mod admin;
 pub mod email_otp;
 pub mod email_verification;
+pub mod impersonation;
 pub mod jwt;
 pub mod magic_link;
 pub mod ok;

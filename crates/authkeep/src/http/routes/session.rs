@@ -71,7 +71,9 @@ async fn set_jwt_header(
 /// `GET /list-sessions`: the user's live sessions; needs a fresh session.
 pub async fn list_sessions(app: &App, ex: &mut Exchange) -> Result<Reply, ApiError> {
     let c = session::require_fresh(app, ex).await?;
-    let list = sessions::list_active(&app.auth, &c.user.id).await?;
+    let mut list = sessions::list_active(&app.auth, &c.user.id).await?;
+    // The admin plugin hides impersonation sessions from the user's own list.
+    list.retain(|s| s.impersonated_by.admin().is_none());
     Ok(Reply::json(json!(list)))
 }
 

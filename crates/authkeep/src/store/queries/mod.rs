@@ -79,13 +79,13 @@ macro_rules! prelude {
 }
 use prelude;
 
-fn pg_ts(d: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn pg_ts(d: DateTime<Utc>) -> DateTime<Utc> {
     d
 }
 
 /// better-auth (Kysely on SQLite) stores dates as `Date.toISOString()` text; writing the same
 /// text keeps string comparisons of `expiresAt` correct when both servers share the file.
-fn sqlite_ts(d: DateTime<Utc>) -> String {
+pub(super) fn sqlite_ts(d: DateTime<Utc>) -> String {
     to_js_iso(&d)
 }
 
@@ -116,14 +116,14 @@ fn additional_from_text(ty: FieldType, text: Option<String>) -> Value {
 }
 
 /// A value to bind for an additional field (absent: SQL NULL).
-enum Bound {
+pub(super) enum Bound {
     Text(Option<String>),
     Int(Option<i64>),
     Bool(Option<bool>),
     Date(Option<DateTime<Utc>>),
 }
 
-fn bound(ty: FieldType, v: Option<&Value>) -> Bound {
+pub(super) fn bound(ty: FieldType, v: Option<&Value>) -> Bound {
     let v = v.filter(|v| !v.is_null());
     match ty {
         FieldType::String => Bound::Text(v.and_then(Value::as_str).map(str::to_owned)),

@@ -100,6 +100,18 @@ impl Store {
         }
     }
 
+    /// A session marked `impersonatedBy` (the admin plugin's), wherever sessions are kept.
+    pub async fn create_impersonation_session(&self, session: &Session) -> StoreResult<()> {
+        match &self.secondary {
+            Some(ss) if !ss.sessions_in_database => self.cache_session(session).await,
+            Some(_) => {
+                self.db_create_impersonation_session(session).await?;
+                self.cache_session(session).await
+            }
+            None => self.db_create_impersonation_session(session).await,
+        }
+    }
+
     /// The session with this token and its user.
     pub async fn find_session_with_user(
         &self,

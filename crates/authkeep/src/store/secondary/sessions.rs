@@ -81,17 +81,22 @@ pub(in crate::store) enum Cached {
 }
 
 /// The session as better-auth writes it when sessions are only in secondary storage.
+/// An impersonation session (the admin plugin's) has `impersonatedBy` after `userAgent`, where
+/// better-auth's `createSession` spreads its overrides.
 fn session_json(s: &Session) -> Value {
-    json!({
-        "id": s.id,
-        "ipAddress": s.ip_address,
-        "userAgent": s.user_agent,
-        "expiresAt": to_js_iso(&s.expires_at),
-        "userId": s.user_id,
-        "token": s.token,
-        "createdAt": to_js_iso(&s.created_at),
-        "updatedAt": to_js_iso(&s.updated_at),
-    })
+    let mut m = Map::new();
+    m.insert("id".into(), json!(s.id));
+    m.insert("ipAddress".into(), json!(s.ip_address));
+    m.insert("userAgent".into(), json!(s.user_agent));
+    if let Some(admin) = s.impersonated_by.admin() {
+        m.insert("impersonatedBy".into(), json!(admin));
+    }
+    m.insert("expiresAt".into(), json!(to_js_iso(&s.expires_at)));
+    m.insert("userId".into(), json!(s.user_id));
+    m.insert("token".into(), json!(s.token));
+    m.insert("createdAt".into(), json!(to_js_iso(&s.created_at)));
+    m.insert("updatedAt".into(), json!(to_js_iso(&s.updated_at)));
+    Value::Object(m)
 }
 
 /// The session as better-auth writes it when it is also a database row: the row as its
@@ -118,6 +123,7 @@ fn parse_session(m: &Map<String, Value>) -> Option<Session> {
         updated_at: date_of(m, "updatedAt")?,
         ip_address: str_of(m, "ipAddress"),
         user_agent: str_of(m, "userAgent"),
+        impersonated_by: crate::model::ImpersonatedBy::from_json(m.get("impersonatedBy")),
     })
 }
 

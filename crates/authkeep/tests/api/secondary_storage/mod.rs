@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::helpers::{Db, TestApp};
 
+mod admin;
 mod outage;
 mod rate_limit;
 mod sessions;
