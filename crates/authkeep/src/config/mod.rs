@@ -241,7 +241,7 @@ fn describe(errors: figment::Error) -> String {
                 Kind::Message(m) if m.starts_with("TOML parse error") => {
                     let mut lines = m.lines().map(str::trim).filter(|l| !l.is_empty());
                     let at = lines.next().unwrap_or_default().to_owned();
-                    match lines.last() {
+                    match lines.next_back() {
                         Some(why) => format!("{at}: {why}"),
                         None => at,
                     }
