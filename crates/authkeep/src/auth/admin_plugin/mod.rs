@@ -9,6 +9,10 @@ pub mod impersonate;
 pub mod update;
 pub mod users;
 
+/// list-users' search and filter, as the store runs them (the HTTP layer builds them from the
+/// query string).
+pub use crate::store::{Condition, Operator, UserQuery};
+
 use chrono::Duration;
 use serde_json::Value;
 

@@ -6,13 +6,13 @@
 use serde_json::{Map, Value, json};
 
 use crate::auth::admin_plugin::{AdminPolicy, access, role_of, update, users};
+use crate::auth::admin_plugin::{Condition, Operator, UserQuery};
 use crate::auth::policy::Refresh;
 use crate::http::body::{self, Body, Fields, Shape};
 use crate::http::error::ApiError;
 use crate::http::exchange::{Exchange, Reply};
 use crate::http::{App, session};
 use crate::model::User;
-use crate::store::{Condition, Operator, UserQuery};
 
 /// The plugin's options and the signed-in caller (read from the database, not the cookie
 /// cache: better-auth's `getAuthoritativeSessionFromCtx`).
