@@ -20,6 +20,7 @@ mod layers;
 mod metrics;
 mod open_api;
 mod origin;
+mod plugin_logs;
 mod rate_limit;
 mod routing;
 mod schema;
